@@ -1,0 +1,122 @@
+/**
+ * `podd`: the command-line client. Every command is a pure client of a pod's socket (through
+ * src/client/) or of the runtime dir's status files; `podd start` launches the pod process.
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { podPaths } from "../config/paths.js";
+import { lsCommand, statusCommand } from "./inspect.js";
+import { startCommand } from "./start.js";
+import { attachJsonCommand, controlCommand, logsCommand, notifyCommand, sendCommand, stopCommand } from "./talk.js";
+import { CliError, poddPaths } from "./targets.js";
+
+function positiveInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError("expected a positive whole number");
+  return number;
+}
+
+const POD_ARGUMENT_HELP = "pod name (or a path to a pod's socket)";
+
+export function buildProgram(): Command {
+  const program = new Command("podd")
+    .description("podd: a Unix-socket pod daemon for LLM agents")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .addHelpText(
+      "after",
+      "\nEnvironment:\n  PODD_HOME          state and logs (default ~/.podd)\n  PODD_RUNTIME_DIR   pod sockets (default $XDG_RUNTIME_DIR/podd, else $PODD_HOME/run)\n",
+    );
+
+  program
+    .command("start")
+    .description("start a pod (daemonised; prints its name, pid and socket once it accepts connections)")
+    .argument("[name]", "pod name, [A-Za-z0-9._-] (default: the cwd's base name)")
+    .option("--model <spec>", "model: scripted (the embedded demo scenario) or scripted:<scenario.json>", "scripted")
+    .option("--cwd <dir>", "the pod's working directory (default: this directory)")
+    .option("--parent <socket>", "parent pod socket to report turn_ended / errored / shut_down to")
+    .option("--max-turns <n>", "most model calls per run before run_end{limit_reached} (default 50)", positiveInt)
+    .option("--foreground", "stay attached to this terminal until the pod stops")
+    .option("--json", "print {name, pid, socket} as JSON")
+    .action(startCommand);
+
+  program
+    .command("send")
+    .description("send a user turn and stream the answer until the run ends (exit 0 finished, 3 paused, 4 rolled back, 1 error)")
+    .argument("<pod>", POD_ARGUMENT_HELP)
+    .argument("<text...>", "the message")
+    .option("--json", "print every event line, raw")
+    .action(sendCommand);
+
+  program
+    .command("notify")
+    .description("queue a notification for the pod's model; wakes an idle pod unless --no-wake")
+    .argument("<pod>", POD_ARGUMENT_HELP)
+    .argument("<text...>", "the notification")
+    .option("--no-wake", "only queue it for the next model request")
+    .action((target: string, words: string[], options: { wake: boolean }) => notifyCommand(target, words, options));
+
+  for (const [name, description] of [
+    ["pause", "pause the running turn (resumable); prints the new status"],
+    ["resume", "resume a paused turn"],
+    ["cancel", "cancel the running turn; prints the new status"],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument("<pod>", POD_ARGUMENT_HELP)
+      .action((target: string) => controlCommand(target, name));
+  }
+
+  program
+    .command("stop")
+    .description("shut a pod down and wait for its process to exit")
+    .argument("<pod>", POD_ARGUMENT_HELP)
+    .option("--timeout <ms>", "how long to wait for the process to exit", positiveInt, 10_000)
+    .action((target: string, options: { timeout: number }) => stopCommand(target, { timeoutMs: options.timeout }));
+
+  program
+    .command("status")
+    .description("a pod's state, model, scope and context use (without a pod: like ls)")
+    .argument("[pod]", "pod name")
+    .option("--json", "machine-readable output")
+    .action(statusCommand);
+
+  program.command("ls").description("list pods: name, status, pid, age, model, socket").option("--json", "machine-readable output").action(lsCommand);
+
+  program
+    .command("attach")
+    .description("attach to a pod; --json bridges stdin/stdout to the socket as raw JSON lines")
+    .argument("<pod>", POD_ARGUMENT_HELP)
+    .option("--json", "raw JSON-lines bridge for scripts")
+    .addOption(new Option("--until <event>", "with --json: exit after the first event of this name (e.g. run_end)"))
+    .action(async (target: string, options: { json?: boolean; until?: string }) => {
+      if (!options.json) throw new CliError("the terminal UI is not in this build yet; use `podd attach <pod> --json`", 2);
+      await attachJsonCommand(target, options);
+    });
+
+  program
+    .command("logs")
+    .description("print a pod's log (pino JSON lines)")
+    .argument("<name>", "pod name")
+    .option("-f, --follow", "keep printing new lines")
+    .option("-n, --lines <n>", "only the last n lines", positiveInt)
+    .action((name: string, options: { follow?: boolean; lines?: number }) => {
+      let logFile: string;
+      try {
+        logFile = podPaths(poddPaths(), name).logFile;
+      } catch (error) {
+        throw new CliError((error as Error).message, 2);
+      }
+      return logsCommand(name, options, logFile);
+    });
+
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  const exitCode = error instanceof CliError ? error.exitCode : 1;
+  process.stderr.write(`podd: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = exitCode;
+}

@@ -1,0 +1,120 @@
+/**
+ * `podd start [name]`: start a pod. By default the pod is daemonised (its own session and
+ * process group, output to `<home>/pods/<name>/stderr.log`) and this command returns once
+ * the socket accepts connections, printing the name, pid and socket; when the pod cannot
+ * start it exits 1 with the pod's own error. `--foreground` keeps the pod attached to the
+ * terminal until it stops.
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { podPaths } from "../config/paths.js";
+import { CliError, poddPaths } from "./targets.js";
+
+/** Longest wait for a daemonised pod to report readiness. */
+const START_TIMEOUT_MS = 15_000;
+
+export interface StartOptions {
+  model?: string;
+  cwd?: string;
+  parent?: string;
+  foreground?: boolean;
+  maxTurns?: number;
+  json?: boolean;
+}
+
+/** The pod process entry beside this module (compiled .js, or .ts under tsx). */
+function daemonEntry(): { file: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  const extension = path.extname(here);
+  const file = path.join(path.dirname(here), "..", `daemon-main${extension}`);
+  return { file, execArgv: extension === ".ts" ? ["--import", "tsx"] : [] };
+}
+
+/** Default pod name: the cwd's base name, reduced to the characters a name may hold. */
+export function defaultPodName(cwd: string): string {
+  const base = path.basename(cwd).replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[.-]+/, "");
+  return base.slice(0, 64) || "pod";
+}
+
+export async function startCommand(nameArgument: string | undefined, options: StartOptions): Promise<void> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const name = nameArgument ?? defaultPodName(cwd);
+  let paths;
+  try {
+    paths = podPaths(poddPaths(), name);
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
+  if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) throw new CliError(`--cwd ${cwd} is not a directory`, 2);
+  const entry = daemonEntry();
+  const args = [...entry.execArgv, entry.file, name, "--cwd", cwd];
+  if (options.model) args.push("--model", options.model);
+  if (options.parent) args.push("--parent", path.resolve(options.parent));
+  if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
+
+  if (options.foreground) {
+    const child = spawn(process.execPath, args, { stdio: "inherit" });
+    const ignore = (): void => undefined;
+    process.on("SIGINT", ignore);
+    process.on("SIGTERM", () => child.kill("SIGTERM"));
+    const code = await new Promise<number>((resolve) => child.on("exit", (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))));
+    process.off("SIGINT", ignore);
+    process.exitCode = code;
+    return;
+  }
+
+  fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  const stderrFd = fs.openSync(paths.stderrFile, "a", 0o600);
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ["ignore", stderrFd, stderrFd, "pipe"],
+    env: { ...process.env, PODD_READY_FD: "3", PODD_QUIET: "1" },
+  });
+  fs.closeSync(stderrFd);
+  const ready = await readReadiness(child, paths.stderrFile);
+  child.unref();
+  if (!ready.ok) throw new CliError(`cannot start pod ${name}: ${ready.error}`);
+  if (options.json) process.stdout.write(`${JSON.stringify({ name, pid: ready.pid, socket: ready.socket })}\n`);
+  else process.stdout.write(`pod ${name} started (pid ${ready.pid})\nsocket: ${ready.socket}\n`);
+}
+
+type Readiness = { ok: true; socket: string; pid: number } | { ok: false; error: string };
+
+function readReadiness(child: ReturnType<typeof spawn>, stderrFile: string): Promise<Readiness> {
+  const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
+  return new Promise((resolve) => {
+    let text = "";
+    let settled = false;
+    const settle = (result: Readiness): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      pipe.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => settle({ ok: false, error: `the pod did not become ready within ${START_TIMEOUT_MS} ms (see ${stderrFile})` }), START_TIMEOUT_MS);
+    pipe.setEncoding("utf8");
+    pipe.on("data", (chunk: string) => {
+      text += chunk;
+      const newline = text.indexOf("\n");
+      if (newline === -1) return;
+      try {
+        settle(JSON.parse(text.slice(0, newline)) as Readiness);
+      } catch {
+        settle({ ok: false, error: `unreadable readiness line: ${text.slice(0, newline)}` });
+      }
+    });
+    child.on("exit", (code, signal) => settle({ ok: false, error: `the pod exited (${signal ?? `code ${code}`}) before it was ready: ${tail(stderrFile)}` }));
+  });
+}
+
+function tail(file: string): string {
+  try {
+    const text = fs.readFileSync(file, "utf8").trim().split("\n");
+    return text.slice(-5).join("\n");
+  } catch {
+    return "(no output)";
+  }
+}

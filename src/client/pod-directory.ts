@@ -1,0 +1,69 @@
+/**
+ * Finding pods: a pod's runtime dir holds `status.json` (written by the pod) and `sock`.
+ * This module reads them for the CLI (`podd ls`, `podd status`) without talking to the pod,
+ * and checks liveness by pid.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { PodStatus } from "../../protocol/index.js";
+import { podPaths, type PoddPaths } from "../config/paths.js";
+
+/** Contents of a pod's status.json. Not a wire shape. */
+export interface PodStatusFile {
+  pod_name: string;
+  pid: number;
+  status: PodStatus;
+  socket: string;
+  cwd: string;
+  provider: string;
+  model: string;
+  session_id: string;
+  segment_id: string;
+  parent_socket?: string;
+  started_at_ms: number;
+  updated_at_ms: number;
+}
+
+export interface PodListing {
+  name: string;
+  /** `alive` when the pid in status.json is running; `dead` when the runtime dir was left by a killed pod. */
+  state: "alive" | "dead";
+  status?: PodStatusFile;
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export function readPodStatus(paths: PoddPaths, name: string): PodStatusFile | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(podPaths(paths, name).statusFile, "utf8")) as PodStatusFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every pod with a runtime dir, sorted by name. */
+export function listPods(paths: PoddPaths): PodListing[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(paths.runtime).filter((name) => fs.statSync(path.join(paths.runtime, name)).isDirectory());
+  } catch {
+    return [];
+  }
+  return names.sort().flatMap((name): PodListing[] => {
+    let status: PodStatusFile | undefined;
+    try {
+      status = readPodStatus(paths, name);
+    } catch {
+      return [];
+    }
+    const alive = status !== undefined && isProcessAlive(status.pid);
+    return [{ name, state: alive ? "alive" : "dead", status }];
+  });
+}

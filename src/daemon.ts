@@ -1,0 +1,144 @@
+/**
+ * The composition root: the one file that wires real dependencies (model, tools, session
+ * log, controller, socket server, runtime dir, logger, signals) into a running pod, and
+ * tears them down in order when the controller exits.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { pino, type Logger } from "pino";
+import { ulid } from "ulid";
+import { podPaths, type PoddPaths } from "./config/paths.js";
+import { SocketServer } from "./ipc/socket-server.js";
+import { DEFAULT_MODEL_SPEC, resolveModel } from "./model/resolve-model.js";
+import { INTERNAL_REQUESTER, PodController } from "./pod/controller.js";
+import { RuntimeDir } from "./pod/runtime-dir.js";
+import { UpwardReporter } from "./pod/upward-reports.js";
+import { SessionLog } from "./session/session-log.js";
+import { builtinTools } from "./tools/builtin-tools.js";
+import { Scope } from "./tools/scope.js";
+
+/** Default bound on turns (model calls) per run before `run_end{limit_reached}`. */
+export const DEFAULT_MAX_TURNS_PER_RUN = 50;
+
+export interface DaemonOptions {
+  name: string;
+  cwd: string;
+  paths: PoddPaths;
+  modelSpec?: string;
+  parentSocket?: string;
+  maxTurnsPerRun?: number;
+  systemPrompt?: string;
+  /** Called once the socket accepts connections. */
+  onReady?(info: { socket: string; pid: number }): void;
+}
+
+/** Paths to keys in log records that must never be written (API keys, auth headers). */
+export const LOG_REDACT_PATHS = ["apiKey", "*.apiKey", "api_key", "*.api_key", "headers.authorization", "*.headers.authorization", "*.headers[\"x-api-key\"]"];
+
+export function defaultSystemPrompt(name: string, cwd: string): string {
+  return (
+    `You are ${name}, an agent running as a podd pod. Your working directory is ${cwd}.\n` +
+    "Use the tools to look at files before you answer questions about them. Be concise."
+  );
+}
+
+/**
+ * Start a pod and run it until it shuts down. Rejects (before anything is left behind)
+ * when the pod cannot start: bad name, socket path too long, name taken, bad model spec.
+ */
+export async function runDaemon(options: DaemonOptions): Promise<void> {
+  const paths = podPaths(options.paths, options.name);
+  const cwd = fs.realpathSync(path.resolve(options.cwd));
+  if (!fs.statSync(cwd).isDirectory()) throw new Error(`--cwd ${cwd} is not a directory`);
+  const model = resolveModel(options.modelSpec ?? DEFAULT_MODEL_SPEC, cwd);
+
+  fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  const logger: Logger = pino(
+    { level: process.env.PODD_LOG_LEVEL ?? "info", base: { pod: options.name, pid: process.pid }, redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } },
+    pino.destination({ dest: paths.logFile, sync: false, mkdir: true }),
+  );
+
+  const runtime = new RuntimeDir(paths);
+  runtime.prepare();
+  const now = (): number => Date.now();
+  const sessionId = ulid();
+  const segmentId = ulid();
+  const tools = builtinTools();
+  const scope = Scope.forCwd(cwd);
+  const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger });
+  const log = SessionLog.create({ sessionsDir: path.join(options.paths.home, "sessions"), sessionId, segmentId, podName: options.name, now: now() });
+
+  const controller = new PodController(
+    {
+      podName: options.name,
+      cwd,
+      log,
+      loop: {
+        model,
+        tools,
+        toolContext: { cwd, scope },
+        systemPrompt: options.systemPrompt ?? defaultSystemPrompt(options.name, cwd),
+        maxTurnsPerRun: options.maxTurnsPerRun ?? DEFAULT_MAX_TURNS_PER_RUN,
+      },
+      reporter,
+      logger,
+      now,
+      onStatus: (status) => {
+        runtime.updateStatus(status, now()).catch((error: Error) => logger.warn({ err: error }, "status.json write failed"));
+      },
+    },
+    {
+      pod_name: options.name,
+      cwd,
+      provider: model.info.provider,
+      model: model.info.model,
+      scope_summary: scope.summary(),
+      tools: tools.names(),
+      context_window: model.info.contextWindow,
+      context_tokens: 0,
+    },
+  );
+
+  let server: SocketServer;
+  try {
+    server = await SocketServer.listen({ socketPath: paths.socket, controller, logger });
+  } catch (error) {
+    log.close();
+    fs.rmSync(log.file, { force: true });
+    throw error;
+  }
+  await runtime.publish({
+    pod_name: options.name,
+    pid: process.pid,
+    status: "idle",
+    socket: paths.socket,
+    cwd,
+    provider: model.info.provider,
+    model: model.info.model,
+    session_id: sessionId,
+    segment_id: segmentId,
+    parent_socket: options.parentSocket,
+    started_at_ms: now(),
+    updated_at_ms: now(),
+  });
+
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, "signal: shutting down");
+    controller.submit({ method: "shutdown" }, INTERNAL_REQUESTER);
+  };
+  const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
+  for (const signal of signals) process.on(signal, shutdown);
+
+  logger.info({ socket: paths.socket, model: model.info.model, cwd, session: sessionId }, "pod ready");
+  options.onReady?.({ socket: paths.socket, pid: process.pid });
+  try {
+    await controller.run();
+  } finally {
+    for (const signal of signals) process.off(signal, shutdown);
+    await server.close();
+    log.close();
+    await runtime.remove();
+    logger.info("pod stopped");
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  }
+}

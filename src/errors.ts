@@ -1,0 +1,42 @@
+/**
+ * PoddError: the one error type that carries a wire ErrorCode, and `toWireError`, the single
+ * place any thrown value becomes `{code, message}` for an `error` event.
+ */
+import type { ErrorCode } from "../protocol/index.js";
+
+export class PoddError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "PoddError";
+    this.code = code;
+  }
+}
+
+/** The model provider failed (HTTP error, broken stream, bad key). */
+export class ProviderError extends PoddError {
+  readonly status?: number;
+  readonly retryable: boolean;
+  constructor(message: string, options: { status?: number; retryable?: boolean; cause?: unknown } = {}) {
+    super("provider_error", message, { cause: options.cause });
+    this.name = "ProviderError";
+    this.status = options.status;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A turn was aborted by cancel, pause or shutdown. The wire message is the reference's `Cancelled`. */
+export class AbortedError extends PoddError {
+  readonly reason: "cancel" | "pause" | "shutdown";
+  constructor(reason: "cancel" | "pause" | "shutdown") {
+    super("internal", "Cancelled");
+    this.name = "AbortedError";
+    this.reason = reason;
+  }
+}
+
+export function toWireError(error: unknown): { code: ErrorCode; message: string } {
+  if (error instanceof PoddError) return { code: error.code, message: error.message };
+  if (error instanceof Error) return { code: "internal", message: error.message };
+  return { code: "internal", message: String(error) };
+}

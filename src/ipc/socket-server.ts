@@ -1,0 +1,225 @@
+/**
+ * The pod's socket server: binds `<runtime>/<name>/sock` (0600), and for every connection
+ * runs the handshake — replay alerts, then the snapshot, then live events — as one ordered
+ * stream. It talks to the controller only through its handle (submit a method, subscribe to
+ * events, take a snapshot).
+ *
+ * Inbound: every line is bounded (`maxLineBytes`, 8 MiB default) and validated; a bad line
+ * gets one `error{invalid_request}` on that connection only and the connection stays open;
+ * a line over the cap gets the error and the connection is closed (wire-protocol.md).
+ * Outbound: each event is encoded once and written to every client; writes are batched per
+ * event-loop turn. A client whose unsent bytes pass `maxQueueBytes` (it stopped reading) is
+ * dropped with an alert; the pod and the other clients carry on.
+ */
+import fs from "node:fs";
+import net from "node:net";
+import type { Logger } from "pino";
+import { decodeMethod, encodeLine, LineDecoder, DEFAULT_MAX_LINE_BYTES, type Event, type RequestId } from "../../protocol/index.js";
+import { PoddError } from "../errors.js";
+import type { PodController, Requester } from "../pod/controller.js";
+
+/** Default cap on a client's unsent live output before it is dropped: 16 MiB. */
+export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
+
+export interface SocketServerOptions {
+  socketPath: string;
+  controller: PodController;
+  logger: Logger;
+  maxLineBytes?: number;
+  maxQueueBytes?: number;
+}
+
+export class SocketServer {
+  private readonly server: net.Server;
+  private readonly connections = new Set<Connection>();
+  private readonly options: Required<SocketServerOptions>;
+  private nextConnectionId = 1;
+  private unsubscribe: (() => void) | undefined;
+
+  private constructor(options: SocketServerOptions) {
+    this.options = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES, ...options };
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  /**
+   * Bind the socket. A socket file left by a dead pod (connect refused) is replaced; a live
+   * one means the name is taken: throws PoddError(invalid_request).
+   */
+  static async listen(options: SocketServerOptions): Promise<SocketServer> {
+    const server = new SocketServer(options);
+    await bindSocket(server.server, options.socketPath);
+    server.unsubscribe = options.controller.subscribe((event) => server.broadcast(event));
+    return server;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Flush and end every connection, stop listening, unlink the socket. */
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    const closing = [...this.connections].map((connection) => connection.end());
+    await Promise.allSettled(closing);
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    fs.rmSync(this.options.socketPath, { force: true });
+  }
+
+  private broadcast(event: Event): void {
+    if (this.connections.size === 0) return;
+    const line = encodeLine(event);
+    for (const connection of this.connections) connection.send(line);
+  }
+
+  private accept(socket: net.Socket): void {
+    const { controller } = this.options;
+    const connection = new Connection(this.nextConnectionId++, socket, this.options, {
+      onDropped: (queuedBytes) => {
+        this.connections.delete(connection);
+        controller.alert("warn", "ipc", `client ${connection.id} dropped: it stopped reading (${queuedBytes} bytes unsent)`);
+      },
+      onClosed: () => this.connections.delete(connection),
+    });
+    for (const alert of controller.alertLog()) connection.send(encodeLine({ event: "alert", data: alert }));
+    connection.send(encodeLine({ event: "snapshot", data: controller.snapshot() }));
+    connection.startLiveAllowance();
+    this.connections.add(connection);
+  }
+}
+
+class Connection {
+  readonly id: number;
+  private readonly socket: net.Socket;
+  private readonly decoder: LineDecoder;
+  private readonly options: Required<SocketServerOptions>;
+  private readonly hooks: { onDropped(queuedBytes: number): void; onClosed(): void };
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  private closed = false;
+  private allowanceBytes = Number.POSITIVE_INFINITY;
+
+  constructor(
+    id: number,
+    socket: net.Socket,
+    options: Required<SocketServerOptions>,
+    hooks: { onDropped(queuedBytes: number): void; onClosed(): void },
+  ) {
+    this.id = id;
+    this.socket = socket;
+    this.options = options;
+    this.hooks = hooks;
+    this.decoder = new LineDecoder({ maxLineBytes: options.maxLineBytes });
+    socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    socket.on("error", (error) => options.logger.debug({ err: error, connection: id }, "client socket error"));
+    socket.on("close", () => {
+      this.closed = true;
+      hooks.onClosed();
+    });
+  }
+
+  /** After the handshake: the queue may grow by `maxQueueBytes` beyond what the handshake wrote. */
+  startLiveAllowance(): void {
+    this.allowanceBytes = this.pendingBytes + this.socket.writableLength + this.options.maxQueueBytes;
+  }
+
+  /** Queue one encoded line; flushed once per event-loop turn. Drops the client past its allowance. */
+  send(line: string): void {
+    if (this.closed) return;
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    const queued = this.pendingBytes + this.socket.writableLength;
+    if (queued > this.allowanceBytes) {
+      this.closed = true;
+      this.pending = [];
+      this.socket.destroy();
+      this.hooks.onDropped(queued);
+      return;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Flush what is queued, then half-close; resolves when the socket is closed. */
+  end(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.flush();
+    return new Promise((resolve) => {
+      this.socket.once("close", () => resolve());
+      this.socket.end();
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.pending.length === 0) return;
+    const data = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join("");
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.socket.write(data);
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closed) return;
+    for (const decoded of this.decoder.push(chunk)) {
+      if (decoded.kind === "too_long") {
+        this.replyError(undefined, `invalid method: line too long (over ${decoded.limitBytes} bytes); closing the connection`);
+        void this.end();
+        return;
+      }
+      const result = decodeMethod(decoded.text);
+      if (!result.ok) {
+        this.replyError(result.id, result.message);
+        continue;
+      }
+      this.options.controller.submit(result.value, this.requester(result.value.id));
+    }
+  }
+
+  private requester(id: RequestId | undefined): Requester {
+    return { id, reply: (event) => this.send(encodeLine(event)) };
+  }
+
+  private replyError(id: RequestId | undefined, message: string): void {
+    this.send(encodeLine({ event: "error", data: { code: "invalid_request", message }, reply_to: id }));
+  }
+}
+
+async function bindSocket(server: net.Server, socketPath: string): Promise<void> {
+  try {
+    await listen(server, socketPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    if (await isLive(socketPath)) {
+      throw new PoddError("invalid_request", `a live pod already owns ${socketPath}; stop it first or choose another name`);
+    }
+    fs.rmSync(socketPath, { force: true });
+    await listen(server, socketPath);
+  }
+  fs.chmodSync(socketPath, 0o600);
+}
+
+function listen(server: net.Server, socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once("error", onError);
+    server.listen(socketPath, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+/** Whether something accepts connections on the socket (ECONNREFUSED / ENOENT mean a stale file). */
+export function isLive(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.createConnection(socketPath);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}

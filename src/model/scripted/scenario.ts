@@ -1,0 +1,59 @@
+/**
+ * The scenario format of the embedded scripted model: a JSON file of responses, each a list
+ * of steps played for one model call, in order. Responses are consumed one per model call.
+ */
+import { z } from "zod";
+
+const Usage = z.object({
+  input_tokens: z.number().int().nonnegative().optional(),
+  output_tokens: z.number().int().nonnegative().optional(),
+  cache_read_input_tokens: z.number().int().nonnegative().optional(),
+});
+
+export const ScenarioStep = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("text"),
+    text: z.string().describe("Text of one block. `{{last_user_text}}` and `{{last_tool_output}}` / `{{last_tool_output:N}}` (first N characters) are filled in from the request."),
+    chunks: z.array(z.string()).optional().describe("Explicit deltas; by default the text is split after each whitespace run."),
+    delay_ms: z.number().int().nonnegative().optional().describe("Pause before each delta, ms."),
+  }),
+  z.object({
+    type: z.literal("thinking"),
+    text: z.string(),
+    signature: z.string().optional(),
+    delay_ms: z.number().int().nonnegative().optional(),
+  }),
+  z.object({
+    type: z.literal("tool_call"),
+    name: z.string(),
+    input: z.unknown().optional().describe("Tool input; serialised as JSON."),
+    arguments: z.string().optional().describe("Raw argument JSON text, used verbatim instead of `input`."),
+    id: z.string().optional(),
+    delay_ms: z.number().int().nonnegative().optional(),
+  }),
+  z.object({ type: z.literal("delay"), ms: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("hang").describe("Stop sending until the call is aborted.") }),
+  z.object({
+    type: z.literal("error"),
+    message: z.string(),
+    status: z.number().int().optional(),
+    retryable: z.boolean().optional(),
+  }),
+  z.object({ type: z.literal("usage"), usage: Usage }),
+]);
+export type ScenarioStep = z.infer<typeof ScenarioStep>;
+
+export const ScenarioResponse = z.object({ steps: z.array(ScenarioStep) });
+export type ScenarioResponse = z.infer<typeof ScenarioResponse>;
+
+export const Scenario = z.object({
+  model: z.string().default("scripted").describe("Model name shown in the greeting."),
+  context_window: z.number().int().positive().default(200_000),
+  responses: z.array(ScenarioResponse),
+  when_exhausted: z
+    .enum(["reply", "repeat_last", "error"])
+    .default("reply")
+    .describe("After the last response: reply with a fixed note, repeat the last response, or fail with a provider error."),
+});
+export type Scenario = z.output<typeof Scenario>;
+export type ScenarioInput = z.input<typeof Scenario>;

@@ -1,0 +1,72 @@
+/**
+ * The script builder: the one way tests (and benchmarks) write scenarios for the scripted
+ * model (style.md #6). Each `finish()`, `hang()` or `fail()` closes one response, i.e. one
+ * model call:
+ *
+ *   script().text("Reading it.").toolCall("read_file", { path: "a.txt" }).finish()
+ *           .text("Done.").finish().build()
+ */
+import type { ScenarioInput, ScenarioStep } from "./scenario.js";
+
+export class ScriptBuilder {
+  private readonly responses: { steps: ScenarioStep[] }[] = [];
+  private current: ScenarioStep[] = [];
+  private options: Omit<ScenarioInput, "responses"> = {};
+
+  text(text: string, options: { chunks?: string[]; delayMs?: number } = {}): this {
+    this.current.push({ type: "text", text, chunks: options.chunks, delay_ms: options.delayMs });
+    return this;
+  }
+  thinking(text: string, options: { signature?: string; delayMs?: number } = {}): this {
+    this.current.push({ type: "thinking", text, signature: options.signature, delay_ms: options.delayMs });
+    return this;
+  }
+  toolCall(name: string, input: unknown, options: { id?: string; rawArguments?: string; delayMs?: number } = {}): this {
+    this.current.push({ type: "tool_call", name, input, id: options.id, arguments: options.rawArguments, delay_ms: options.delayMs });
+    return this;
+  }
+  delay(ms: number): this {
+    this.current.push({ type: "delay", ms });
+    return this;
+  }
+  usage(usage: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number }): this {
+    this.current.push({ type: "usage", usage });
+    return this;
+  }
+  /** Close the response: the model call finishes normally. */
+  finish(): this {
+    this.responses.push({ steps: this.current });
+    this.current = [];
+    return this;
+  }
+  /** Close the response with a stream that never ends until aborted. */
+  hang(): this {
+    this.current.push({ type: "hang" });
+    return this.finish();
+  }
+  /** Close the response with a provider error. */
+  fail(message: string, options: { status?: number; retryable?: boolean } = {}): this {
+    this.current.push({ type: "error", message, status: options.status, retryable: options.retryable });
+    return this.finish();
+  }
+  whenExhausted(mode: "reply" | "repeat_last" | "error"): this {
+    this.options = { ...this.options, when_exhausted: mode };
+    return this;
+  }
+  model(name: string): this {
+    this.options = { ...this.options, model: name };
+    return this;
+  }
+  build(): ScenarioInput {
+    if (this.current.length > 0) throw new Error("script(): the last response is not closed (call finish(), hang() or fail())");
+    return { ...this.options, responses: this.responses.map((response) => ({ steps: response.steps.map(dropUndefined) })) };
+  }
+}
+
+export function script(): ScriptBuilder {
+  return new ScriptBuilder();
+}
+
+function dropUndefined(step: ScenarioStep): ScenarioStep {
+  return Object.fromEntries(Object.entries(step).filter(([, value]) => value !== undefined)) as ScenarioStep;
+}

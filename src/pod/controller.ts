@@ -1,0 +1,423 @@
+/**
+ * The pod controller: the actor that owns all of a pod's state (status, the staged run, the
+ * notification inbox, the session log, the turn counters) and the one place that drives turns.
+ *
+ * Methods from every connection go into one mailbox, and so does the end of a run: a single
+ * consumer takes them in order. A method handler only validates, updates state and *stages*
+ * a run (`run`, `resume`, or a run for notifications); the loop's top is the one place that
+ * flips status to running and starts the run, and a `run_done` message is the one place that
+ * ends it (behaviour.md, The actor; the reference's `controller_loop` / `drive_turn`).
+ *
+ * Output: `subscribe` listeners get every broadcast event, in one order; a method's errors
+ * and replies go to its `Requester` only. This module knows nothing of sockets.
+ */
+import type { Logger } from "pino";
+import type {
+  Alert,
+  AlertLevel,
+  AlertSource,
+  ErrorCode,
+  Event,
+  Greeting,
+  InFlightTurn,
+  InvokeKind,
+  LogEntry,
+  Method,
+  PodStatus,
+  RequestId,
+  RunResult,
+} from "../../protocol/index.js";
+import { driveTurns, type TurnLoopConfig, type TurnLoopIo } from "../agent/drive-turns.js";
+import { AbortedError, toWireError } from "../errors.js";
+import type { ModelMessage } from "../model/types.js";
+import { applyEntry, toModelMessages, unansweredToolCalls } from "../session/model-messages.js";
+import type { SessionLog } from "../session/session-log.js";
+import { listFileCompletions } from "./list-completions.js";
+import { NotificationInbox, toSystemItem, type InboxItem } from "./notification-inbox.js";
+import type { UpwardReporter } from "./upward-reports.js";
+
+/** Who sent a method: where its errors and replies go. */
+export interface Requester {
+  readonly id?: RequestId;
+  reply(event: Event): void;
+}
+
+/** A requester for methods the pod gives itself (signals): replies are dropped. */
+export const INTERNAL_REQUESTER: Requester = { reply: () => undefined };
+
+export interface ControllerDeps {
+  podName: string;
+  cwd: string;
+  log: SessionLog;
+  loop: TurnLoopConfig;
+  reporter: UpwardReporter;
+  logger: Logger;
+  now(): number;
+  /** Called on every status change (status.json). */
+  onStatus(status: PodStatus): void;
+  /** Most alerts kept for replay to new connections. */
+  maxAlerts?: number;
+}
+
+/** Text the model sees after a turn was interrupted (the reference's interrupt note). */
+export const INTERRUPTED_TOOL_RESULT = "[Interrupted by user]";
+const INTERRUPT_NOTE = "[Interrupted by user]\nThe user interrupted the previous turn before it finished. Tool calls that had not completed were not run.";
+
+type PendingRun =
+  | { kind: "run"; input: Extract<Method, { method: "run" }>["params"]["input"] }
+  | { kind: "notification"; invokeKind: InvokeKind }
+  | { kind: "resume" };
+
+/** Whether the parent delegated this run (only those report turn_ended / errored upward). */
+function isParentOriginated(run: PendingRun): boolean {
+  return run.kind !== "notification";
+}
+
+interface ActiveRun {
+  run: PendingRun;
+  abort: AbortController;
+  mark: ReturnType<SessionLog["mark"]>;
+  drained: InboxItem[];
+  produced: boolean;
+  wasInterrupted: boolean;
+}
+
+type RunOutcome = { ok: true; result: "finished" | "limit_reached" } | { ok: false; error: unknown };
+type MailItem = { type: "method"; method: Method; requester: Requester } | { type: "run_done"; outcome: RunOutcome };
+
+export interface SnapshotData {
+  entries: readonly LogEntry[];
+  greeting: Greeting;
+  status: PodStatus;
+  in_flight?: InFlightTurn;
+}
+
+export class PodController {
+  private statusValue: PodStatus = "idle";
+  private pending: PendingRun | undefined;
+  private active: ActiveRun | undefined;
+  private readonly mailbox: MailItem[] = [];
+  private wake: (() => void) | undefined;
+  private readonly listeners = new Set<(event: Event) => void>();
+  private readonly alerts: Alert[] = [];
+  private readonly inbox = new NotificationInbox();
+  private messages: ModelMessage[];
+  private toolNames = new Map<string, string>();
+  private interrupted = false;
+  private turnCounter = 0;
+  private llmCallCounter = 0;
+  private inFlight: InFlightTurn | undefined;
+  private exitRequested = false;
+  private readonly greetingValue: Greeting;
+  private readonly deps: ControllerDeps;
+
+  constructor(deps: ControllerDeps, greeting: Greeting) {
+    this.deps = deps;
+    this.greetingValue = greeting;
+    this.messages = toModelMessages(deps.log.entries);
+  }
+
+  get status(): PodStatus {
+    return this.statusValue;
+  }
+
+  /** Queue a method. Handled in arrival order by the controller loop. */
+  submit(method: Method, requester: Requester): void {
+    this.post({ type: "method", method, requester });
+  }
+
+  subscribe(listener: (event: Event) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The current segment's entries, greeting, status and the open model call, if any. */
+  snapshot(): SnapshotData {
+    return { entries: this.deps.log.entries, greeting: this.greetingValue, status: this.statusValue, in_flight: this.inFlight };
+  }
+
+  /** Alerts to replay to a new connection, oldest first. */
+  alertLog(): readonly Alert[] {
+    return this.alerts;
+  }
+
+  alert(level: AlertLevel, source: AlertSource, message: string): void {
+    const alert: Alert = { level, source, message, timestamp_ms: this.deps.now() };
+    this.alerts.push(alert);
+    if (this.alerts.length > (this.deps.maxAlerts ?? 100)) this.alerts.shift();
+    this.deps.logger[level === "error" ? "error" : "warn"]({ source }, message);
+    this.broadcast({ event: "alert", data: alert });
+  }
+
+  /**
+   * Run the actor until shutdown. Resolves after the `shutdown` event was sent and the
+   * `shut_down` report to the parent (if any) was delivered or timed out.
+   */
+  async run(): Promise<void> {
+    for (;;) {
+      if (this.pending && !this.active && !this.exitRequested) {
+        const run = this.pending;
+        this.pending = undefined;
+        this.startRun(run);
+      }
+      if (this.exitRequested && !this.active) break;
+      const item = await this.take();
+      if (item.type === "run_done") this.finishRun(item.outcome);
+      else this.handle(item.method, item.requester);
+    }
+    this.broadcast({ event: "shutdown" });
+    await this.deps.reporter.settle();
+    try {
+      await this.deps.reporter.send({ kind: "shut_down", pod_name: this.deps.podName });
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, "shut_down report failed");
+    }
+  }
+
+  // ---- mailbox ---------------------------------------------------------------------------
+
+  private post(item: MailItem): void {
+    this.mailbox.push(item);
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private async take(): Promise<MailItem> {
+    while (this.mailbox.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    return this.mailbox.shift() as MailItem;
+  }
+
+  // ---- method × state (behaviour.md) -------------------------------------------------------
+
+  private handle(method: Method, requester: Requester): void {
+    if (this.exitRequested) return this.fail(requester, "invalid_request", "Pod is shutting down");
+    const status = this.statusValue;
+    switch (method.method) {
+      case "run":
+        if (status === "running") return this.fail(requester, "already_running", "Pod is already executing a turn");
+        this.broadcast({ event: "user_message", data: { segments: method.params.input } });
+        this.pending = { kind: "run", input: method.params.input };
+        return this.ack(requester, method);
+      case "notify": {
+        const wake = method.params.wake ?? true;
+        this.inbox.push({ kind: "notify", message: method.params.message, wake });
+        if (status === "idle" && wake) this.pending ??= { kind: "notification", invokeKind: "notify" };
+        return this.ack(requester, method);
+      }
+      case "pod_event":
+        this.inbox.push({ kind: "pod_event", event: method.params });
+        if (status === "idle") this.pending ??= { kind: "notification", invokeKind: "pod_event" };
+        return this.ack(requester, method);
+      case "resume":
+        if (status === "running") return this.fail(requester, "already_running", "Pod is already executing a turn");
+        if (status !== "paused") return this.fail(requester, "not_paused", "Pod is not paused");
+        this.pending = { kind: "resume" };
+        return this.ack(requester, method);
+      case "cancel":
+      case "pause":
+        if (status === "running" && this.active) {
+          if (!this.active.abort.signal.aborted) this.active.abort.abort(method.method);
+          return this.ack(requester, method);
+        }
+        if (method.method === "pause" && status === "paused") return this.ack(requester, method);
+        return this.fail(requester, "not_running", "Pod is not running");
+      case "shutdown":
+        this.exitRequested = true;
+        this.pending = undefined;
+        if (this.active && !this.active.abort.signal.aborted) this.active.abort.abort("shutdown");
+        return this.ack(requester, method);
+      case "compact":
+      case "list_rewind_targets":
+      case "rewind_to":
+        if (status === "running") {
+          return this.fail(requester, "already_running", "Pod is already executing a turn; rewind/compact can only run while idle");
+        }
+        if (status === "paused" && method.method !== "list_rewind_targets") {
+          return this.fail(requester, "invalid_request", `Cannot ${method.method} while the Pod is paused; resume or start a fresh turn first`);
+        }
+        return this.fail(requester, "invalid_request", `${method.method} is not supported by this pod yet`);
+      case "list_completions":
+        if (method.params.kind !== "file") {
+          return requester.reply({ event: "completions", data: { kind: method.params.kind, entries: [] }, reply_to: requester.id });
+        }
+        void listFileCompletions(this.deps.cwd, method.params.prefix).then((entries) =>
+          requester.reply({ event: "completions", data: { kind: "file", entries }, reply_to: requester.id }),
+        );
+        return;
+      case "list_visible_pods":
+        return requester.reply({ event: "visible_pods", data: { pods: [this.describeSelf()] }, reply_to: requester.id });
+      case "inspect_pod":
+        if (method.params.name !== this.deps.podName) return this.fail(requester, "invalid_request", `unknown pod: ${method.params.name}`);
+        return requester.reply({ event: "pod_inspection", data: { pod: this.describeSelf() }, reply_to: requester.id });
+      case "attach_or_restore_pod":
+        return this.fail(requester, "invalid_request", "attach_or_restore_pod is not supported by this pod yet");
+    }
+  }
+
+  private describeSelf(): Record<string, unknown> {
+    return { name: this.deps.podName, status: this.statusValue, cwd: this.deps.cwd, model: this.greetingValue.model };
+  }
+
+  private ack(requester: Requester, method: Method): void {
+    if (requester.id !== undefined) requester.reply({ event: "ack", data: { method: method.method }, reply_to: requester.id });
+  }
+
+  private fail(requester: Requester, code: ErrorCode, message: string): void {
+    requester.reply({ event: "error", data: { code, message }, reply_to: requester.id });
+  }
+
+  // ---- runs --------------------------------------------------------------------------------
+
+  private startRun(run: PendingRun): void {
+    const active: ActiveRun = {
+      run,
+      abort: new AbortController(),
+      mark: this.deps.log.mark(),
+      drained: [],
+      produced: false,
+      wasInterrupted: this.interrupted,
+    };
+    this.active = active;
+    this.setStatus("running");
+    this.executeRun(active).then(
+      (result) => this.post({ type: "run_done", outcome: { ok: true, result } }),
+      (error: unknown) => this.post({ type: "run_done", outcome: { ok: false, error } }),
+    );
+  }
+
+  private async executeRun(active: ActiveRun): Promise<"finished" | "limit_reached"> {
+    const io = this.turnLoopIo(active);
+    const { run } = active;
+    if (run.kind === "resume") return driveTurns(this.deps.loop, io, unansweredToolCalls(this.deps.log.entries));
+    const invokeKind = run.kind === "run" ? "user_send" : run.invokeKind;
+    this.commit({ kind: "invoke", ts: this.deps.now(), invoke_kind: invokeKind });
+    this.broadcast({ event: "invoke_start", data: { kind: invokeKind } });
+    if (run.kind === "run") {
+      if (this.interrupted) this.prepareAfterInterrupt();
+      if (run.input.some((segment) => segment.kind === "unknown")) {
+        this.alert("warn", "pod", "the input had a segment of unknown kind; the model sees it as [unknown input segment]");
+      }
+      this.commit({ kind: "user_input", ts: this.deps.now(), segments: run.input });
+    }
+    return driveTurns(this.deps.loop, io);
+  }
+
+  /** Close the interrupted turn's unanswered tool calls and tell the model it was interrupted. */
+  private prepareAfterInterrupt(): void {
+    for (const call of unansweredToolCalls(this.deps.log.entries)) {
+      const item = { kind: "tool_result" as const, id: call.id, summary: INTERRUPTED_TOOL_RESULT, output: INTERRUPTED_TOOL_RESULT, is_error: true };
+      this.commit({ kind: "tool_result", ts: this.deps.now(), item });
+      this.broadcast({ event: "tool_result", data: { id: item.id, summary: item.summary, output: item.output, is_error: true } });
+    }
+    const item = { kind: "interrupt" as const, body: INTERRUPT_NOTE };
+    this.commit({ kind: "system_item", ts: this.deps.now(), item });
+    this.broadcast({ event: "system_item", data: { item } });
+    this.interrupted = false;
+  }
+
+  private turnLoopIo(active: ActiveRun): TurnLoopIo {
+    return {
+      signal: active.abort.signal,
+      now: this.deps.now,
+      commit: (entry) => {
+        if (entry.kind === "assistant_item" || entry.kind === "tool_result") active.produced = true;
+        this.commit(entry);
+      },
+      emit: (event) => this.broadcast(event),
+      messages: () => this.messages,
+      beforeModelRequest: () => {
+        for (const item of this.inbox.drain()) {
+          active.drained.push(item);
+          const systemItem = toSystemItem(item);
+          this.commit({ kind: "system_item", ts: this.deps.now(), item: systemItem });
+          this.broadcast({ event: "system_item", data: { item: systemItem } });
+        }
+      },
+      nextTurn: () => this.turnCounter++,
+      nextLlmCall: () => this.llmCallCounter++,
+      setInFlight: (state) => {
+        this.inFlight = state;
+      },
+      onUsage: (usage) => {
+        this.greetingValue.context_tokens = (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+      },
+    };
+  }
+
+  private finishRun(outcome: RunOutcome): void {
+    const active = this.active;
+    if (!active) return;
+    this.active = undefined;
+    this.inFlight = undefined;
+    const { run } = active;
+    const parentOriginated = isParentOriginated(run);
+    if (outcome.ok) {
+      this.interrupted = false;
+      this.endRun(outcome.result, "idle");
+      if (parentOriginated && outcome.result === "finished") {
+        this.deps.reporter.fireAndForget({ kind: "turn_ended", pod_name: this.deps.podName });
+      }
+      if (this.inbox.hasWakingItem) this.pending ??= { kind: "notification", invokeKind: "notify" };
+      return;
+    }
+    const error = outcome.error;
+    const reason = error instanceof AbortedError ? error.reason : undefined;
+    if ((reason === "pause" || reason === "cancel") && !active.produced && !(reason === "pause" && run.kind === "resume")) {
+      this.rollBack(active);
+      return;
+    }
+    this.interrupted = true;
+    if (reason === "pause") {
+      this.endRun("paused", "paused");
+      return;
+    }
+    const wire = toWireError(error);
+    if (!(error instanceof AbortedError)) this.deps.logger.error({ err: error }, "run failed");
+    this.commit({ kind: "run_errored", ts: this.deps.now(), code: wire.code, message: wire.message });
+    this.broadcast({ event: "error", data: wire });
+    this.setStatus("idle");
+    if (parentOriginated && reason !== "shutdown") {
+      this.deps.reporter.fireAndForget({ kind: "errored", pod_name: this.deps.podName, message: wire.message });
+    }
+  }
+
+  private endRun(result: RunResult, status: PodStatus): void {
+    this.commit({ kind: "run_completed", ts: this.deps.now(), result });
+    this.broadcast({ event: "run_end", data: { result } });
+    this.setStatus(status);
+  }
+
+  /** Empty-turn rollback: drop everything the run committed, give drained notifications back. */
+  private rollBack(active: ActiveRun): void {
+    this.deps.log.truncate(active.mark);
+    this.rebuildMessages();
+    this.inbox.requeue(active.drained);
+    this.interrupted = active.wasInterrupted;
+    this.broadcast({ event: "run_end", data: { result: "rolled_back" } });
+    this.setStatus("idle");
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------
+
+  private commit(entry: LogEntry): void {
+    this.deps.log.append(entry);
+    applyEntry(this.messages, entry, this.toolNames);
+  }
+
+  private rebuildMessages(): void {
+    this.toolNames = new Map();
+    this.messages = [];
+    for (const entry of this.deps.log.entries) applyEntry(this.messages, entry, this.toolNames);
+  }
+
+  private setStatus(status: PodStatus): void {
+    this.statusValue = status;
+    this.deps.onStatus(status);
+    this.broadcast({ event: "status", data: { status } });
+  }
+
+  private broadcast(event: Event): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * A pod's runtime dir, `<runtime>/<name>/` (mode 0700): `pid`, `status.json` (written
+ * atomically, latest state wins) and the socket `sock` (bound by ipc/). Removed when the
+ * pod exits cleanly; a dir left by a killed pod is reused by the next start.
+ */
+import fs from "node:fs";
+import writeFileAtomic from "write-file-atomic";
+import type { PodStatus } from "../../protocol/index.js";
+import type { PodStatusFile } from "../client/pod-directory.js";
+import type { PodPaths } from "../config/paths.js";
+
+export class RuntimeDir {
+  readonly paths: PodPaths;
+  private current: PodStatusFile | undefined;
+  private writing: Promise<void> | undefined;
+  private dirty = false;
+
+  constructor(paths: PodPaths) {
+    this.paths = paths;
+  }
+
+  /** Create the dir (0700, parents too) — before the socket is bound. */
+  prepare(): void {
+    fs.mkdirSync(this.paths.runtimeDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(this.paths.runtimeDir, 0o700);
+  }
+
+  /** Write `pid` and the first status.json — after the socket is bound (the name is ours). */
+  async publish(status: PodStatusFile): Promise<void> {
+    writeFileAtomic.sync(this.paths.pidFile, `${status.pid}\n`, { mode: 0o600 });
+    this.current = status;
+    await this.flush();
+  }
+
+  /** Record a new status; writes are coalesced so status.json always ends at the latest one. */
+  updateStatus(status: PodStatus, now: number): Promise<void> {
+    if (!this.current) return Promise.resolve();
+    this.current = { ...this.current, status, updated_at_ms: now };
+    return this.flush();
+  }
+
+  private flush(): Promise<void> {
+    if (this.writing) {
+      this.dirty = true;
+      return this.writing;
+    }
+    const write = async (): Promise<void> => {
+      do {
+        this.dirty = false;
+        await writeFileAtomic(this.paths.statusFile, `${JSON.stringify(this.current, null, 2)}\n`, { mode: 0o600 });
+      } while (this.dirty);
+    };
+    this.writing = write().finally(() => {
+      this.writing = undefined;
+    });
+    return this.writing;
+  }
+
+  /** Remove pid, status.json and the dir (the socket is unlinked by its server). */
+  async remove(): Promise<void> {
+    await this.writing?.catch(() => undefined);
+    fs.rmSync(this.paths.runtimeDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The one shape every tool is declared in (style.md #7): a zod input schema (its JSON Schema,
+ * generated once with `io: "input"`, is what the model sees), and `execute(input, ctx)`
+ * returning `{summary, content?}`. A tool reports a failure the model should read by
+ * throwing ToolFailure (or any Error): the registry turns it into `is_error: true`.
+ */
+import { z } from "zod";
+import type { ToolSpec } from "../model/types.js";
+import type { Scope } from "./scope.js";
+
+export interface ToolContext {
+  /** The pod's working directory (absolute); relative paths resolve against it. */
+  cwd: string;
+  scope: Scope;
+  /** Aborted on cancel, pause and shutdown. */
+  signal: AbortSignal;
+}
+
+export interface ToolOutput {
+  /** One line for humans (shown collapsed in the UI). */
+  summary: string;
+  /** What the model reads; capped by each tool in bytes. */
+  content?: string;
+}
+
+export interface Tool<Input = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly input: z.ZodType<Input>;
+  readonly spec: ToolSpec;
+  execute(input: Input, ctx: ToolContext): Promise<ToolOutput>;
+}
+
+/** A failure the model can act on; its message becomes the tool result. */
+export class ToolFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ToolFailure";
+  }
+}
+
+export function defineTool<Schema extends z.ZodType>(definition: {
+  name: string;
+  description: string;
+  input: Schema;
+  execute(input: z.output<Schema>, ctx: ToolContext): Promise<ToolOutput>;
+}): Tool<z.output<Schema>> {
+  const inputSchema = z.toJSONSchema(definition.input, { io: "input" }) as Record<string, unknown>;
+  delete inputSchema.$schema;
+  return {
+    name: definition.name,
+    description: definition.description,
+    input: definition.input as unknown as z.ZodType<z.output<Schema>>,
+    spec: { name: definition.name, description: definition.description, inputSchema },
+    execute: definition.execute,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The tool registry: looks tools up by name, validates the model's argument JSON, runs the
+ * tool, and turns every failure (bad JSON, schema mismatch, unknown tool, a thrown error)
+ * into an `is_error` result the model can read. A tool never crashes a turn.
+ */
+import type { ToolSpec } from "../model/types.js";
+import { describeIssues } from "../../protocol/index.js";
+import type { Tool, ToolContext } from "./define-tool.js";
+
+export interface ToolCallResult {
+  summary: string;
+  output?: string;
+  isError: boolean;
+}
+
+export class ToolRegistry {
+  private readonly tools = new Map<string, Tool>();
+
+  register(tool: Tool<never> | Tool): this {
+    if (this.tools.has(tool.name)) throw new Error(`tool ${tool.name} is already registered`);
+    this.tools.set(tool.name, tool as Tool);
+    return this;
+  }
+
+  /** Tool names, sorted (the greeting's `tools`). */
+  names(): string[] {
+    return [...this.tools.keys()].sort();
+  }
+
+  specs(): ToolSpec[] {
+    return this.names().map((name) => (this.tools.get(name) as Tool).spec);
+  }
+
+  /** Run one tool call. `argumentsJson` is the model's raw argument text. Never throws. */
+  async execute(name: string, argumentsJson: string, ctx: ToolContext): Promise<ToolCallResult> {
+    const tool = this.tools.get(name);
+    if (!tool) return failure(`unknown tool: ${name}`, `unknown tool "${name}"; available: ${this.names().join(", ")}`);
+    let json: unknown;
+    try {
+      json = argumentsJson.trim() === "" ? {} : JSON.parse(argumentsJson);
+    } catch (error) {
+      return failure(`${name}: invalid arguments`, `invalid arguments for ${name}: not JSON (${(error as Error).message})`);
+    }
+    const parsed = tool.input.safeParse(json);
+    if (!parsed.success) {
+      return failure(`${name}: invalid arguments`, `invalid arguments for ${name}: ${describeIssues(parsed.error)}`);
+    }
+    try {
+      const output = await tool.execute(parsed.data, ctx);
+      return { summary: output.summary, output: output.content, isError: false };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return failure(`${name} failed: ${firstLine(message)}`, message);
+    }
+  }
+}
+
+function failure(summary: string, output: string): ToolCallResult {
+  return { summary, output, isError: true };
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n", 1)[0] ?? "";
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}

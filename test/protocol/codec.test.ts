@@ -1,0 +1,254 @@
+/**
+ * LineDecoder and encodeLine: JSON-lines framing (wire-protocol.md, Framing).
+ *
+ * Lines split on the byte 0x0A only, whatever the chunking; blank lines are skipped; a line
+ * over the cap is reported once, as soon as the cap is passed, and the decoder resyncs at
+ * the next newline; nothing is buffered beyond the cap.
+ */
+import { describe, expect, it } from "vitest";
+import { DEFAULT_MAX_LINE_BYTES, LineDecoder, decodeMethod, encodeLine, type DecodedLine } from "../../protocol/codec.js";
+
+const utf8 = (text: string): Buffer => Buffer.from(text, "utf8");
+
+function pushAll(decoder: LineDecoder, chunks: readonly Buffer[]): DecodedLine[] {
+  return chunks.flatMap((chunk) => decoder.push(chunk));
+}
+
+function line(text: string): DecodedLine {
+  return { kind: "line", text };
+}
+
+/** A deterministic PRNG (mulberry32), so a failing random case can be replayed. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Multi-byte characters of every UTF-8 length: é (2 bytes), 中 (3), 😀 (4), U+2028/U+2029 (3 each).
+const MIXED_LINES = [
+  '{"method":"run","params":{"input":[{"kind":"text","content":"é中😀"}]}}',
+  '{"method":"notify","params":{"message":"a\u2028b\u2029c"}}',
+  '{"method":"resume"}',
+];
+const MIXED_STREAM = utf8(`${MIXED_LINES[0]}\n\n${MIXED_LINES[1]}\n  \n${MIXED_LINES[2]}\n`);
+const MIXED_EXPECTED = MIXED_LINES.map(line);
+
+describe("LineDecoder: splitting", () => {
+  it("returns every complete line of a chunk, in order", () => {
+    expect(new LineDecoder().push(utf8('{"a":1}\n{"b":2}\n{"c":3}\n'))).toEqual([line('{"a":1}'), line('{"b":2}'), line('{"c":3}')]);
+  });
+
+  it("holds an unterminated line until its newline arrives", () => {
+    const decoder = new LineDecoder();
+    expect(decoder.push(utf8('{"method":'))).toEqual([]);
+    expect(decoder.push(utf8('"resume"'))).toEqual([]);
+    expect(decoder.push(utf8("}\n"))).toEqual([line('{"method":"resume"}')]);
+  });
+
+  it("gives the same lines for a stream split in two at every byte offset, even inside a multi-byte character", () => {
+    for (let offset = 0; offset <= MIXED_STREAM.length; offset += 1) {
+      const decoded = pushAll(new LineDecoder(), [MIXED_STREAM.subarray(0, offset), MIXED_STREAM.subarray(offset)]);
+      expect(decoded, `split at ${offset}`).toEqual(MIXED_EXPECTED);
+    }
+  });
+
+  it("gives the same lines for a stream split in three at every pair of offsets", () => {
+    for (let first = 0; first <= MIXED_STREAM.length; first += 1) {
+      for (let second = first; second <= MIXED_STREAM.length; second += 1) {
+        const chunks = [MIXED_STREAM.subarray(0, first), MIXED_STREAM.subarray(first, second), MIXED_STREAM.subarray(second)];
+        const decoded = pushAll(new LineDecoder(), chunks);
+        if (JSON.stringify(decoded) !== JSON.stringify(MIXED_EXPECTED)) expect(decoded, `split at ${first} and ${second}`).toEqual(MIXED_EXPECTED);
+      }
+    }
+  });
+
+  it("gives the same lines when fed one byte at a time", () => {
+    const bytes = [...MIXED_STREAM].map((byte) => Buffer.from([byte]));
+    expect(pushAll(new LineDecoder(), bytes)).toEqual(MIXED_EXPECTED);
+  });
+
+  it("does not split a line at U+2028 or U+2029 inside a string", () => {
+    const text = '{"method":"notify","params":{"message":"one\u2028two\u2029three"}}';
+    const decoded = new LineDecoder().push(utf8(`${text}\n`));
+    expect(decoded).toEqual([line(text)]);
+    const result = decodeMethod(text);
+    expect(result.ok && result.value.method === "notify" && result.value.params.message).toBe("one\u2028two\u2029three");
+  });
+
+  it("skips blank and whitespace-only lines", () => {
+    const decoder = new LineDecoder();
+    expect(decoder.push(utf8("\n\n   \n\t\n\r\n"))).toEqual([]);
+    expect(decoder.push(utf8('\n{"method":"cancel"}\n \n'))).toEqual([line('{"method":"cancel"}')]);
+    expect(decoder.bufferedBytes).toBe(0);
+  });
+
+  it("tolerates CRLF: the trailing carriage return stays in the line and JSON parsing ignores it", () => {
+    const decoded = new LineDecoder().push(utf8('{"method":"resume"}\r\n{"method":"cancel","id":"x"}\r\n'));
+    expect(decoded).toEqual([line('{"method":"resume"}\r'), line('{"method":"cancel","id":"x"}\r')]);
+    const texts = decoded.map((entry) => (entry.kind === "line" ? entry.text : ""));
+    expect(texts.map(decodeMethod)).toEqual([
+      { ok: true, value: { method: "resume" } },
+      { ok: true, value: { method: "cancel", id: "x" }, id: "x" },
+    ]);
+  });
+
+  it("drops nothing when an empty chunk arrives", () => {
+    const decoder = new LineDecoder();
+    expect(decoder.push(utf8("{}"))).toEqual([]);
+    expect(decoder.push(Buffer.alloc(0))).toEqual([]);
+    expect(decoder.push(utf8("\n"))).toEqual([line("{}")]);
+  });
+});
+
+describe("LineDecoder: bufferedBytes", () => {
+  it("counts the bytes of the unterminated line held so far", () => {
+    const decoder = new LineDecoder();
+    expect(decoder.bufferedBytes).toBe(0);
+    decoder.push(utf8('{"a":"é'));
+    expect(decoder.bufferedBytes).toBe(8);
+    decoder.push(utf8('"}\n{"b"'));
+    expect(decoder.bufferedBytes).toBe(4);
+    decoder.push(utf8(":1}\n"));
+    expect(decoder.bufferedBytes).toBe(0);
+  });
+});
+
+describe("LineDecoder: line cap", () => {
+  it("uses 8 MiB by default", () => {
+    expect(DEFAULT_MAX_LINE_BYTES).toBe(8 * 1024 * 1024);
+    expect(new LineDecoder().maxLineBytes).toBe(DEFAULT_MAX_LINE_BYTES);
+    expect(new LineDecoder({ maxLineBytes: 10 }).maxLineBytes).toBe(10);
+  });
+
+  it("accepts a line of exactly the cap and refuses one byte more", () => {
+    const decoder = new LineDecoder({ maxLineBytes: 8 });
+    expect(decoder.push(utf8('"123456"\n"1234567"\n"ok"\n'))).toEqual([
+      line('"123456"'),
+      { kind: "too_long", limitBytes: 8, seenBytes: 9 },
+      line('"ok"'),
+    ]);
+  });
+
+  it("reports an over-long line once, as soon as the cap is passed, and resyncs at the next newline", () => {
+    const decoder = new LineDecoder({ maxLineBytes: 24 });
+    expect(decoder.push(utf8("x".repeat(24)))).toEqual([]);
+    expect(decoder.bufferedBytes).toBe(24);
+    expect(decoder.push(utf8("x"))).toEqual([{ kind: "too_long", limitBytes: 24, seenBytes: 25 }]);
+    expect(decoder.bufferedBytes).toBe(0);
+    expect(decoder.push(utf8("x".repeat(100)))).toEqual([]);
+    expect(decoder.bufferedBytes).toBe(0);
+    expect(decoder.push(utf8('{"still":"the long line"}'))).toEqual([]);
+    expect(decoder.push(utf8('tail\n{"method":"resume"}\n'))).toEqual([line('{"method":"resume"}')]);
+    expect(decoder.push(utf8("y".repeat(24) + "\n"))).toEqual([line("y".repeat(24))]);
+  });
+
+  it("reports an over-long line whose newline is in the same chunk and decodes the next line of that chunk", () => {
+    const decoder = new LineDecoder({ maxLineBytes: 20 });
+    expect(decoder.push(utf8(`${"z".repeat(25)}\n{"method":"cancel"}\n{"method`))).toEqual([
+      { kind: "too_long", limitBytes: 20, seenBytes: 25 },
+      line('{"method":"cancel"}'),
+    ]);
+    expect(decoder.push(utf8('":"pause"}\n'))).toEqual([line('{"method":"pause"}')]);
+  });
+
+  it("reports two over-long lines in a row once each", () => {
+    const decoder = new LineDecoder({ maxLineBytes: 4 });
+    const decoded = pushAll(decoder, [utf8("aaaaaa"), utf8("aa\nbbbb"), utf8("bbb\n"), utf8("cc\n")]);
+    expect(decoded).toEqual([
+      { kind: "too_long", limitBytes: 4, seenBytes: 6 },
+      { kind: "too_long", limitBytes: 4, seenBytes: 7 },
+      line("cc"),
+    ]);
+  });
+
+  it("handles an over-long line spanning many chunks without buffering past the cap", () => {
+    const maxLineBytes = 4096;
+    const chunkBytes = 1000;
+    const decoder = new LineDecoder({ maxLineBytes });
+    const reports: { chunkIndex: number; entry: DecodedLine }[] = [];
+    for (let chunkIndex = 0; chunkIndex < 1000; chunkIndex += 1) {
+      for (const entry of decoder.push(Buffer.alloc(chunkBytes, 0x61))) reports.push({ chunkIndex, entry });
+      expect(decoder.bufferedBytes).toBeLessThanOrEqual(maxLineBytes);
+    }
+    // 5 chunks hold 5000 bytes: the cap (4096) is passed while pushing the fifth (index 4).
+    expect(reports).toEqual([{ chunkIndex: 4, entry: { kind: "too_long", limitBytes: maxLineBytes, seenBytes: 5000 } }]);
+    expect(decoder.push(utf8('end of the long line\n{"method":"compact"}\n'))).toEqual([line('{"method":"compact"}')]);
+  });
+
+  it("counts bytes, not characters, against the cap", () => {
+    const decoder = new LineDecoder({ maxLineBytes: 8 });
+    // "😀😀" is 2 characters (4 UTF-16 units) but 8 bytes; one more byte passes the cap.
+    expect(decoder.push(utf8("😀😀\n😀😀!\n"))).toEqual([line("😀😀"), { kind: "too_long", limitBytes: 8, seenBytes: 9 }]);
+  });
+});
+
+describe("LineDecoder: random input", () => {
+  it("gives one result per non-blank line for 10,000 lines of random bytes in random chunks, and never throws", () => {
+    const random = seededRandom(20_240_611);
+    const maxLineBytes = 200;
+    const lines: Buffer[] = [];
+    for (let index = 0; index < 10_000; index += 1) {
+      const bytes = Buffer.alloc(Math.floor(random() * 260));
+      for (let at = 0; at < bytes.length; at += 1) {
+        const byte = Math.floor(random() * 256);
+        bytes[at] = byte === 0x0a ? 0x0b : byte;
+      }
+      lines.push(bytes);
+    }
+    const expected: DecodedLine[] = lines.flatMap((bytes): DecodedLine[] => {
+      if (bytes.length > maxLineBytes) return [{ kind: "too_long", limitBytes: maxLineBytes, seenBytes: bytes.length }];
+      const text = bytes.toString("utf8");
+      return text.trim() === "" ? [] : [{ kind: "line", text }];
+    });
+    const stream = Buffer.concat(lines.flatMap((bytes) => [bytes, Buffer.from([0x0a])]));
+
+    const decoder = new LineDecoder({ maxLineBytes });
+    const decoded: DecodedLine[] = [];
+    for (let start = 0; start < stream.length; ) {
+      const end = Math.min(stream.length, start + 1 + Math.floor(random() * 700));
+      decoded.push(...decoder.push(stream.subarray(start, end)));
+      start = end;
+    }
+
+    // The cap only reports as soon as it is passed, so an over-long line's seenBytes can be
+    // smaller than its length when it arrived over several chunks; compare kinds and texts.
+    const shape = (entry: DecodedLine) => (entry.kind === "line" ? entry : { kind: entry.kind, limitBytes: entry.limitBytes });
+    expect(decoded.map(shape)).toEqual(expected.map(shape));
+    expect(expected.filter((entry) => entry.kind === "too_long").length).toBeGreaterThan(100);
+    expect(decoder.bufferedBytes).toBe(0);
+    for (const entry of decoded) {
+      if (entry.kind === "too_long") {
+        expect(entry.seenBytes).toBeGreaterThan(maxLineBytes);
+        continue;
+      }
+      const result = decodeMethod(entry.text);
+      expect(result.ok).toBe(false);
+      expect(result.ok ? "" : result.message).toMatch(/^invalid method: /);
+    }
+  });
+});
+
+describe("encodeLine", () => {
+  it("writes one JSON object on one line, even when strings hold newlines or U+2028", () => {
+    const value = { method: "notify", params: { message: "one\ntwo\r\nthree\u2028four" } };
+    const encoded = encodeLine(value);
+    expect(encoded.endsWith("\n")).toBe(true);
+    expect(encoded.indexOf("\n")).toBe(encoded.length - 1);
+    expect(new LineDecoder().push(utf8(encoded))).toEqual([line(encoded.slice(0, -1))]);
+    expect(JSON.parse(encoded)).toEqual(value);
+  });
+
+  it("round-trips through the decoder for every chunking of its bytes", () => {
+    const encoded = utf8(encodeLine({ event: "text_delta", data: { text: "ü€𝄞" } }));
+    for (let offset = 0; offset <= encoded.length; offset += 1) {
+      const decoded = pushAll(new LineDecoder(), [encoded.subarray(0, offset), encoded.subarray(offset)]);
+      expect(decoded).toEqual([line('{"event":"text_delta","data":{"text":"ü€𝄞"}}')]);
+    }
+  });
+});
