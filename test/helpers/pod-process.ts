@@ -1,0 +1,198 @@
+/**
+ * Test harness: real pod processes on temp sockets in temp dirs (style.md #8). Starts the
+ * compiled daemon (`dist/`, built by `npm test`'s pretest), waits on its readiness pipe (no
+ * sleeps), and cleans up every process and dir it made.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { decodeMethod, LineDecoder, type Method, type PodEvent } from "../../protocol/index.js";
+import { PodClient } from "../../src/client/pod-client.js";
+import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const DAEMON_ENTRY = path.join(REPO_ROOT, "dist", "src", "daemon-main.js");
+export const CLI_ENTRY = path.join(REPO_ROOT, "bin", "podd");
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+/** Run (in reverse order) everything registered by the helpers; call from afterEach. */
+export async function cleanupAll(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+}
+
+/** A fresh PODD_HOME (with its runtime dir inside) under the OS temp dir, removed on cleanup. */
+export function tempHome(): { home: string; runtime: string; env: NodeJS.ProcessEnv } {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "podd-t-"));
+  const runtime = path.join(home, "run");
+  cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+  const env: NodeJS.ProcessEnv = { ...process.env, PODD_HOME: home, PODD_RUNTIME_DIR: runtime };
+  delete env.XDG_RUNTIME_DIR;
+  delete env.PODD_READY_FD;
+  return { home, runtime, env };
+}
+
+export interface StartPodOptions {
+  name?: string;
+  scenario?: ScenarioInput;
+  /** A model spec instead of `scenario` (e.g. `scripted` for the demo). */
+  model?: string;
+  cwd?: string;
+  parentSocket?: string;
+  maxTurns?: number;
+  home?: ReturnType<typeof tempHome>;
+}
+
+export interface PodProcess {
+  name: string;
+  socket: string;
+  pid: number;
+  home: string;
+  runtime: string;
+  env: NodeJS.ProcessEnv;
+  child: ChildProcess;
+  /** Resolves with the exit code / signal once the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+  connect(): Promise<PodClient>;
+  /** Send `shutdown` and wait for the process to exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+let scenarioCounter = 0;
+
+/** Start a pod process and wait until its socket accepts connections. */
+export async function startPod(options: StartPodOptions = {}): Promise<PodProcess> {
+  const home = options.home ?? tempHome();
+  const name = options.name ?? "pod";
+  const cwd = options.cwd ?? home.home;
+  let model = options.model;
+  if (!model) {
+    const file = path.join(home.home, `scenario-${++scenarioCounter}.json`);
+    fs.writeFileSync(file, JSON.stringify(options.scenario ?? { responses: [] }));
+    model = `scripted:${file}`;
+  }
+  const args = [DAEMON_ENTRY, name, "--cwd", cwd, "--model", model];
+  if (options.parentSocket) args.push("--parent", options.parentSocket);
+  if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
+  const child = spawn(process.execPath, args, { env: { ...home.env, PODD_READY_FD: "3", PODD_QUIET: "1" }, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  child.stdout?.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+  const ready = await new Promise<{ ok: boolean; socket?: string; pid?: number; error?: string }>((resolve) => {
+    let text = "";
+    const pipe = child.stdio[3] as NodeJS.ReadableStream;
+    pipe.setEncoding("utf8");
+    pipe.on("data", (chunk: string) => {
+      text += chunk;
+      if (text.includes("\n")) resolve(JSON.parse(text.slice(0, text.indexOf("\n"))));
+    });
+    void exited.then(({ code, signal }) => resolve({ ok: false, error: `exited ${code ?? signal} before ready: ${stderr}` }));
+  });
+  if (!ready.ok || !ready.socket || !ready.pid) throw new Error(`pod ${name} did not start: ${ready.error}`);
+  const socket = ready.socket;
+  const pod: PodProcess = {
+    name,
+    socket,
+    pid: ready.pid,
+    home: home.home,
+    runtime: home.runtime,
+    env: home.env,
+    child,
+    exited,
+    stderr: () => stderr,
+    connect: () => connectClient(socket),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      const client = await connectClient(socket);
+      client.send({ method: "shutdown" });
+      return exited;
+    },
+  };
+  return pod;
+}
+
+/** A client on a socket, closed on cleanup. */
+export async function connectClient(socket: string): Promise<PodClient> {
+  const client = await PodClient.connect(socket);
+  cleanups.push(() => client.destroy());
+  return client;
+}
+
+/**
+ * A fake parent pod: a Unix socket that records the `pod_event` methods children send it.
+ * `waitForReport` resolves on the next matching report (no polling).
+ */
+export class FakeParent {
+  readonly socket: string;
+  readonly reports: PodEvent[] = [];
+  readonly lines: string[] = [];
+  private readonly server: net.Server;
+  private waiters: { match(event: PodEvent): boolean; resolve(event: PodEvent): void }[] = [];
+
+  private constructor(socket: string) {
+    this.socket = socket;
+    this.server = net.createServer((connection) => {
+      const decoder = new LineDecoder();
+      connection.on("data", (chunk: Buffer) => {
+        for (const decoded of decoder.push(chunk)) {
+          if (decoded.kind !== "line") continue;
+          this.lines.push(decoded.text);
+          const result = decodeMethod(decoded.text);
+          if (result.ok && result.value.method === "pod_event") this.record(result.value.params);
+        }
+      });
+      connection.on("error", () => undefined);
+    });
+  }
+
+  static async listen(dir: string): Promise<FakeParent> {
+    const parent = new FakeParent(path.join(dir, "parent.sock"));
+    await new Promise<void>((resolve) => parent.server.listen(parent.socket, resolve));
+    cleanups.push(() => new Promise<void>((resolve) => parent.server.close(() => resolve())));
+    return parent;
+  }
+
+  waitForReport(kind: PodEvent["kind"], timeoutMs = 10_000): Promise<PodEvent> {
+    const found = this.reports.find((event) => event.kind === kind);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${kind} report within ${timeoutMs} ms; got ${JSON.stringify(this.reports)}`)), timeoutMs);
+      this.waiters.push({
+        match: (event) => event.kind === kind,
+        resolve: (event) => {
+          clearTimeout(timer);
+          resolve(event);
+        },
+      });
+    });
+  }
+
+  private record(event: PodEvent): void {
+    this.reports.push(event);
+    this.waiters = this.waiters.filter((waiter) => {
+      if (!waiter.match(event)) return true;
+      waiter.resolve(event);
+      return false;
+    });
+  }
+}
+
+/** Names of events, for order assertions. */
+export function names(events: readonly { event: string }[]): string[] {
+  return events.map((event) => event.event);
+}
+
+export type { Method };
