@@ -99,7 +99,7 @@ export class PodClient {
   /**
    * Send a method with a fresh `id`; resolves with the first event carrying that
    * `reply_to` (an `ack` or a reply such as `completions`), rejects with PodRequestError on
-   * an `error`.
+   * an `error`. The reply is not passed on to waits (listeners still see it).
    */
   request(method: Method, options: { timeoutMs?: number } = {}): Promise<Event> {
     const id = `c${this.nextId++}`;
@@ -145,17 +145,21 @@ export class PodClient {
     return this.backlog.splice(0);
   }
 
-  /** Collect events until (and including) the first one named `until`. */
-  async collectUntil(until: EventName, options: { timeoutMs?: number } = {}): Promise<Event[]> {
+  /** Collect events until (and including) the first one named `until`, or the first one `until` accepts. */
+  async collectUntil(until: EventName | ((event: Event) => boolean), options: { timeoutMs?: number } = {}): Promise<Event[]> {
     const seen: Event[] = [];
+    const matches = typeof until === "string" ? (event: Event) => event.event === until : until;
+    const label = typeof until === "string" ? until : "a matching event";
     await this.waitForEvent(
       (event) => {
         seen.push(event);
-        return event.event === until;
+        return matches(event);
       },
-      until,
+      label,
       options.timeoutMs,
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; saw ${seen.map((event) => event.event).join(",") || "nothing"}`);
+    });
     return seen;
   }
 
@@ -205,6 +209,7 @@ export class PodClient {
         this.pendingRequests.delete(String(replyTo));
         if (event.event === "error") pending.reject(new PodRequestError(event.data.code, event.data.message));
         else pending.resolve(event);
+        return;
       }
     }
     const waiter = this.waiters[0];

@@ -13,9 +13,10 @@ const Usage = z.object({
 export const ScenarioStep = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("text"),
-    text: z.string().describe("Text of one block. `{{last_user_text}}` and `{{last_tool_output}}` / `{{last_tool_output:N}}` (first N characters) are filled in from the request."),
+    text: z.string().describe("Text of one block. `{{last_user_text}}`, `{{last_system_text}}` and `{{last_tool_output}}` (each optionally `:N`, the first N characters) are filled in from the request's last message of that role."),
     chunks: z.array(z.string()).optional().describe("Explicit deltas; by default the text is split after each whitespace run."),
     delay_ms: z.number().int().nonnegative().optional().describe("Pause before each delta, ms."),
+    gate: z.string().optional().describe("Hold the block open after its last delta until this file exists (see the gate step)."),
   }),
   z.object({
     type: z.literal("thinking"),
@@ -33,6 +34,10 @@ export const ScenarioStep = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("delay"), ms: z.number().int().nonnegative() }),
   z.object({ type: z.literal("hang").describe("Stop sending until the call is aborted.") }),
+  z.object({
+    type: z.literal("gate"),
+    file: z.string().describe("Wait (without a timer) until this file exists, or the call is aborted; lets a test hold a model call open at an exact point."),
+  }),
   z.object({
     type: z.literal("error"),
     message: z.string(),

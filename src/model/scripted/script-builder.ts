@@ -13,8 +13,9 @@ export class ScriptBuilder {
   private current: ScenarioStep[] = [];
   private options: Omit<ScenarioInput, "responses"> = {};
 
-  text(text: string, options: { chunks?: string[]; delayMs?: number } = {}): this {
-    this.current.push({ type: "text", text, chunks: options.chunks, delay_ms: options.delayMs });
+  /** A text block; `gate` holds the block open after its last delta until that file exists. */
+  text(text: string, options: { chunks?: string[]; delayMs?: number; gate?: string } = {}): this {
+    this.current.push({ type: "text", text, chunks: options.chunks, delay_ms: options.delayMs, gate: options.gate });
     return this;
   }
   thinking(text: string, options: { signature?: string; delayMs?: number } = {}): this {
@@ -27,6 +28,11 @@ export class ScriptBuilder {
   }
   delay(ms: number): this {
     this.current.push({ type: "delay", ms });
+    return this;
+  }
+  /** Hold the call open until `file` exists (the test creates it when it is ready). */
+  gate(file: string): this {
+    this.current.push({ type: "gate", file });
     return this;
   }
   usage(usage: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number }): this {

@@ -4,7 +4,8 @@
  * a real adapter does, including provider errors, and honours abort the way the vendor SDKs
  * do (the stream just ends; the caller checks `signal.aborted`).
  */
-import { readFileSync } from "node:fs";
+import fs, { readFileSync } from "node:fs";
+import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { ProviderError } from "../../errors.js";
 import type { LanguageModel, ModelInfo, ModelMessage, ModelRequest, StreamPart, Usage } from "../types.js";
@@ -65,6 +66,7 @@ export class ScriptedModel implements LanguageModel {
             if (!(await pace(step.delay_ms))) return;
             yield { type: "text-delta", text: chunk };
           }
+          if (step.gate && !(await waitForFile(step.gate, signal))) return;
           yield { type: "text-end" };
           usage = { ...usage, outputTokens: (usage.outputTokens ?? 0) + Math.ceil(text.length / 4) };
           break;
@@ -100,6 +102,9 @@ export class ScriptedModel implements LanguageModel {
             else signal.addEventListener("abort", () => resolve(), { once: true });
           });
           return;
+        case "gate":
+          if (!(await waitForFile(step.file, signal))) return;
+          break;
         case "error":
           yield {
             type: "error",
@@ -139,6 +144,24 @@ export class ScriptedModel implements LanguageModel {
   }
 }
 
+/** Resolve true once `file` exists, false if `signal` aborts first. Watches the directory; no polling. */
+function waitForFile(file: string, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (fs.existsSync(file)) return resolve(true);
+    const watcher = fs.watch(path.dirname(file), () => {
+      if (fs.existsSync(file)) finish(true);
+    });
+    const onAbort = (): void => finish(false);
+    const finish = (value: boolean): void => {
+      watcher.close();
+      signal.removeEventListener("abort", onAbort);
+      resolve(value);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    if (fs.existsSync(file)) finish(true);
+  });
+}
+
 /** Split text after each whitespace run: "a b  c" → ["a ", "b  ", "c"]. */
 function splitWords(text: string): string[] {
   const chunks = text.match(/\S+\s*|\s+/g);
@@ -162,19 +185,19 @@ function estimateTokens(request: ModelRequest): number {
   return Math.ceil(chars / 4);
 }
 
-/** Fills `{{last_user_text}}` and `{{last_tool_output[:N]}}` from the request's messages. */
+/** Fills `{{last_user_text}}`, `{{last_system_text}}` and `{{last_tool_output}}` (each with an optional `:N` character cap) from the request's messages. */
 class TemplateContext {
   private readonly messages: readonly ModelMessage[];
   constructor(messages: readonly ModelMessage[]) {
     this.messages = messages;
   }
   fill(text: string): string {
-    return text.replace(/\{\{(last_user_text|last_tool_output)(?::(\d+))?\}\}/g, (_match, name: string, limit?: string) => {
-      const value = name === "last_user_text" ? this.last("user") : this.last("tool");
+    return text.replace(/\{\{(last_user_text|last_system_text|last_tool_output)(?::(\d+))?\}\}/g, (_match, name: string, limit?: string) => {
+      const value = this.last(name === "last_user_text" ? "user" : name === "last_system_text" ? "system" : "tool");
       return limit ? value.slice(0, Number(limit)) : value;
     });
   }
-  private last(role: "user" | "tool"): string {
+  private last(role: "user" | "system" | "tool"): string {
     for (let index = this.messages.length - 1; index >= 0; index -= 1) {
       const message = this.messages[index];
       if (message?.role === role) return message.content;

@@ -1,0 +1,377 @@
+/**
+ * behaviour.md's method × state table, row by row, against real pod processes over real
+ * sockets. Model calls are held open at exact points with scenario gates (a file the test
+ * creates), never with sleeps.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { LogEntry, type Event } from "../../protocol/index.js";
+import type { PodClient } from "../../src/client/pod-client.js";
+import { script, type ScriptBuilder } from "../../src/model/scripted/script-builder.js";
+import { notificationBody } from "../../src/pod/notification-inbox.js";
+import { cleanupAll, names, startPod, tempHome, type PodProcess } from "../helpers/pod-process.js";
+
+afterEach(cleanupAll);
+
+const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
+
+/** A pod whose scenario may use gates; `open(n)` releases gate n. */
+async function gatedPod(build: (gate: (n: number) => string) => ScriptBuilder, options: { maxTurns?: number } = {}) {
+  const home = tempHome();
+  const gate = (n: number): string => path.join(home.home, `gate-${n}`);
+  const pod = await startPod({ home, scenario: build(gate).build(), maxTurns: options.maxTurns });
+  const client = await pod.connect();
+  await client.waitFor("snapshot");
+  return { pod, client, open: (n: number) => fs.writeFileSync(gate(n), ""), gate };
+}
+
+/** Collect every event until `predicate` matches (inclusive), including those already received. */
+function collect(client: PodClient, predicate: (event: Event) => boolean): Promise<Event[]> {
+  return client.collectUntil(predicate);
+}
+
+function sessionEntries(pod: PodProcess): LogEntry[] {
+  const sessions = path.join(pod.home, "sessions");
+  const files = fs.readdirSync(sessions).flatMap((session) => fs.readdirSync(path.join(sessions, session)).map((file) => path.join(sessions, session, file)));
+  return files.flatMap((file) =>
+    fs
+      .readFileSync(file, "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => LogEntry.parse(JSON.parse(line))),
+  );
+}
+
+const isRunEnd = (event: Event) => event.event === "run_end" || (event.event === "error" && event.reply_to === undefined);
+const isStatus = (status: string) => (event: Event) => event.event === "status" && event.data.status === status;
+
+describe("run", () => {
+  it("idle: user_message, status, invoke_start{user_send}, then the turn to run_end{finished}", async () => {
+    const { client } = await gatedPod(() => script().text("Hi.").finish());
+    client.send(RUN("Hello"));
+    const events = await collect(client, isStatus("idle"));
+    expect(names(events)).toEqual([
+      "user_message", "status", "invoke_start", "turn_start", "llm_call_start", "text_delta", "text_done",
+      "usage", "llm_call_end", "turn_end", "run_end", "status",
+    ]);
+    expect(events[2]).toEqual({ event: "invoke_start", data: { kind: "user_send" } });
+    expect(events[10]).toEqual({ event: "run_end", data: { result: "finished" } });
+  });
+
+  it("running: error{already_running} to the sender only, and the turn goes on", async () => {
+    const { pod, client, open } = await gatedPod((gate) => script().text("a").gate(gate(1)).finish());
+    const other = await pod.connect();
+    await other.waitFor("snapshot");
+    client.send(RUN("first"));
+    await client.waitFor("text_done");
+    await expect(other.request(RUN("second"))).rejects.toMatchObject({ code: "already_running" });
+    open(1);
+    const events = await collect(client, isStatus("idle"));
+    expect(events.filter((event) => event.event === "error")).toEqual([]);
+    expect(events.find((event) => event.event === "run_end")).toEqual({ event: "run_end", data: { result: "finished" } });
+  });
+
+  it("paused: closes orphan tool calls with [Interrupted by user], adds the interrupt note, then the turn", async () => {
+    const { pod, client } = await gatedPod(() =>
+      script().toolCall("list_files", {}, { id: "t1" }).hang().text("tool said: {{last_tool_output}}").finish(),
+    );
+    client.send(RUN("list"));
+    await client.waitFor("tool_call_done");
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    client.send(RUN("go on"));
+    const events = await collect(client, isStatus("idle"));
+    expect(names(events).slice(0, 6)).toEqual(["user_message", "status", "invoke_start", "tool_result", "system_item", "turn_start"]);
+    expect(events[3]).toEqual({ event: "tool_result", data: { id: "t1", summary: "[Interrupted by user]", output: "[Interrupted by user]", is_error: true } });
+    expect(events[4]).toMatchObject({ event: "system_item", data: { item: { kind: "interrupt" } } });
+    expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "tool said: [Interrupted by user]" } });
+    const entries = sessionEntries(pod);
+    const results = entries.filter((entry) => entry.kind === "tool_result");
+    expect(results).toHaveLength(1);
+  });
+});
+
+describe("notify", () => {
+  it("idle: queues and starts a notification turn; the model sees the [Notification] wrapper", async () => {
+    const { client } = await gatedPod(() => script().text("saw: {{last_system_text}}").finish());
+    client.send({ method: "notify", params: { message: "build finished" } });
+    const events = await collect(client, isStatus("idle"));
+    expect(names(events).slice(0, 4)).toEqual(["status", "invoke_start", "turn_start", "system_item"]);
+    expect(events[1]).toEqual({ event: "invoke_start", data: { kind: "notify" } });
+    const body = notificationBody("build finished");
+    expect(body).toBe(
+      "[Notification]\nbuild finished\n\nThis is a notification, not a blocking request. If you are in the middle of a task, continue your current work and address this at a natural stopping point.",
+    );
+    expect(events[3]).toEqual({ event: "system_item", data: { item: { kind: "notification", message: "build finished", body } } });
+    expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: `saw: ${body}` } });
+  });
+
+  it("running: queued and drained before the next model request of this turn", async () => {
+    const { client, open } = await gatedPod((gate) =>
+      script().toolCall("list_files", {}).gate(gate(1)).finish().text("{{last_system_text:14}}").finish(),
+    );
+    client.send(RUN("go"));
+    await client.waitFor("tool_call_done");
+    await client.request({ method: "notify", params: { message: "mid-turn" } });
+    open(1);
+    const events = await collect(client, isStatus("idle"));
+    const order = names(events);
+    const secondTurn = order.indexOf("turn_start");
+    expect(order.slice(secondTurn, secondTurn + 3)).toEqual(["turn_start", "system_item", "llm_call_start"]);
+    expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "[Notification]" } });
+    expect(order).not.toContain("invoke_start");
+  });
+
+  it("running, during the last model call: starts a follow-up turn when the run ends", async () => {
+    const { client, open } = await gatedPod((gate) => script().text("first").gate(gate(1)).finish().text("{{last_system_text:14}}").finish());
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    await client.request({ method: "notify", params: { message: "late news" } });
+    open(1);
+    await client.waitFor("run_end", { where: (event) => event.data.result === "finished" });
+    await client.waitFor("status", { where: (event) => event.data.status === "idle" });
+    const followUp = await collect(client, isStatus("idle"));
+    const order = names(followUp);
+    expect(order.slice(0, 4)).toEqual(["status", "invoke_start", "turn_start", "system_item"]);
+    expect(followUp[1]).toEqual({ event: "invoke_start", data: { kind: "notify" } });
+    expect(followUp.filter((event) => event.event === "text_done")).toEqual([{ event: "text_done", data: { text: "[Notification]" } }]);
+  });
+
+  it("paused: queued and delivered on resume", async () => {
+    const { client } = await gatedPod(() => script().text("partial").hang().text("{{last_system_text:14}}").finish());
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    await client.request({ method: "notify", params: { message: "while paused" } });
+    await client.request({ method: "resume" });
+    const events = await collect(client, isStatus("idle"));
+    expect(names(events).slice(0, 3)).toEqual(["status", "turn_start", "system_item"]);
+    expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "[Notification]" } });
+  });
+
+  it("wake:false: queued without starting a turn, drained into the next run", async () => {
+    const { client } = await gatedPod(() => script().text("ok").finish());
+    await client.request({ method: "notify", params: { message: "quiet", wake: false } });
+    client.send(RUN("hello"));
+    const events = await collect(client, isStatus("idle"));
+    expect(names(events).slice(0, 6)).toEqual(["user_message", "status", "invoke_start", "turn_start", "system_item", "llm_call_start"]);
+    expect(events[2]).toEqual({ event: "invoke_start", data: { kind: "user_send" } });
+    expect(events[4]).toMatchObject({ event: "system_item", data: { item: { kind: "notification", message: "quiet" } } });
+  });
+});
+
+describe("pod_event", () => {
+  it("idle: queues and starts a notification turn with invoke_start{pod_event}", async () => {
+    const { client } = await gatedPod(() => script().text("{{last_system_text}}").finish());
+    client.send({ method: "pod_event", params: { kind: "turn_ended", pod_name: "c" } });
+    const events = await collect(client, isStatus("idle"));
+    expect(events[1]).toEqual({ event: "invoke_start", data: { kind: "pod_event" } });
+    const body = notificationBody("pod `c` finished a turn");
+    expect(events[3]).toEqual({ event: "system_item", data: { item: { kind: "pod_event", event: { kind: "turn_ended", pod_name: "c" }, body } } });
+    expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: body } });
+  });
+
+  it("running and paused: queued for the next model request; every PodEvent line reads as documented", async () => {
+    const { client, open } = await gatedPod((gate) =>
+      script().toolCall("list_files", {}).gate(gate(1)).finish().text("partial").hang().text("done").finish(),
+    );
+    client.send(RUN("go"));
+    await client.waitFor("tool_call_done");
+    await client.request({ method: "pod_event", params: { kind: "errored", pod_name: "c", message: "boom" } });
+    await client.request({ method: "pod_event", params: { kind: "shut_down", pod_name: "c" } });
+    open(1);
+    const items = await collect(client, (event) => event.event === "text_done");
+    const bodies = items.flatMap((event) => (event.event === "system_item" ? [event.data.item.body] : []));
+    expect(bodies).toEqual([notificationBody("pod `c` errored: boom"), notificationBody("pod `c` shut down")]);
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    const scope = [{ target: "/tmp/x", permission: "write" as const, recursive: true }];
+    await client.request({ method: "pod_event", params: { kind: "scope_sub_delegated", parent_pod: "p", sub_pod: "s", sub_socket: "/tmp/s.sock", scope } });
+    expect(client.drain().filter((event) => event.event === "invoke_start")).toEqual([]);
+    await client.request({ method: "resume" });
+    const resumed = await collect(client, isStatus("idle"));
+    const delegated = resumed.find((event) => event.event === "system_item");
+    expect(delegated).toMatchObject({ data: { item: { kind: "pod_event", body: notificationBody("pod `p` sub-delegated scope to `s`") } } });
+  });
+});
+
+describe("resume", () => {
+  it("idle → not_paused; running → already_running", async () => {
+    const { client, open } = await gatedPod((gate) => script().text("a").gate(gate(1)).finish());
+    await expect(client.request({ method: "resume" })).rejects.toMatchObject({ code: "not_paused", message: "Pod is not paused" });
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    await expect(client.request({ method: "resume" })).rejects.toMatchObject({ code: "already_running" });
+    open(1);
+    await client.waitFor("run_end");
+  });
+
+  it("paused: continues the turn without user_message or invoke_start, running the unanswered tool calls", async () => {
+    const { client } = await gatedPod(() => script().toolCall("list_files", {}, { id: "t1" }).hang().text("after").finish());
+    client.send(RUN("go"));
+    await client.waitFor("tool_call_done");
+    await client.request({ method: "pause" });
+    const paused = await collect(client, isStatus("paused"));
+    expect(names(paused)).toEqual(["turn_end", "run_end", "status"]);
+    expect(paused[1]).toEqual({ event: "run_end", data: { result: "paused" } });
+    await client.request({ method: "resume" });
+    const events = await collect(client, isStatus("idle"));
+    expect(names(events)).not.toContain("user_message");
+    expect(names(events)).not.toContain("invoke_start");
+    expect(names(events).slice(0, 3)).toEqual(["status", "tool_result", "turn_start"]);
+    expect(events[1]).toMatchObject({ event: "tool_result", data: { id: "t1", is_error: false } });
+    expect(events.find((event) => event.event === "run_end")).toEqual({ event: "run_end", data: { result: "finished" } });
+  });
+});
+
+describe("cancel", () => {
+  it("idle and paused → not_running", async () => {
+    const { client } = await gatedPod(() => script().text("partial").hang());
+    await expect(client.request({ method: "cancel" })).rejects.toMatchObject({ code: "not_running", message: "Pod is not running" });
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    await expect(client.request({ method: "cancel" })).rejects.toMatchObject({ code: "not_running" });
+  });
+
+  it("running with output: error{internal, Cancelled}, then idle", async () => {
+    const { client } = await gatedPod(() => script().text("partial").hang());
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    await client.request({ method: "cancel" });
+    const events = await collect(client, isStatus("idle"));
+    expect(events).toEqual([{ event: "error", data: { code: "internal", message: "Cancelled" } }, { event: "status", data: { status: "idle" } }]);
+  });
+
+  it("running with nothing produced: run_end{rolled_back}, idle, and the run is gone from the log", async () => {
+    const { pod, client } = await gatedPod(() => script().hang());
+    client.send(RUN("never mind"));
+    await client.waitFor("llm_call_start");
+    await client.request({ method: "cancel" });
+    const events = await collect(client, isStatus("idle"));
+    expect(events).toEqual([{ event: "run_end", data: { result: "rolled_back" } }, { event: "status", data: { status: "idle" } }]);
+    expect(sessionEntries(pod).map((entry) => entry.kind)).toEqual(["segment_start"]);
+    const late = await pod.connect();
+    expect((await late.waitFor("snapshot")).data.entries.map((entry) => entry.kind)).toEqual(["segment_start"]);
+  });
+});
+
+describe("pause", () => {
+  it("idle → not_running; paused → no-op", async () => {
+    const { client } = await gatedPod(() => script().text("partial").hang().text("x").finish());
+    await expect(client.request({ method: "pause" })).rejects.toMatchObject({ code: "not_running" });
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    const ack = await client.request({ method: "pause" });
+    expect(ack).toEqual({ event: "ack", data: { method: "pause" }, reply_to: expect.any(String) });
+    expect(client.drain()).toEqual([]);
+  });
+
+  it("running with nothing produced: run_end{rolled_back} and idle; notifications drained by it are kept", async () => {
+    const { client } = await gatedPod(() => script().hang().text("{{last_system_text:14}}").finish());
+    await client.request({ method: "notify", params: { message: "keep me", wake: false } });
+    client.send(RUN("go"));
+    await client.waitFor("llm_call_start");
+    await client.request({ method: "pause" });
+    const events = await collect(client, isStatus("idle"));
+    expect(events.filter((event) => event.event === "run_end")).toEqual([{ event: "run_end", data: { result: "rolled_back" } }]);
+    client.send(RUN("again"));
+    const next = await collect(client, isStatus("idle"));
+    expect(next.find((event) => event.event === "system_item")).toMatchObject({ data: { item: { message: "keep me" } } });
+  });
+
+  it("a pause or cancel sent right behind the run is honoured, never lost", async () => {
+    const { client } = await gatedPod(() => script().text("never").finish());
+    client.writeRaw(`${JSON.stringify(RUN("go"))}\n${JSON.stringify({ method: "pause" })}\n`);
+    const events = await collect(client, isStatus("idle"));
+    expect(events.find(isRunEnd)).toEqual({ event: "run_end", data: { result: "rolled_back" } });
+    client.writeRaw(`${JSON.stringify(RUN("go"))}\n${JSON.stringify({ method: "cancel" })}\n`);
+    const cancelled = await collect(client, isStatus("idle"));
+    expect(cancelled.find(isRunEnd)).toEqual({ event: "run_end", data: { result: "rolled_back" } });
+  });
+});
+
+describe("compact, rewind", () => {
+  it("running → already_running; paused → invalid_request for compact and rewind_to", async () => {
+    const { client } = await gatedPod(() => script().text("partial").hang());
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    const rewind = { method: "rewind_to" as const, params: { target: { segment_id: "x", user_input_entry_index: 1 }, expected_head_entries: 3 } };
+    for (const method of [{ method: "compact" as const }, { method: "list_rewind_targets" as const }, rewind]) {
+      await expect(client.request(method)).rejects.toMatchObject({ code: "already_running" });
+    }
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    for (const method of [{ method: "compact" as const }, rewind]) {
+      await expect(client.request(method)).rejects.toMatchObject({ code: "invalid_request" });
+    }
+  });
+});
+
+describe("shutdown", () => {
+  it("idle: shutdown event, exit 0, runtime dir removed", async () => {
+    const { pod, client } = await gatedPod(() => script());
+    client.send({ method: "shutdown" });
+    await client.waitFor("shutdown");
+    expect(await pod.exited).toEqual({ code: 0, signal: null });
+    expect(fs.existsSync(path.join(pod.runtime, pod.name))).toBe(false);
+  });
+
+  it("running: aborts the turn, ends its events, then shutdown and exit", async () => {
+    const { pod, client } = await gatedPod(() => script().text("partial").hang());
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    client.send({ method: "shutdown" });
+    const events = await collect(client, (event) => event.event === "shutdown");
+    expect(events).toEqual([
+      { event: "error", data: { code: "internal", message: "Cancelled" } },
+      { event: "status", data: { status: "idle" } },
+      { event: "shutdown" },
+    ]);
+    expect(await pod.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it("paused: shutdown and exit", async () => {
+    const { pod, client } = await gatedPod(() => script().text("partial").hang());
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    client.send({ method: "shutdown" });
+    expect(await collect(client, (event) => event.event === "shutdown")).toEqual([{ event: "shutdown" }]);
+    expect(await pod.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe("turn bound", () => {
+  it("a run that keeps calling tools ends with run_end{limit_reached}", async () => {
+    const { client } = await gatedPod(() => script().toolCall("list_files", {}).finish().whenExhausted("repeat_last"), { maxTurns: 3 });
+    client.send(RUN("loop"));
+    const events = await collect(client, isStatus("idle"));
+    expect(events.filter((event) => event.event === "turn_start")).toHaveLength(3);
+    expect(events.find((event) => event.event === "run_end")).toEqual({ event: "run_end", data: { result: "limit_reached" } });
+  });
+});
+
+describe("snapshot", () => {
+  it("a late client's snapshot carries the turn in flight: text so far and open tool calls", async () => {
+    const { pod, client, open } = await gatedPod((gate) =>
+      script().text("streaming so far", { chunks: ["streaming ", "so far"], gate: gate(1) }).finish(),
+    );
+    client.send(RUN("go"));
+    await client.waitFor("text_delta", { where: (event) => event.data.text === "so far" });
+    const late = await pod.connect();
+    const snapshot = await late.waitFor("snapshot");
+    expect(snapshot.data.status).toBe("running");
+    expect(snapshot.data.in_flight).toMatchObject({ text: "streaming so far", tool_calls: [] });
+    expect(snapshot.data.entries.map((entry) => entry.kind)).toEqual(["segment_start", "invoke", "user_input"]);
+    open(1);
+    await late.waitFor("run_end");
+  });
+});
+
