@@ -8,8 +8,10 @@
  * gets one `error{invalid_request}` on that connection only and the connection stays open;
  * a line over the cap gets the error and the connection is closed (wire-protocol.md).
  * Outbound: each event is encoded once and written to every client; writes are batched per
- * event-loop turn. A client whose unsent bytes pass `maxQueueBytes` (it stopped reading) is
- * dropped with an alert; the pod and the other clients carry on.
+ * event-loop turn. A client that stopped reading is dropped with an alert once its unsent
+ * bytes pass `maxQueueBytes` and the kernel has taken none of them for `STALL_MS`, or at once
+ * past `HARD_CAP_FACTOR × maxQueueBytes`; a slow but reading client, or one large event, is
+ * not a reason to drop. The pod and the other clients carry on.
  */
 import fs from "node:fs";
 import net from "node:net";
@@ -18,8 +20,12 @@ import { decodeMethod, encodeLine, LineDecoder, DEFAULT_MAX_LINE_BYTES, type Eve
 import { PoddError } from "../errors.js";
 import type { PodController, Requester } from "../pod/controller.js";
 
-/** Default cap on a client's unsent live output before it is dropped: 16 MiB. */
+/** Default cap on a client's unsent live output (UTF-16 units, ≈ bytes) before it may be dropped: 16 MiB. */
 export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
+/** A client over the cap whose socket has taken nothing for this long is dropped, ms. */
+export const STALL_MS = 1_000;
+/** Past this multiple of the cap a client is dropped even if it is still reading. */
+export const HARD_CAP_FACTOR = 4;
 
 export interface SocketServerOptions {
   socketPath: string;
@@ -97,7 +103,13 @@ class Connection {
   private pendingBytes = 0;
   private flushScheduled = false;
   private closed = false;
+  /** Set once the connection was refused (over-long line): nothing more it sends is acted on. */
+  private inputClosed = false;
   private allowanceBytes = Number.POSITIVE_INFINITY;
+  /** Everything passed to `socket.write` so far; minus `writableLength`, what the kernel took. */
+  private writtenTotal = 0;
+  private progress = { dispatched: 0, atMs: Date.now() };
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     id: number,
@@ -114,6 +126,7 @@ class Connection {
     socket.on("error", (error) => options.logger.debug({ err: error, connection: id }, "client socket error"));
     socket.on("close", () => {
       this.closed = true;
+      if (this.stallTimer) clearTimeout(this.stallTimer);
       hooks.onClosed();
     });
   }
@@ -123,23 +136,41 @@ class Connection {
     this.allowanceBytes = this.pendingBytes + this.socket.writableLength + this.options.maxQueueBytes;
   }
 
-  /** Queue one encoded line; flushed once per event-loop turn. Drops the client past its allowance. */
+  /** Queue one encoded line; flushed once per event-loop turn. Drops the client once it has stalled over its allowance. */
   send(line: string): void {
     if (this.closed) return;
     this.pending.push(line);
     this.pendingBytes += line.length;
-    const queued = this.pendingBytes + this.socket.writableLength;
-    if (queued > this.allowanceBytes) {
-      this.closed = true;
-      this.pending = [];
-      this.socket.destroy();
-      this.hooks.onDropped(queued);
-      return;
-    }
+    if (this.pendingBytes + this.socket.writableLength > this.allowanceBytes && this.dropIfStalled()) return;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /**
+   * Over the allowance: drop the client (returns true) if it is past the hard cap or the
+   * kernel took none of its bytes for STALL_MS; otherwise check again when STALL_MS is up.
+   */
+  private dropIfStalled(): boolean {
+    const now = Date.now();
+    const queued = this.pendingBytes + this.socket.writableLength;
+    const dispatched = this.writtenTotal - this.socket.writableLength;
+    if (dispatched > this.progress.dispatched) this.progress = { dispatched, atMs: now };
+    const hardCap = this.allowanceBytes + (HARD_CAP_FACTOR - 1) * this.options.maxQueueBytes;
+    if (queued > hardCap || now - this.progress.atMs >= STALL_MS) {
+      this.closed = true;
+      this.pending = [];
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.socket.destroy();
+      this.hooks.onDropped(queued);
+      return true;
+    }
+    this.stallTimer ??= setTimeout(() => {
+      this.stallTimer = undefined;
+      if (!this.closed && this.pendingBytes + this.socket.writableLength > this.allowanceBytes) this.dropIfStalled();
+    }, STALL_MS - (now - this.progress.atMs)).unref();
+    return false;
   }
 
   /** Flush what is queued, then half-close; resolves when the socket is closed. */
@@ -158,15 +189,18 @@ class Connection {
     const data = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join("");
     this.pending = [];
     this.pendingBytes = 0;
+    this.writtenTotal += data.length;
     this.socket.write(data);
   }
 
   private receive(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.inputClosed) return;
     for (const decoded of this.decoder.push(chunk)) {
       if (decoded.kind === "too_long") {
+        this.inputClosed = true;
         this.replyError(undefined, `invalid method: line too long (over ${decoded.limitBytes} bytes); closing the connection`);
-        void this.end();
+        this.flush();
+        this.socket.end(() => this.socket.destroy());
         return;
       }
       const result = decodeMethod(decoded.text);
