@@ -118,5 +118,6 @@ try {
 } catch (error) {
   const exitCode = error instanceof CliError ? error.exitCode : 1;
   process.stderr.write(`podd: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = exitCode;
+  // A refused request can leave a socket open; nothing else is pending once a command failed.
+  process.exit(exitCode);
 }

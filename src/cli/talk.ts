@@ -8,10 +8,12 @@ import { CliError, connectTo, poddPaths } from "./targets.js";
 /** Exit codes of `podd send` by how the run ended. */
 export const SEND_EXIT_CODES: Record<RunResult | "error", number> = { finished: 0, limit_reached: 0, paused: 3, rolled_back: 4, error: 1 };
 
+/** Send a method and wait for its ack; on refusal close the connection and throw a CliError. */
 async function request(client: PodClient, method: Parameters<PodClient["request"]>[0]): Promise<Event> {
   try {
     return await client.request(method);
   } catch (error) {
+    client.destroy();
     if (error instanceof PodRequestError) throw new CliError(`${error.message} (${error.code})`);
     throw new CliError((error as Error).message);
   }
@@ -26,10 +28,11 @@ export async function sendCommand(target: string, words: string[], options: { js
   const client = await connectTo(target, { buffer: false });
   const text = words.join(" ");
   let sent = false;
+  let ended = false;
   let endedWithNewline = true;
   const done = new Promise<RunResult | "error">((resolve) => {
     client.onEvent((event, line) => {
-      if (!sent) return;
+      if (!sent || ended) return;
       if (options.json) process.stdout.write(`${line}\n`);
       else if (event.event === "text_delta") {
         process.stdout.write(event.data.text);
@@ -39,8 +42,12 @@ export async function sendCommand(target: string, words: string[], options: { js
         endedWithNewline = true;
       } else if (event.event === "tool_call_done") process.stderr.write(`[tool] ${event.data.name} ${event.data.arguments}\n`);
       else if (event.event === "tool_result") process.stderr.write(`[tool] ${event.data.is_error ? "error: " : ""}${event.data.summary}\n`);
-      if (event.event === "run_end") resolve(event.data.result);
+      if (event.event === "run_end") {
+        ended = true;
+        resolve(event.data.result);
+      }
       if (event.event === "error" && event.reply_to === undefined) {
+        ended = true;
         if (!options.json) process.stderr.write(`podd: ${event.data.message} (${event.data.code})\n`);
         resolve("error");
       }
@@ -98,9 +105,14 @@ export async function stopCommand(target: string, options: { timeoutMs: number }
  */
 export async function attachJsonCommand(target: string, options: { until?: string }): Promise<void> {
   const client = await connectTo(target, { buffer: false });
+  let done = false;
   client.onEvent((event, line) => {
+    if (done) return;
     process.stdout.write(`${line}\n`);
-    if (options.until && event.event === options.until) void client.close();
+    if (options.until && event.event === options.until) {
+      done = true;
+      void client.close();
+    }
   });
   process.stdin.on("data", (chunk: Buffer) => client.writeRaw(chunk));
   process.once("SIGINT", () => void client.close());

@@ -31,12 +31,18 @@ export interface PodListing {
   status?: PodStatusFile;
 }
 
+/** Whether `pid` is a running process. A zombie (exited, not yet reaped) counts as dead: on Linux its /proc state is `Z`. */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return process.platform !== "linux";
   }
 }
 
@@ -52,7 +58,10 @@ export function readPodStatus(paths: PoddPaths, name: string): PodStatusFile | u
 export function listPods(paths: PoddPaths): PodListing[] {
   let names: string[];
   try {
-    names = fs.readdirSync(paths.runtime).filter((name) => fs.statSync(path.join(paths.runtime, name)).isDirectory());
+    const isPodDir = (name: string): boolean =>
+      fs.statSync(path.join(paths.runtime, name)).isDirectory() &&
+      (fs.existsSync(path.join(paths.runtime, name, "status.json")) || fs.existsSync(path.join(paths.runtime, name, "sock")));
+    names = fs.readdirSync(paths.runtime).filter(isPodDir);
   } catch {
     return [];
   }

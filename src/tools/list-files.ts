@@ -32,6 +32,8 @@ export const listFilesTool = defineTool({
       onlyFiles: false,
       dot: true,
       expandDirectories: false,
+      // Never walk through a symlink: it may lead outside the scope (or loop).
+      followSymbolicLinks: false,
       ignore: ["**/node_modules/**", "**/.git/**"],
     });
     const entries = found.filter((entry) => !entry.split("/").some((part) => SKIPPED_DIRS.has(part))).sort();

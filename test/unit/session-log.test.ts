@@ -1,0 +1,120 @@
+/** The session log: one JSON line per committed entry, rollback by mark/truncate, no overwrite. */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LogEntry } from "../../protocol/index.js";
+import { SessionLog } from "../../src/session/session-log.js";
+
+let sessionsDir: string;
+const open: SessionLog[] = [];
+
+beforeEach(() => {
+  sessionsDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "podd-log-")), "sessions");
+});
+
+afterEach(() => {
+  for (const log of open.splice(0)) log.close();
+  fs.rmSync(path.dirname(sessionsDir), { recursive: true, force: true });
+});
+
+function create(segmentId = "seg-1"): SessionLog {
+  const log = SessionLog.create({ sessionsDir, sessionId: "sess-1", segmentId, podName: "tester", now: 1000 });
+  open.push(log);
+  return log;
+}
+
+/** The file's lines, each decoded as a LogEntry (fails on a torn or invalid line). */
+function fileEntries(file: string): LogEntry[] {
+  const text = fs.readFileSync(file, "utf8");
+  expect(text === "" || text.endsWith("\n")).toBe(true);
+  return text
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => {
+      const parsed = LogEntry.safeParse(JSON.parse(line));
+      if (!parsed.success) throw new Error(`line does not decode as a LogEntry: ${line}`);
+      return parsed.data;
+    });
+}
+
+const userInput = (ts: number, content: string): LogEntry => ({ kind: "user_input", ts, segments: [{ kind: "text", content }] });
+const assistant = (ts: number, content: string): LogEntry => ({ kind: "assistant_item", ts, item: { kind: "message", role: "assistant", content } });
+
+describe("SessionLog", () => {
+  it("creates <sessions>/<session>/<segment>.jsonl starting with its segment_start entry", () => {
+    const log = create();
+    expect(log.file).toBe(path.join(sessionsDir, "sess-1", "seg-1.jsonl"));
+    expect(log.sessionId).toBe("sess-1");
+    expect(log.segmentId).toBe("seg-1");
+    const start = { kind: "segment_start", ts: 1000, segment_id: "seg-1", session_id: "sess-1", pod_name: "tester" };
+    expect(log.entries).toEqual([start]);
+    expect(fileEntries(log.file)).toEqual([start]);
+    expect(fs.statSync(log.file).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(log.file)).mode & 0o777).toBe(0o700);
+  });
+
+  it("appends one line per entry, in order, each decoding as a LogEntry", () => {
+    const log = create();
+    const entries: LogEntry[] = [
+      { kind: "invoke", ts: 1001, invoke_kind: "user_send" },
+      userInput(1002, "line one\nline two with \u2028 and \"quotes\""),
+      assistant(1003, "an answer"),
+      { kind: "tool_result", ts: 1004, item: { kind: "tool_result", id: "call_1", summary: "ok", output: "x".repeat(10_000), is_error: false } },
+      { kind: "run_completed", ts: 1005, result: "finished" },
+    ];
+    for (const entry of entries) log.append(entry);
+    const lines = fs.readFileSync(log.file, "utf8").split("\n");
+    expect(lines).toHaveLength(entries.length + 2);
+    expect(lines[lines.length - 1]).toBe("");
+    expect(fileEntries(log.file).slice(1)).toEqual(entries);
+    expect(log.entries.slice(1)).toEqual(entries);
+  });
+
+  it("truncate drops everything after the mark from the file and from memory, and appends go on from there", () => {
+    const log = create();
+    log.append(userInput(1001, "kept"));
+    const sizeAtMark = fs.statSync(log.file).size;
+    const mark = log.mark();
+    expect(mark).toEqual({ bytes: sizeAtMark, count: 2 });
+    const dropped = [userInput(1002, "dropped"), assistant(1003, "dropped too")];
+    for (const entry of dropped) log.append(entry);
+    expect(fileEntries(log.file)).toHaveLength(4);
+
+    expect(log.truncate(mark)).toEqual(dropped);
+    expect(fs.statSync(log.file).size).toBe(sizeAtMark);
+    expect(log.entries).toHaveLength(2);
+    expect(fileEntries(log.file)).toEqual(log.entries);
+
+    log.append(assistant(1004, "after the rollback"));
+    expect(fileEntries(log.file).map((entry) => entry.kind)).toEqual(["segment_start", "user_input", "assistant_item"]);
+    expect(fileEntries(log.file)).toEqual(log.entries);
+  });
+
+  it("truncating to the current mark drops nothing", () => {
+    const log = create();
+    log.append(userInput(1001, "a"));
+    const before = fs.readFileSync(log.file, "utf8");
+    expect(log.truncate(log.mark())).toEqual([]);
+    expect(fs.readFileSync(log.file, "utf8")).toBe(before);
+  });
+
+  it("refuses to create a segment whose file exists, and leaves that file alone", () => {
+    const log = create();
+    log.append(userInput(1001, "precious"));
+    const before = fs.readFileSync(log.file, "utf8");
+    expect(() => create()).toThrow(/EEXIST/);
+    expect(fs.readFileSync(log.file, "utf8")).toBe(before);
+    const other = create("seg-2");
+    expect(other.file).toBe(path.join(sessionsDir, "sess-1", "seg-2.jsonl"));
+  });
+
+  it("close keeps every committed line", () => {
+    const log = create();
+    log.append(userInput(1001, "last"));
+    open.splice(open.indexOf(log), 1);
+    log.close();
+    expect(fileEntries(log.file)).toEqual([...log.entries]);
+    expect(log.entries).toHaveLength(2);
+  });
+});
