@@ -1,0 +1,115 @@
+/**
+ * The benchmark runner (`npm run bench`, after `npm run build`): runs start-up, round-trip
+ * and fan-out in that order (the heaviest last, so its garbage does not disturb the
+ * latency numbers), each against its baseline measured in the same run, prints a summary
+ * and writes the results into docs/benchmarks.md between the bench markers (text outside
+ * them, such as hand-written analysis, is kept). Every process and temp dir is cleaned up
+ * on success, failure, Ctrl-C and the overall time limit; nothing is written when a
+ * benchmark fails, and the exit code is then 1.
+ */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { runFanout } from "./fanout.js";
+import { checks, renderReport, type BenchResults, type MachineInfo } from "./report.js";
+import { runRoundTrip } from "./round-trip.js";
+import { runStartup } from "./startup.js";
+import { cleanupAll, DAEMON_ENTRY, REPO_ROOT } from "./support.js";
+
+/** The whole suite is stopped (and cleaned up) after this long. */
+const SUITE_TIMEOUT_MS = 5 * 60_000;
+const REPORT_FILE = path.join(REPO_ROOT, "docs", "benchmarks.md");
+const BEGIN_MARKER = "<!-- bench:begin -->";
+const END_MARKER = "<!-- bench:end -->";
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function gitCommit(): string {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: REPO_ROOT, encoding: "utf8" }).trim() !== "";
+    return dirty ? `${head} (with uncommitted changes)` : head;
+  } catch {
+    return "unknown";
+  }
+}
+
+function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? "unknown",
+    cores: cpus.length,
+    memoryBytes: os.totalmem(),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    commit: gitCommit(),
+    loadAverage: os.loadavg(),
+  };
+}
+
+function writeReport(markdown: string): void {
+  const block = `${BEGIN_MARKER}\n${markdown}\n${END_MARKER}`;
+  let text = `# Benchmarks\n\n${block}\n`;
+  if (fs.existsSync(REPORT_FILE)) {
+    const existing = fs.readFileSync(REPORT_FILE, "utf8");
+    const begin = existing.indexOf(BEGIN_MARKER);
+    const end = existing.indexOf(END_MARKER);
+    if (begin !== -1 && end > begin) text = existing.slice(0, begin) + block + existing.slice(end + END_MARKER.length);
+  }
+  fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
+  fs.writeFileSync(REPORT_FILE, text);
+}
+
+async function main(): Promise<number> {
+  if (!fs.existsSync(DAEMON_ENTRY)) {
+    process.stderr.write(`bench: ${DAEMON_ENTRY} is missing; run \`npm run build\` (npm run bench does it first)\n`);
+    return 1;
+  }
+  const machine = machineInfo();
+  log(`podd benchmarks: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}`);
+  const startedAt = Date.now();
+  log("(c) start-up");
+  const startup = await runStartup(log);
+  log("(b) round trip");
+  const roundTrip = await runRoundTrip(log);
+  log("(a) fan-out");
+  const fanout = await runFanout(log);
+  const results: BenchResults = { machine: { ...machine, loadAverageAfter: os.loadavg() }, fanout, roundTrip, startup, durationMs: Date.now() - startedAt };
+
+  log("\nsummary");
+  for (const check of checks(results)) {
+    log(`  ${check.pass ? "pass" : "MISS"}  ${check.benchmark}: ${check.measure} = ${check.value} (target ${check.target})`);
+  }
+  writeReport(renderReport(results));
+  log(`\nwrote ${path.relative(process.cwd(), REPORT_FILE)} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
+  return 0;
+}
+
+process.on("exit", cleanupAll);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`bench: ${signal}, cleaning up\n`);
+    cleanupAll();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  });
+}
+const watchdog = setTimeout(() => {
+  process.stderr.write(`bench: the suite did not finish within ${SUITE_TIMEOUT_MS / 1000} s; stopping\n`);
+  cleanupAll();
+  process.exit(1);
+}, SUITE_TIMEOUT_MS);
+watchdog.unref();
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  clearTimeout(watchdog);
+  cleanupAll();
+}
