@@ -6,14 +6,15 @@
  * out-of-order arrival (a `turn_ended` after `shut_down`).
  */
 import { z } from "zod";
+import { podNameProblem } from "./pod-name.js";
 
 export const PodName = z
   .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9._-]+$/, "pod names use only A-Z a-z 0-9 . _ -")
-  .refine((name) => name !== "." && name !== "..", "pod name cannot be . or ..")
-  .describe("Pod name: 1-64 characters of [A-Za-z0-9._-].");
+  .superRefine((name, ctx) => {
+    const problem = podNameProblem(name);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .describe("Pod name: 1-64 characters of [A-Za-z0-9._-], not . or ..");
 export type PodName = z.infer<typeof PodName>;
 
 export const Permission = z.enum(["read", "write"]).describe("write implies read.");

@@ -6,15 +6,9 @@
  * (`{"ok":false,"error":…}`) on it, then the fd is closed.
  */
 import fs from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
+import { parseArgs } from "node:util";
 import { resolvePaths } from "./config/paths.js";
 import { runDaemon } from "./daemon.js";
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError("expected a positive whole number");
-  return number;
-}
 
 function reportReady(line: object): void {
   const fd = Number(process.env.PODD_READY_FD);
@@ -28,33 +22,40 @@ function reportReady(line: object): void {
   delete process.env.PODD_READY_FD;
 }
 
-const program = new Command("podd-daemon")
-  .argument("<name>")
-  .option("--cwd <dir>", "working directory", process.cwd())
-  .option("--model <spec>", "model spec")
-  .option("--parent <socket>", "parent pod socket")
-  .option("--max-turns <n>", "turn bound per run", positiveInt)
-  .action(async (name: string, options: { cwd: string; model?: string; parent?: string; maxTurns?: number }) => {
-    try {
-      await runDaemon({
-        name,
-        cwd: options.cwd,
-        paths: resolvePaths(),
-        modelSpec: options.model,
-        parentSocket: options.parent,
-        maxTurnsPerRun: options.maxTurns,
-        onReady: ({ socket, pid }) => {
-          reportReady({ ok: true, socket, pid });
-          if (!process.env.PODD_QUIET) process.stderr.write(`pod ${name} listening on ${socket}\n`);
-        },
-      });
-      process.exitCode = 0;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      reportReady({ ok: false, error: message });
-      process.stderr.write(`podd: cannot start pod ${name}: ${message}\n`);
-      process.exitCode = 1;
-    }
+/** Parse the internal entry's arguments (node:util, not commander: this is on the start-up path). */
+function parseDaemonArgs(argv: string[]): { name: string; cwd: string; model?: string; parent?: string; maxTurns?: number } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { cwd: { type: "string" }, model: { type: "string" }, parent: { type: "string" }, "max-turns": { type: "string" } },
   });
+  const name = positionals[0];
+  if (!name || positionals.length > 1) throw new Error("usage: daemon-main <name> [--cwd DIR] [--model SPEC] [--parent SOCKET] [--max-turns N]");
+  const maxTurns = values["max-turns"] === undefined ? undefined : Number(values["max-turns"]);
+  if (maxTurns !== undefined && (!Number.isInteger(maxTurns) || maxTurns < 1)) throw new Error("--max-turns takes a positive whole number");
+  return { name, cwd: values.cwd ?? process.cwd(), model: values.model, parent: values.parent, maxTurns };
+}
 
-await program.parseAsync(process.argv);
+let name = "(unnamed)";
+try {
+  const options = parseDaemonArgs(process.argv.slice(2));
+  name = options.name;
+  await runDaemon({
+    name,
+    cwd: options.cwd,
+    paths: resolvePaths(),
+    modelSpec: options.model,
+    parentSocket: options.parent,
+    maxTurnsPerRun: options.maxTurns,
+    onReady: ({ socket, pid }) => {
+      reportReady({ ok: true, socket, pid });
+      if (!process.env.PODD_QUIET) process.stderr.write(`pod ${name} listening on ${socket}\n`);
+    },
+  });
+  process.exitCode = 0;
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  reportReady({ ok: false, error: message });
+  process.stderr.write(`podd: cannot start pod ${name}: ${message}\n`);
+  process.exitCode = 1;
+}

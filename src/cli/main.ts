@@ -3,11 +3,13 @@
  * src/client/) or of the runtime dir's status files; `podd start` launches the pod process.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { podPaths } from "../config/paths.js";
-import { lsCommand, statusCommand } from "./inspect.js";
-import { startCommand } from "./start.js";
-import { attachJsonCommand, controlCommand, logsCommand, notifyCommand, sendCommand, stopCommand } from "./talk.js";
-import { CliError, poddPaths } from "./targets.js";
+import { CliError } from "./cli-error.js";
+
+// Command modules are loaded when their command runs, so `podd start` does not load the
+// protocol schemas (zod) or the socket client it never uses (start-up time is a target).
+const start = () => import("./start.js");
+const talk = () => import("./talk.js");
+const inspect = () => import("./inspect.js");
 
 function positiveInt(value: string): number {
   const number = Number(value);
@@ -37,7 +39,7 @@ export function buildProgram(): Command {
     .option("--max-turns <n>", "most model calls per run before run_end{limit_reached} (default 50)", positiveInt)
     .option("--foreground", "stay attached to this terminal until the pod stops")
     .option("--json", "print {name, pid, socket} as JSON")
-    .action(startCommand);
+    .action(async (name: string | undefined, options) => (await start()).startCommand(name, options));
 
   program
     .command("send")
@@ -45,7 +47,7 @@ export function buildProgram(): Command {
     .argument("<pod>", POD_ARGUMENT_HELP)
     .argument("<text...>", "the message")
     .option("--json", "print every event line, raw")
-    .action(sendCommand);
+    .action(async (target: string, words: string[], options: { json?: boolean }) => (await talk()).sendCommand(target, words, options));
 
   program
     .command("notify")
@@ -53,7 +55,7 @@ export function buildProgram(): Command {
     .argument("<pod>", POD_ARGUMENT_HELP)
     .argument("<text...>", "the notification")
     .option("--no-wake", "only queue it for the next model request")
-    .action((target: string, words: string[], options: { wake: boolean }) => notifyCommand(target, words, options));
+    .action(async (target: string, words: string[], options: { wake: boolean }) => (await talk()).notifyCommand(target, words, options));
 
   for (const [name, description] of [
     ["pause", "pause the running turn (resumable); prints the new status"],
@@ -64,7 +66,7 @@ export function buildProgram(): Command {
       .command(name)
       .description(description)
       .argument("<pod>", POD_ARGUMENT_HELP)
-      .action((target: string) => controlCommand(target, name));
+      .action(async (target: string) => (await talk()).controlCommand(target, name));
   }
 
   program
@@ -72,16 +74,16 @@ export function buildProgram(): Command {
     .description("shut a pod down and wait for its process to exit")
     .argument("<pod>", POD_ARGUMENT_HELP)
     .option("--timeout <ms>", "how long to wait for the process to exit", positiveInt, 10_000)
-    .action((target: string, options: { timeout: number }) => stopCommand(target, { timeoutMs: options.timeout }));
+    .action(async (target: string, options: { timeout: number }) => (await talk()).stopCommand(target, { timeoutMs: options.timeout }));
 
   program
     .command("status")
     .description("a pod's state, model, scope and context use (without a pod: like ls)")
     .argument("[pod]", "pod name")
     .option("--json", "machine-readable output")
-    .action(statusCommand);
+    .action(async (name: string | undefined, options: { json?: boolean }) => (await inspect()).statusCommand(name, options));
 
-  program.command("ls").description("list pods: name, status, pid, age, model, socket").option("--json", "machine-readable output").action(lsCommand);
+  program.command("ls").description("list pods: name, status, pid, age, model, socket").option("--json", "machine-readable output").action(async (options: { json?: boolean }) => (await inspect()).lsCommand(options));
 
   program
     .command("attach")
@@ -91,7 +93,7 @@ export function buildProgram(): Command {
     .addOption(new Option("--until <event>", "with --json: exit after the first event of this name (e.g. run_end)"))
     .action(async (target: string, options: { json?: boolean; until?: string }) => {
       if (!options.json) throw new CliError("the terminal UI is not in this build yet; use `podd attach <pod> --json`", 2);
-      await attachJsonCommand(target, options);
+      await (await talk()).attachJsonCommand(target, options);
     });
 
   program
@@ -100,15 +102,7 @@ export function buildProgram(): Command {
     .argument("<name>", "pod name")
     .option("-f, --follow", "keep printing new lines")
     .option("-n, --lines <n>", "only the last n lines", positiveInt)
-    .action((name: string, options: { follow?: boolean; lines?: number }) => {
-      let logFile: string;
-      try {
-        logFile = podPaths(poddPaths(), name).logFile;
-      } catch (error) {
-        throw new CliError((error as Error).message, 2);
-      }
-      return logsCommand(name, options, logFile);
-    });
+    .action(async (name: string, options: { follow?: boolean; lines?: number }) => (await talk()).logsCommand(name, options));
 
   return program;
 }

@@ -9,8 +9,8 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { podPaths } from "../config/paths.js";
-import { CliError, poddPaths } from "./targets.js";
+import { podPaths, resolvePaths } from "../config/paths.js";
+import { CliError } from "./cli-error.js";
 
 /** Longest wait for a daemonised pod to report readiness. */
 const START_TIMEOUT_MS = 15_000;
@@ -43,7 +43,7 @@ export async function startCommand(nameArgument: string | undefined, options: St
   const name = nameArgument ?? defaultPodName(cwd);
   let paths;
   try {
-    paths = podPaths(poddPaths(), name);
+    paths = podPaths(resolvePaths(), name);
   } catch (error) {
     throw new CliError((error as Error).message, 2);
   }

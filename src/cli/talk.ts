@@ -3,6 +3,7 @@ import fs from "node:fs";
 import type { Event, RunResult } from "../../protocol/index.js";
 import { PodRequestError, type PodClient } from "../client/pod-client.js";
 import { isProcessAlive, readPodStatus } from "../client/pod-directory.js";
+import { podPaths } from "../config/paths.js";
 import { CliError, connectTo, poddPaths } from "./targets.js";
 
 /** Exit codes of `podd send` by how the run ended. */
@@ -121,7 +122,13 @@ export async function attachJsonCommand(target: string, options: { until?: strin
 }
 
 /** `podd logs <pod>`: print the pod's log file (pino JSON lines); `--follow` keeps printing. */
-export async function logsCommand(name: string, options: { follow?: boolean; lines?: number }, logFile: string): Promise<void> {
+export async function logsCommand(name: string, options: { follow?: boolean; lines?: number }): Promise<void> {
+  let logFile: string;
+  try {
+    logFile = podPaths(poddPaths(), name).logFile;
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
   if (!fs.existsSync(logFile)) throw new CliError(`no log for pod ${name} at ${logFile}`);
   const text = fs.readFileSync(logFile, "utf8");
   const lines = text.split("\n").filter((line) => line !== "");

@@ -1,6 +1,9 @@
 /** Resolving a pod argument (a name, or a path to a socket) and common CLI plumbing. */
 import { podPaths, resolvePaths, type PoddPaths } from "../config/paths.js";
 import { PodClient } from "../client/pod-client.js";
+import { CliError } from "./cli-error.js";
+
+export { CliError };
 
 export function poddPaths(): PoddPaths {
   return resolvePaths();
@@ -17,15 +20,5 @@ export async function connectTo(target: string, options: { buffer?: boolean } = 
     return await PodClient.connect(socketFor(target), options);
   } catch (error) {
     throw new CliError(target.includes("/") ? (error as Error).message : `pod ${target} is not running (${(error as Error).message})`);
-  }
-}
-
-/** An error the CLI prints as `podd: <message>` and exits with `exitCode`. */
-export class CliError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.name = "CliError";
-    this.exitCode = exitCode;
   }
 }

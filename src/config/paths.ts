@@ -8,7 +8,7 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { PodName } from "../../protocol/index.js";
+import { podNameProblem } from "../../protocol/pod-name.js";
 import { PoddError } from "../errors.js";
 
 /**
@@ -71,8 +71,6 @@ export function sessionDir(paths: PoddPaths, sessionId: string): string {
 }
 
 export function assertPodName(name: string): void {
-  const result = PodName.safeParse(name);
-  if (!result.success) {
-    throw new PoddError("invalid_request", `invalid pod name ${JSON.stringify(name)}: ${result.error.issues[0]?.message ?? "invalid"}`);
-  }
+  const problem = podNameProblem(name);
+  if (problem) throw new PoddError("invalid_request", `invalid pod name ${JSON.stringify(name)}: ${problem}`);
 }

@@ -26,6 +26,8 @@ export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
 export const STALL_MS = 1_000;
 /** Past this multiple of the cap a client is dropped even if it is still reading. */
 export const HARD_CAP_FACTOR = 4;
+/** On close, how long a client gets to take its last events and hang up before it is cut off, ms. */
+export const END_TIMEOUT_MS = 1_000;
 
 export interface SocketServerOptions {
   socketPath: string;
@@ -173,12 +175,19 @@ class Connection {
     return false;
   }
 
-  /** Flush what is queued, then half-close; resolves when the socket is closed. */
+  /**
+   * Flush what is queued, then half-close; resolves when the socket is closed. A client that
+   * does not read or hang up within END_TIMEOUT_MS is cut off, so it cannot hold a pod's exit.
+   */
   end(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.flush();
     return new Promise((resolve) => {
-      this.socket.once("close", () => resolve());
+      const timer = setTimeout(() => this.socket.destroy(), END_TIMEOUT_MS);
+      this.socket.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
       this.socket.end();
     });
   }

@@ -200,6 +200,9 @@ export class PodController {
         this.pending = { kind: "run", input: method.params.input };
         return this.ack(requester, method);
       case "notify": {
+        if (!this.inbox.acceptsNotify) {
+          return this.fail(requester, "invalid_request", `the notification inbox is full (${this.inbox.size} queued); wait for the pod to take them`);
+        }
         const wake = method.params.wake ?? true;
         this.inbox.push({ kind: "notify", message: method.params.message, wake });
         if (status === "idle" && wake) this.pending ??= { kind: "notification", invokeKind: "notify" };

@@ -24,8 +24,16 @@ export function toSystemItem(item: InboxItem): SystemItem {
   return { kind: "pod_event", event: item.event, body: notificationBody(describePodEvent(item.event)) };
 }
 
+/** Most `notify` messages queued at once; a notify past it is refused (pod events are always taken). */
+export const MAX_QUEUED_NOTIFICATIONS = 10_000;
+
 export class NotificationInbox {
   private items: InboxItem[] = [];
+
+  /** Whether another `notify` may be queued. */
+  get acceptsNotify(): boolean {
+    return this.items.length < MAX_QUEUED_NOTIFICATIONS;
+  }
 
   push(item: InboxItem): void {
     this.items.push(item);

@@ -4,7 +4,6 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { glob } from "tinyglobby";
 import { z } from "zod";
 import { defineTool, ToolFailure } from "./define-tool.js";
 
@@ -27,6 +26,7 @@ export const listFilesTool = defineTool({
       throw new ToolFailure(`directory not found: ${requested}`);
     });
     if (!stat.isDirectory()) throw new ToolFailure(`${requested} is not a directory`);
+    const { glob } = await import("tinyglobby");
     const found = await glob(input.pattern ?? "*", {
       cwd: dir,
       onlyFiles: false,

@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Event } from "../../protocol/index.js";
 import { script } from "../../src/model/scripted/script-builder.js";
+import { MAX_QUEUED_NOTIFICATIONS } from "../../src/pod/notification-inbox.js";
 import { cleanupAll, startPod, tempHome } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
@@ -67,5 +68,20 @@ describe("connections", () => {
     const late = await pod.connect();
     const handshake = await late.collectUntil("snapshot");
     expect(handshake.map((event) => event.event)).toEqual(["alert", "snapshot"]);
+  });
+
+  it("refuses a notify past the inbox bound with a clear error, and keeps the queued ones", async () => {
+    const pod = await startPod({ scenario: script().text("{{last_system_text:14}}").finish().build() });
+    const client = await pod.connect();
+    await client.waitFor("snapshot");
+    const line = `${JSON.stringify({ method: "notify", params: { message: "q", wake: false } })}\n`;
+    client.writeRaw(line.repeat(MAX_QUEUED_NOTIFICATIONS));
+    await expect(client.request({ method: "notify", params: { message: "one too many", wake: false } })).rejects.toMatchObject({
+      code: "invalid_request",
+      message: expect.stringContaining("inbox is full"),
+    });
+    client.send({ method: "run", params: { input: [{ kind: "text", content: "go" }] } });
+    const events = await client.collectUntil("run_end", { timeoutMs: 20_000 });
+    expect(events.filter((event) => event.event === "system_item")).toHaveLength(MAX_QUEUED_NOTIFICATIONS);
   });
 });

@@ -375,3 +375,16 @@ describe("snapshot", () => {
   });
 });
 
+
+describe("shutdown with a client that never reads", () => {
+  it("does not hold the pod's exit", async () => {
+    const { pod, client } = await gatedPod(() => script());
+    const { createConnection } = await import("node:net");
+    const stuck = createConnection(pod.socket);
+    await new Promise((resolve) => stuck.once("connect", resolve));
+    stuck.pause();
+    client.send({ method: "shutdown" });
+    expect(await pod.exited).toEqual({ code: 0, signal: null });
+    stuck.destroy();
+  });
+});
