@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LogEntry, type Event } from "../../protocol/index.js";
-import type { PodClient } from "../../src/client/pod-client.js";
+import { PodClient } from "../../src/client/pod-client.js";
 import { script, type ScriptBuilder } from "../../src/model/scripted/script-builder.js";
 import { notificationBody } from "../../src/pod/notification-inbox.js";
 import { cleanupAll, names, startPod, tempHome, type PodProcess } from "../helpers/pod-process.js";
@@ -43,20 +43,36 @@ function sessionEntries(pod: PodProcess): LogEntry[] {
   );
 }
 
+/** The committed entries a new client's snapshot carries (the client's pod is found through its socket). */
+async function startLateClient(client: PodClient): Promise<LogEntry[]> {
+  const late = await PodClient.connect(client.socketPath);
+  const snapshot = await late.waitFor("snapshot");
+  late.destroy();
+  return snapshot.data.entries;
+}
+
 const isRunEnd = (event: Event) => event.event === "run_end" || (event.event === "error" && event.reply_to === undefined);
 const isStatus = (status: string) => (event: Event) => event.event === "status" && event.data.status === status;
 
 describe("run", () => {
-  it("idle: user_message, status, invoke_start{user_send}, then the turn to run_end{finished}", async () => {
-    const { client } = await gatedPod(() => script().text("Hi.").finish());
+  it("idle: user_message, status, invoke_start{user_send}, then the turn (thinking, text) to run_end{finished}", async () => {
+    const { client } = await gatedPod(() => script().thinking("Let me think.", { signature: "sig" }).text("Hi.").finish());
     client.send(RUN("Hello"));
     const events = await collect(client, isStatus("idle"));
     expect(names(events)).toEqual([
-      "user_message", "status", "invoke_start", "turn_start", "llm_call_start", "text_delta", "text_done",
+      "user_message", "status", "invoke_start", "turn_start", "llm_call_start",
+      "thinking_start", "thinking_delta", "thinking_delta", "thinking_delta", "thinking_done", "text_delta", "text_done",
       "usage", "llm_call_end", "turn_end", "run_end", "status",
     ]);
+    expect(events[0]).toEqual({ event: "user_message", data: { segments: [{ kind: "text", content: "Hello" }] } });
     expect(events[2]).toEqual({ event: "invoke_start", data: { kind: "user_send" } });
-    expect(events[10]).toEqual({ event: "run_end", data: { result: "finished" } });
+    expect(events[9]).toEqual({ event: "thinking_done", data: { text: "Let me think." } });
+    expect(events[15]).toEqual({ event: "run_end", data: { result: "finished" } });
+    const late = await startLateClient(client);
+    const kinds = late.map((entry) => (entry.kind === "assistant_item" ? `assistant_item:${entry.item.kind}` : entry.kind));
+    expect(kinds).toEqual([
+      "segment_start", "invoke", "user_input", "assistant_item:reasoning", "assistant_item:message", "llm_usage", "turn_end", "run_completed",
+    ]);
   });
 
   it("running: error{already_running} to the sender only, and the turn goes on", async () => {
