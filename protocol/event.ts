@@ -38,8 +38,16 @@ export type Greeting = z.infer<typeof Greeting>;
 
 export const AlertLevel = z.enum(["warn", "error"]);
 export type AlertLevel = z.infer<typeof AlertLevel>;
-export const AlertSource = z.enum(["pod", "worker", "ipc", "session", "tool", "spawn", "compaction"]);
-export type AlertSource = z.infer<typeof AlertSource>;
+/**
+ * Where an alert comes from. `worker` is the one value the reference is known to send (its
+ * `AlertSource::Worker`), and a reference client stops reading at an enum value it does not
+ * know — an alert is replayed to every new connection, so that would stop every later
+ * client before its snapshot. podd therefore sends only the values listed here and names its
+ * subsystem at the start of the message (`ipc: …`); it decodes any string.
+ */
+export const ALERT_SOURCES_SENT = ["worker"] as const;
+export const AlertSource = z.string().describe("podd sends `worker`; the subsystem leads the message, e.g. `ipc: client 3 dropped …`.");
+export type AlertSource = (typeof ALERT_SOURCES_SENT)[number];
 
 export const Alert = z.object({
   level: AlertLevel,

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { pino, type Logger } from "pino";
 import { ulid } from "ulid";
-import { podPaths, type PoddPaths } from "./config/paths.js";
+import { podPaths, sessionDir, type PoddPaths } from "./config/paths.js";
 import { SocketServer } from "./ipc/socket-server.js";
 import { DEFAULT_MODEL_SPEC, resolveModel } from "./model/resolve-model.js";
 import { INTERNAL_REQUESTER, PodController } from "./pod/controller.js";
@@ -55,7 +55,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   const logger: Logger = pino(
     { level: process.env.PODD_LOG_LEVEL ?? "info", base: { pod: options.name, pid: process.pid }, redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } },
-    pino.destination({ dest: paths.logFile, sync: false, mkdir: true }),
+    pino.destination({ dest: paths.logFile, sync: false, mkdir: true, mode: 0o600 }),
   );
 
   const runtime = new RuntimeDir(paths);
@@ -66,7 +66,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const tools = builtinTools();
   const scope = Scope.forCwd(cwd);
   const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger });
-  const log = SessionLog.create({ sessionsDir: path.join(options.paths.home, "sessions"), sessionId, segmentId, podName: options.name, now: now() });
+  const log = SessionLog.create({ sessionDir: sessionDir(options.paths, sessionId), sessionId, segmentId, podName: options.name, now: now() });
 
   const controller = new PodController(
     {
@@ -86,16 +86,16 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       onStatus: (status) => {
         runtime.updateStatus(status, now()).catch((error: Error) => logger.warn({ err: error }, "status.json write failed"));
       },
-    },
-    {
-      pod_name: options.name,
+      greeting: {
+        pod_name: options.name,
       cwd,
       provider: model.info.provider,
       model: model.info.model,
       scope_summary: scope.summary(),
       tools: tools.names(),
-      context_window: model.info.contextWindow,
-      context_tokens: 0,
+        context_window: model.info.contextWindow,
+        context_tokens: 0,
+      },
     },
   );
 
@@ -107,7 +107,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     fs.rmSync(log.file, { force: true });
     throw error;
   }
-  await runtime.publish({
+  const publishing = runtime.publish({
     pod_name: options.name,
     pid: process.pid,
     status: "idle",
@@ -121,6 +121,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     started_at_ms: now(),
     updated_at_ms: now(),
   });
+  try {
+    await publishing;
+  } catch (error) {
+    await server.close();
+    log.close();
+    await runtime.remove();
+    throw error;
+  }
 
   const shutdown = (signal: string): void => {
     logger.info({ signal }, "signal: shutting down");

@@ -70,16 +70,26 @@ export async function notifyCommand(target: string, words: string[], options: { 
   await client.close();
 }
 
-/** `podd pause|cancel <pod>`: waits until the run has ended; `podd resume <pod>`: returns once accepted. */
+/**
+ * `podd pause|cancel <pod>`: prints the status the pod settles in once the run has ended (or
+ * `paused` at once for a pod already paused); `podd resume <pod>`: returns once accepted.
+ */
 export async function controlCommand(target: string, method: "pause" | "resume" | "cancel"): Promise<void> {
   const client = await connectTo(target, { buffer: false });
-  const settled = new Promise<string>((resolve) => {
+  let status: string | undefined;
+  let accepted = false;
+  const settled = new Promise<string>((resolve, reject) => {
     client.onEvent((event) => {
-      if (event.event === "status" && event.data.status !== "running") resolve(event.data.status);
+      if (event.event === "snapshot") status = event.data.status;
+      if (event.event === "status") status = event.data.status;
+      if (accepted && status !== undefined && status !== "running") resolve(status);
     });
+    void client.closed.then(() => reject(new CliError(`pod ${target} closed the connection before the run ended`)));
   });
+  settled.catch(() => undefined); // only awaited when the run has not ended yet
   await request(client, { method });
-  if (method !== "resume") process.stdout.write(`${await settled}\n`);
+  accepted = true;
+  if (method !== "resume") process.stdout.write(`${status !== undefined && status !== "running" ? status : await settled}\n`);
   await client.close();
 }
 

@@ -61,8 +61,10 @@ export class PodClient {
     socket.on("error", () => undefined);
   }
 
-  /** Connect; rejects with a readable error when nothing listens on the socket. */
-  /** `buffer: false` keeps no backlog (for clients that only use `onEvent` / `request`). */
+  /**
+   * Connect; rejects with a readable error when nothing listens on the socket. `buffer: false`
+   * keeps no backlog (for clients that only use `onEvent` / `request`).
+   */
   static connect(socketPath: string, options: { timeoutMs?: number; buffer?: boolean } = {}): Promise<PodClient> {
     return new Promise((resolve, reject) => {
       const socket = net.createConnection(socketPath);
@@ -102,6 +104,7 @@ export class PodClient {
    * an `error`. The reply is not passed on to waits (listeners still see it).
    */
   request(method: Method, options: { timeoutMs?: number } = {}): Promise<Event> {
+    if (this.isClosed) return Promise.reject(new Error(`connection to ${this.socketPath} is closed`));
     const id = `c${this.nextId++}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

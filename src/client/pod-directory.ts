@@ -5,24 +5,10 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { PodStatus } from "../../protocol/index.js";
 import { podPaths, type PoddPaths } from "../config/paths.js";
+import type { PodStatusFile } from "../config/pod-status-file.js";
 
-/** Contents of a pod's status.json. Not a wire shape. */
-export interface PodStatusFile {
-  pod_name: string;
-  pid: number;
-  status: PodStatus;
-  socket: string;
-  cwd: string;
-  provider: string;
-  model: string;
-  session_id: string;
-  segment_id: string;
-  parent_socket?: string;
-  started_at_ms: number;
-  updated_at_ms: number;
-}
+export type { PodStatusFile };
 
 export interface PodListing {
   name: string;

@@ -20,7 +20,10 @@ import { decodeMethod, encodeLine, LineDecoder, DEFAULT_MAX_LINE_BYTES, type Eve
 import { PoddError } from "../errors.js";
 import type { PodController, Requester } from "../pod/controller.js";
 
-/** Default cap on a client's unsent live output (UTF-16 units, ≈ bytes) before it may be dropped: 16 MiB. */
+/**
+ * Default cap on a client's unsent live output before it may be dropped: 16 Mi units. Counted
+ * as string length, the unit `writableLength` also uses for string writes (UTF-16 code units).
+ */
 export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
 /** A client over the cap whose socket has taken nothing for this long is dropped, ms. */
 export const STALL_MS = 1_000;
@@ -64,12 +67,12 @@ export class SocketServer {
     return this.connections.size;
   }
 
-  /** Flush and end every connection, stop listening, unlink the socket. */
+  /** Stop accepting, flush and end every connection (each bounded by END_TIMEOUT_MS), unlink the socket. */
   async close(): Promise<void> {
     this.unsubscribe?.();
-    const closing = [...this.connections].map((connection) => connection.end());
-    await Promise.allSettled(closing);
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.allSettled([...this.connections].map((connection) => connection.end()));
+    await stopped;
     fs.rmSync(this.options.socketPath, { force: true });
   }
 
@@ -84,7 +87,8 @@ export class SocketServer {
     const connection = new Connection(this.nextConnectionId++, socket, this.options, {
       onDropped: (queuedBytes) => {
         this.connections.delete(connection);
-        controller.alert("warn", "ipc", `client ${connection.id} dropped: it stopped reading (${queuedBytes} bytes unsent)`);
+        // Not inside the broadcast that found the client stalled: every client must see the alert after that event.
+        setImmediate(() => controller.alert("warn", "worker", `ipc: client ${connection.id} dropped: it stopped reading (${queuedBytes} bytes unsent)`));
       },
       onClosed: () => this.connections.delete(connection),
     });

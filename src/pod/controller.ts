@@ -57,11 +57,21 @@ export interface ControllerDeps {
   onStatus(status: PodStatus): void;
   /** Most alerts kept for replay to new connections. */
   maxAlerts?: number;
+  /** The greeting sent in every snapshot; `context_tokens` is kept up to date from usage. */
+  greeting: Greeting;
 }
 
-/** Text the model sees after a turn was interrupted (the reference's interrupt note). */
-export const INTERRUPTED_TOOL_RESULT = "[Interrupted by user]";
-const INTERRUPT_NOTE = "[Interrupted by user]\nThe user interrupted the previous turn before it finished. Tool calls that had not completed were not run.";
+/** The synthetic result of a tool call that an interruption left unanswered (the reference's wording). */
+const INTERRUPTED_TOOL_RESULT = "[Interrupted by user]";
+/** The note the model sees before the next user input after a pause or cancel. */
+const USER_INTERRUPT_NOTE = "[Interrupted by user]\nThe user interrupted the previous turn before it finished. Tool calls that had not completed were not run.";
+/** The note the model sees before the next user input after a run failed. */
+function errorInterruptNote(message: string): string {
+  return `[Interrupted]\nThe previous turn ended early with an error: ${message}\nTool calls that had not completed were not run.`;
+}
+
+/** How long a shutdown waits for an aborted run to stop (e.g. a tool that ignores abort) before exiting anyway, ms. */
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 type PendingRun =
   | { kind: "run"; input: Extract<Method, { method: "run" }>["params"]["input"] }
@@ -79,7 +89,8 @@ interface ActiveRun {
   mark: ReturnType<SessionLog["mark"]>;
   drained: InboxItem[];
   produced: boolean;
-  wasInterrupted: boolean;
+  /** The interrupt note pending when the run began (restored on rollback). */
+  noteBefore: string | undefined;
 }
 
 type RunOutcome = { ok: true; result: "finished" | "limit_reached" } | { ok: false; error: unknown };
@@ -103,7 +114,14 @@ export class PodController {
   private readonly inbox = new NotificationInbox();
   private messages: ModelMessage[];
   private toolNames = new Map<string, string>();
-  private interrupted = false;
+  /**
+   * The note to give the model before the next user input, set when a run is paused,
+   * cancelled or fails. Invariant: the log holds tool calls without results only while the
+   * pod is paused; every other way out of a run closes them at once.
+   */
+  private interruptNote: string | undefined;
+  /** Entry index where the paused run began: resume continues only that run's tool calls. */
+  private pausedFrom: number | undefined;
   private turnCounter = 0;
   private llmCallCounter = 0;
   private inFlight: InFlightTurn | undefined;
@@ -111,9 +129,9 @@ export class PodController {
   private readonly greetingValue: Greeting;
   private readonly deps: ControllerDeps;
 
-  constructor(deps: ControllerDeps, greeting: Greeting) {
+  constructor(deps: ControllerDeps) {
     this.deps = deps;
-    this.greetingValue = greeting;
+    this.greetingValue = { ...deps.greeting };
     this.messages = toModelMessages(deps.log.entries);
   }
 
@@ -141,6 +159,7 @@ export class PodController {
     return this.alerts;
   }
 
+  /** Broadcast an alert (kept for replay to new connections). `message` starts with the subsystem, e.g. `ipc: …`. */
   alert(level: AlertLevel, source: AlertSource, message: string): void {
     const alert: Alert = { level, source, message, timestamp_ms: this.deps.now() };
     this.alerts.push(alert);
@@ -199,19 +218,19 @@ export class PodController {
         this.broadcast({ event: "user_message", data: { segments: method.params.input } });
         this.pending = { kind: "run", input: method.params.input };
         return this.ack(requester, method);
-      case "notify": {
-        if (!this.inbox.acceptsNotify) {
-          return this.fail(requester, "invalid_request", `the notification inbox is full (${this.inbox.size} queued); wait for the pod to take them`);
-        }
-        const wake = method.params.wake ?? true;
-        this.inbox.push({ kind: "notify", message: method.params.message, wake });
-        if (status === "idle" && wake) this.pending ??= { kind: "notification", invokeKind: "notify" };
+      case "notify":
+      case "pod_event": {
+        const item: InboxItem =
+          method.method === "notify"
+            ? { kind: "notify", message: method.params.message, wake: method.params.wake ?? true }
+            : { kind: "pod_event", event: method.params };
+        const refusal = this.inbox.refusal(item);
+        if (refusal) return this.fail(requester, "invalid_request", refusal);
+        this.inbox.push(item);
+        const wakes = item.kind === "pod_event" || item.wake;
+        if (status === "idle" && wakes) this.pending ??= { kind: "notification", invokeKind: item.kind };
         return this.ack(requester, method);
       }
-      case "pod_event":
-        this.inbox.push({ kind: "pod_event", event: method.params });
-        if (status === "idle") this.pending ??= { kind: "notification", invokeKind: "pod_event" };
-        return this.ack(requester, method);
       case "resume":
         if (status === "running") return this.fail(requester, "already_running", "Pod is already executing a turn");
         if (status !== "paused") return this.fail(requester, "not_paused", "Pod is not paused");
@@ -228,7 +247,16 @@ export class PodController {
       case "shutdown":
         this.exitRequested = true;
         this.pending = undefined;
-        if (this.active && !this.active.abort.signal.aborted) this.active.abort.abort("shutdown");
+        if (this.active) {
+          const active = this.active;
+          if (!active.abort.signal.aborted) active.abort.abort("shutdown");
+          // A tool that ignores abort must not keep the pod alive: give up on the run after a grace period.
+          setTimeout(() => {
+            if (this.active !== active) return;
+            this.deps.logger.warn("run did not stop within the shutdown grace period; exiting anyway");
+            this.post({ type: "run_done", outcome: { ok: false, error: new AbortedError("shutdown") } });
+          }, SHUTDOWN_GRACE_MS).unref();
+        }
         return this.ack(requester, method);
       case "compact":
       case "list_rewind_targets":
@@ -244,9 +272,9 @@ export class PodController {
         if (method.params.kind !== "file") {
           return requester.reply({ event: "completions", data: { kind: method.params.kind, entries: [] }, reply_to: requester.id });
         }
-        void listFileCompletions(this.deps.cwd, method.params.prefix).then((entries) =>
-          requester.reply({ event: "completions", data: { kind: "file", entries }, reply_to: requester.id }),
-        );
+        void listFileCompletions(this.deps.cwd, this.deps.loop.toolContext.scope, method.params.prefix)
+          .catch(() => [])
+          .then((entries) => requester.reply({ event: "completions", data: { kind: "file", entries }, reply_to: requester.id }));
         return;
       case "list_visible_pods":
         return requester.reply({ event: "visible_pods", data: { pods: [this.describeSelf()] }, reply_to: requester.id });
@@ -279,7 +307,7 @@ export class PodController {
       mark: this.deps.log.mark(),
       drained: [],
       produced: false,
-      wasInterrupted: this.interrupted,
+      noteBefore: this.interruptNote,
     };
     this.active = active;
     this.setStatus("running");
@@ -292,31 +320,44 @@ export class PodController {
   private async executeRun(active: ActiveRun): Promise<"finished" | "limit_reached"> {
     const io = this.turnLoopIo(active);
     const { run } = active;
-    if (run.kind === "resume") return driveTurns(this.deps.loop, io, unansweredToolCalls(this.deps.log.entries));
+    if (run.kind === "resume") return driveTurns(this.deps.loop, io, unansweredToolCalls(this.deps.log.entries.slice(this.pausedFrom ?? 0)));
     const invokeKind = run.kind === "run" ? "user_send" : run.invokeKind;
     this.commit({ kind: "invoke", ts: this.deps.now(), invoke_kind: invokeKind });
     this.broadcast({ event: "invoke_start", data: { kind: invokeKind } });
     if (run.kind === "run") {
-      if (this.interrupted) this.prepareAfterInterrupt();
+      this.prepareAfterInterrupt();
       if (run.input.some((segment) => segment.kind === "unknown")) {
-        this.alert("warn", "pod", "the input had a segment of unknown kind; the model sees it as [unknown input segment]");
+        this.alert("warn", "worker", "pod: the input had a segment of unknown kind; the model sees it as [unknown input segment]");
       }
       this.commit({ kind: "user_input", ts: this.deps.now(), segments: run.input });
     }
     return driveTurns(this.deps.loop, io);
   }
 
-  /** Close the interrupted turn's unanswered tool calls and tell the model it was interrupted. */
+  /** Before user input that follows an interrupted run: close a paused run's tool calls, then tell the model. */
   private prepareAfterInterrupt(): void {
-    for (const call of unansweredToolCalls(this.deps.log.entries)) {
+    this.closeUnansweredToolCalls(this.pausedFrom ?? 0);
+    this.pausedFrom = undefined;
+    if (!this.interruptNote) return;
+    const item = { kind: "interrupt" as const, body: this.interruptNote };
+    this.commit({ kind: "system_item", ts: this.deps.now(), item });
+    this.broadcast({ event: "system_item", data: { item } });
+    this.interruptNote = undefined;
+  }
+
+  /** Answer every tool call from entry `from` on that has no result with `[Interrupted by user]`. */
+  private closeUnansweredToolCalls(from: number): void {
+    for (const call of unansweredToolCalls(this.deps.log.entries.slice(from))) {
       const item = { kind: "tool_result" as const, id: call.id, summary: INTERRUPTED_TOOL_RESULT, output: INTERRUPTED_TOOL_RESULT, is_error: true };
       this.commit({ kind: "tool_result", ts: this.deps.now(), item });
       this.broadcast({ event: "tool_result", data: { id: item.id, summary: item.summary, output: item.output, is_error: true } });
     }
-    const item = { kind: "interrupt" as const, body: INTERRUPT_NOTE };
-    this.commit({ kind: "system_item", ts: this.deps.now(), item });
-    this.broadcast({ event: "system_item", data: { item } });
-    this.interrupted = false;
+  }
+
+  /** Stage a notification turn if a queued item should start one (e.g. it arrived during the run's last model call). */
+  private stageFollowUp(): void {
+    const waking = this.inbox.firstWakingKind;
+    if (waking) this.pending ??= { kind: "notification", invokeKind: waking };
   }
 
   private turnLoopIo(active: ActiveRun): TurnLoopIo {
@@ -328,7 +369,8 @@ export class PodController {
         this.commit(entry);
       },
       emit: (event) => this.broadcast(event),
-      messages: () => this.messages,
+      // A copy: the stream's own items are committed into `this.messages` while the model reads the request.
+      messages: () => this.messages.map((message) => (message.role === "assistant" ? { ...message, content: [...message.content] } : message)),
       beforeModelRequest: () => {
         for (const item of this.inbox.drain()) {
           active.drained.push(item);
@@ -356,12 +398,13 @@ export class PodController {
     const { run } = active;
     const parentOriginated = isParentOriginated(run);
     if (outcome.ok) {
-      this.interrupted = false;
+      if (run.kind === "resume") this.interruptNote = undefined;
+      this.pausedFrom = undefined;
       this.endRun(outcome.result, "idle");
       if (parentOriginated && outcome.result === "finished") {
         this.deps.reporter.fireAndForget({ kind: "turn_ended", pod_name: this.deps.podName });
       }
-      if (this.inbox.hasWakingItem) this.pending ??= { kind: "notification", invokeKind: "notify" };
+      this.stageFollowUp();
       return;
     }
     const error = outcome.error;
@@ -370,19 +413,26 @@ export class PodController {
       this.rollBack(active);
       return;
     }
-    this.interrupted = true;
     if (reason === "pause") {
+      if (run.kind !== "resume") this.pausedFrom = active.mark.count;
+      this.interruptNote = USER_INTERRUPT_NOTE;
       this.endRun("paused", "paused");
       return;
     }
+    // Cancelled (with output), shut down, or failed: the run is over; close what it left open.
+    this.closeUnansweredToolCalls(run.kind === "resume" ? (this.pausedFrom ?? active.mark.count) : active.mark.count);
+    this.pausedFrom = undefined;
     const wire = toWireError(error);
-    if (!(error instanceof AbortedError)) this.deps.logger.error({ err: error }, "run failed");
+    this.interruptNote = reason ? USER_INTERRUPT_NOTE : errorInterruptNote(wire.message);
+    if (!reason) this.deps.logger.error({ err: error }, "run failed");
     this.commit({ kind: "run_errored", ts: this.deps.now(), code: wire.code, message: wire.message });
     this.broadcast({ event: "error", data: wire });
     this.setStatus("idle");
     if (parentOriginated && reason !== "shutdown") {
       this.deps.reporter.fireAndForget({ kind: "errored", pod_name: this.deps.podName, message: wire.message });
     }
+    // After a failure (not after a user's cancel), queued notifications start their turn.
+    if (!reason) this.stageFollowUp();
   }
 
   private endRun(result: RunResult, status: PodStatus): void {
@@ -391,12 +441,18 @@ export class PodController {
     this.setStatus(status);
   }
 
-  /** Empty-turn rollback: drop everything the run committed, give drained notifications back. */
+  /**
+   * Empty-turn rollback: drop everything the run committed, give drained notifications back
+   * (they wait for the next trigger: the user asked to stop). The pod goes idle, so a paused
+   * run that this one followed is over: its open tool calls are closed.
+   */
   private rollBack(active: ActiveRun): void {
     this.deps.log.truncate(active.mark);
     this.rebuildMessages();
     this.inbox.requeue(active.drained);
-    this.interrupted = active.wasInterrupted;
+    this.interruptNote = active.noteBefore;
+    this.closeUnansweredToolCalls(this.pausedFrom ?? 0);
+    this.pausedFrom = undefined;
     this.broadcast({ event: "run_end", data: { result: "rolled_back" } });
     this.setStatus("idle");
   }

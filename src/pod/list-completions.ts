@@ -1,22 +1,27 @@
 /**
  * `list_completions` of kind `file`: entries of the directory named by the prefix's
  * directory part whose names start with its last part, for the composer's `@path`
- * completion. Confined to the pod's cwd; hidden entries only when the typed name starts
- * with `.`. Directories are marked with `is_dir` and a trailing `/` in `value`.
+ * completion. The directory must be readable in the pod's Scope (realpath-checked, as for
+ * the file tools: a symlink out of the scope lists nothing). Hidden entries only when the
+ * typed name starts with `.`. Directories are marked with `is_dir` and a trailing `/`.
  */
 import type { Dirent } from "node:fs";
 import fs from "node:fs/promises";
-import path from "node:path";
+import type { Scope } from "../tools/scope.js";
 
 /** Most completion entries returned for one prefix. */
 export const MAX_COMPLETIONS = 50;
 
-export async function listFileCompletions(cwd: string, prefix: string): Promise<{ value: string; is_dir: boolean }[]> {
+export async function listFileCompletions(cwd: string, scope: Scope, prefix: string): Promise<{ value: string; is_dir: boolean }[]> {
   const slash = prefix.lastIndexOf("/");
   const dirPart = slash === -1 ? "" : prefix.slice(0, slash + 1);
   const namePart = slash === -1 ? prefix : prefix.slice(slash + 1);
-  const dir = path.resolve(cwd, dirPart || ".");
-  if (dir !== cwd && !dir.startsWith(cwd + path.sep)) return [];
+  let dir: string;
+  try {
+    dir = scope.check(cwd, dirPart || ".", "read");
+  } catch {
+    return [];
+  }
   let entries: Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });

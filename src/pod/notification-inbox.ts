@@ -24,36 +24,47 @@ export function toSystemItem(item: InboxItem): SystemItem {
   return { kind: "pod_event", event: item.event, body: notificationBody(describePodEvent(item.event)) };
 }
 
-/** Most `notify` messages queued at once; a notify past it is refused (pod events are always taken). */
+/** Most items (notifications and pod events) queued at once; past it a new one is refused. */
 export const MAX_QUEUED_NOTIFICATIONS = 10_000;
+/** Most characters of notify messages queued at once; past it a new notify is refused. */
+export const MAX_QUEUED_NOTIFICATION_CHARS = 16 * 1024 * 1024;
 
 export class NotificationInbox {
   private items: InboxItem[] = [];
+  private chars = 0;
 
-  /** Whether another `notify` may be queued. */
-  get acceptsNotify(): boolean {
-    return this.items.length < MAX_QUEUED_NOTIFICATIONS;
+  /** Why `item` cannot be queued now, or undefined when it can. */
+  refusal(item: InboxItem): string | undefined {
+    if (this.items.length >= MAX_QUEUED_NOTIFICATIONS) return `the notification inbox is full (${this.items.length} queued); wait for the pod to take them`;
+    if (item.kind === "notify" && this.chars + item.message.length > MAX_QUEUED_NOTIFICATION_CHARS) {
+      return `the notification inbox is full (${this.chars} characters queued); wait for the pod to take them`;
+    }
+    return undefined;
   }
 
   push(item: InboxItem): void {
     this.items.push(item);
+    if (item.kind === "notify") this.chars += item.message.length;
   }
 
   /** Take every queued item, oldest first. */
   drain(): InboxItem[] {
     const drained = this.items;
     this.items = [];
+    this.chars = 0;
     return drained;
   }
 
   /** Put items back at the front, in their order (a rolled-back turn loses nothing). */
   requeue(items: readonly InboxItem[]): void {
     this.items = [...items, ...this.items];
+    for (const item of items) if (item.kind === "notify") this.chars += item.message.length;
   }
 
-  /** Whether any queued item should start a turn by itself. */
-  get hasWakingItem(): boolean {
-    return this.items.some((item) => item.kind === "pod_event" || item.wake);
+  /** The invoke kind of the oldest item that should start a turn by itself, if any. */
+  get firstWakingKind(): "notify" | "pod_event" | undefined {
+    const item = this.items.find((queued) => queued.kind === "pod_event" || queued.wake);
+    return item?.kind;
   }
 
   get size(): number {

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import writeFileAtomic from "write-file-atomic";
 import type { PodStatus } from "../../protocol/index.js";
-import type { PodStatusFile } from "../client/pod-directory.js";
+import type { PodStatusFile } from "../config/pod-status-file.js";
 import type { PodPaths } from "../config/paths.js";
 
 export class RuntimeDir {

@@ -35,9 +35,9 @@ export class SessionLog {
     this.size = fs.fstatSync(fd).size;
   }
 
-  /** Create a new segment file (and its session dir) and commit its `segment_start` entry. */
-  static create(options: { sessionsDir: string; sessionId: string; segmentId: string; podName: string; now: number }): SessionLog {
-    const dir = path.join(options.sessionsDir, options.sessionId);
+  /** Create a new segment file in `sessionDir` (made if missing) and commit its `segment_start` entry. */
+  static create(options: { sessionDir: string; sessionId: string; segmentId: string; podName: string; now: number }): SessionLog {
+    const dir = options.sessionDir;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${options.segmentId}.jsonl`);
     const fd = fs.openSync(file, "wx", 0o600);

@@ -21,6 +21,9 @@ export const listFilesTool = defineTool({
   }),
   async execute(input, ctx) {
     const requested = input.path ?? ".";
+    if (input.pattern !== undefined && (path.isAbsolute(input.pattern) || input.pattern.split(/[\\/]/).includes(".."))) {
+      throw new ToolFailure(`pattern ${input.pattern} must be relative to path and stay below it (no leading / and no ..)`);
+    }
     const dir = ctx.scope.check(ctx.cwd, requested, "read");
     const stat = await fs.stat(dir).catch(() => {
       throw new ToolFailure(`directory not found: ${requested}`);
@@ -34,9 +37,13 @@ export const listFilesTool = defineTool({
       expandDirectories: false,
       // Never walk through a symlink: it may lead outside the scope (or loop).
       followSymbolicLinks: false,
+      signal: ctx.signal,
       ignore: ["**/node_modules/**", "**/.git/**"],
     });
-    const entries = found.filter((entry) => !entry.split("/").some((part) => SKIPPED_DIRS.has(part))).sort();
+    const entries = found
+      .filter((entry) => !entry.split("/").some((part) => SKIPPED_DIRS.has(part)))
+      .filter((entry) => ctx.scope.permissionFor(path.join(dir, entry)) !== undefined)
+      .sort();
     const shown = entries.slice(0, LIST_FILES_MAX_ENTRIES);
     const more = entries.length - shown.length;
     const where = path.relative(ctx.cwd, dir) || ".";

@@ -29,6 +29,8 @@ export const readFileTool = defineTool({
       throw new ToolFailure(error.code === "ENOENT" ? `file not found: ${input.path}` : `cannot read ${input.path}: ${error.message}`);
     });
     if (stat.isDirectory()) throw new ToolFailure(`${input.path} is a directory; use list_files`);
+    // A FIFO or device would block (or never end) and ignore abort: only regular files are read.
+    if (!stat.isFile()) throw new ToolFailure(`${input.path} is not a regular file`);
     if (stat.size > READ_FILE_MAX_FILE_BYTES) throw new ToolFailure(`${input.path} is ${stat.size} bytes, over the ${READ_FILE_MAX_FILE_BYTES}-byte limit`);
     const bytes = await fs.readFile(file, { signal: ctx.signal });
     if (bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0)) {

@@ -281,6 +281,9 @@ describe.concurrent("podd pause, resume, cancel", () => {
     const pause = await podd(home, ["pause", "ctl"]);
     expectExit(pause, 0, ["pause"]);
     expect(pause.stdout).toBe("paused\n");
+    const again = await podd(home, ["pause", "ctl"], { timeoutMs: 5_000 });
+    expectExit(again, 0, ["pause", "ctl"]);
+    expect(again.stdout).toBe("paused\n");
     const sent = await send.result;
     expectExit(sent, 3, ["send"]);
     expect(sent.stdout).toBe("partial\n");

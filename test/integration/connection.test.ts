@@ -48,6 +48,9 @@ describe("connections", () => {
     expect(nested).toMatchObject({ data: { entries: [{ value: "src/main.ts", is_dir: false }] } });
     const outside = await asker.request({ method: "list_completions", params: { kind: "file", prefix: "../" } });
     expect(outside).toMatchObject({ data: { entries: [] } });
+    fs.symlinkSync("/", path.join(cwd, "rootlink"));
+    const escaped = await asker.request({ method: "list_completions", params: { kind: "file", prefix: "rootlink/et" } });
+    expect(escaped).toMatchObject({ data: { entries: [] } });
     const hidden = await asker.request({ method: "list_completions", params: { kind: "file", prefix: "." } });
     expect(hidden).toMatchObject({ data: { entries: [{ value: ".secret", is_dir: false }] } });
     other.send({ method: "notify", params: { message: "marker", wake: false }, id: "m" });
@@ -63,7 +66,7 @@ describe("connections", () => {
     const message = await client.waitFor("user_message");
     expect(message.data.segments).toEqual([{ kind: "text", content: "see " }, { kind: "unknown" }]);
     const alert = await client.waitFor("alert");
-    expect(alert.data).toMatchObject({ level: "warn", source: "pod" });
+    expect(alert.data).toMatchObject({ level: "warn", source: "worker", message: expect.stringMatching(/^pod: .*unknown kind/) });
     expect((await client.waitFor("text_done")).data.text).toBe("see [unknown input segment]");
     const late = await pod.connect();
     const handshake = await late.collectUntil("snapshot");

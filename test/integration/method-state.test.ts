@@ -404,3 +404,80 @@ describe("shutdown with a client that never reads", () => {
     stuck.destroy();
   });
 });
+
+describe("interrupted runs leave nothing open", () => {
+  it("a cancelled run's tool calls are closed at once; a later pause/resume never re-runs them", async () => {
+    const { pod, client } = await gatedPod(() =>
+      script()
+        .toolCall("read_file", { path: "gone.txt" }, { id: "cancelled_call" }).hang()
+        .text("noted").finish()
+        .text("partial").toolCall("list_files", {}, { id: "paused_call" }).hang()
+        .text("done").finish(),
+    );
+    client.send(RUN("first"));
+    await client.waitFor("tool_call_done");
+    await client.request({ method: "cancel" });
+    const cancelled = await collect(client, isStatus("idle"));
+    expect(names(cancelled)).toEqual(["tool_result", "error", "status"]);
+    expect(cancelled[0]).toEqual({ event: "tool_result", data: { id: "cancelled_call", summary: "[Interrupted by user]", output: "[Interrupted by user]", is_error: true } });
+    client.send({ method: "notify", params: { message: "meanwhile" } });
+    await client.waitFor("run_end");
+    client.send(RUN("second"));
+    await client.waitFor("tool_call_done");
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    await client.request({ method: "resume" });
+    const resumed = await collect(client, isStatus("idle"));
+    const results = resumed.filter((event) => event.event === "tool_result");
+    expect(results.map((event) => (event.event === "tool_result" ? event.data.id : ""))).toEqual(["paused_call"]);
+    const calls = sessionEntries(pod).filter((entry) => entry.kind === "assistant_item" && entry.item.kind === "tool_call");
+    const answered = new Set(sessionEntries(pod).flatMap((entry) => (entry.kind === "tool_result" ? [entry.item.id] : [])));
+    expect(calls.every((entry) => entry.kind === "assistant_item" && answered.has((entry.item as { id: string }).id))).toBe(true);
+  });
+
+  it("after a provider error the next run's note says so (not 'interrupted by the user'), and a queued notification starts its turn", async () => {
+    const { client, open } = await gatedPod((gate) =>
+      script().text("working").gate(gate(1)).fail("upstream exploded").text("{{last_system_text:14}}").finish().text("{{last_system_text}}").finish(),
+    );
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    await client.request({ method: "notify", params: { message: "while failing" } });
+    open(1);
+    await client.waitFor("error", { where: (event) => event.data.code === "provider_error" });
+    const followUp = await collect(client, (event) => event.event === "run_end");
+    expect(followUp.find((event) => event.event === "invoke_start")).toEqual({ event: "invoke_start", data: { kind: "notify" } });
+    expect(followUp.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "[Notification]" } });
+    await client.waitFor("status", { where: (event) => event.data.status === "idle" });
+    client.send(RUN("again"));
+    const next = await collect(client, (event) => event.event === "run_end");
+    const note = next.find((event) => event.event === "system_item");
+    expect(note).toMatchObject({ data: { item: { kind: "interrupt", body: expect.stringContaining("ended early with an error: upstream exploded") } } });
+  });
+
+  it("a follow-up turn started by a pod event says invoke_start{pod_event}", async () => {
+    const { client, open } = await gatedPod((gate) => script().text("a").gate(gate(1)).finish().text("b").finish());
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    await client.request({ method: "pod_event", params: { kind: "turn_ended", pod_name: "c" } });
+    open(1);
+    await client.waitFor("run_end");
+    expect(await client.waitFor("invoke_start")).toEqual({ event: "invoke_start", data: { kind: "pod_event" } });
+  });
+});
+
+describe("shutdown is bounded", () => {
+  it("a client connecting while a stalled client delays shutdown does not hold the exit", async () => {
+    const { pod, client } = await gatedPod(() => script());
+    const { createConnection } = await import("node:net");
+    const stuck = createConnection(pod.socket);
+    await new Promise((resolve) => stuck.once("connect", resolve));
+    stuck.pause();
+    client.send({ method: "shutdown" });
+    await client.waitFor("shutdown");
+    const latecomer = createConnection(pod.socket);
+    latecomer.on("error", () => undefined);
+    expect(await pod.exited).toEqual({ code: 0, signal: null });
+    latecomer.destroy();
+    stuck.destroy();
+  });
+});

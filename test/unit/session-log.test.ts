@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 function create(segmentId = "seg-1"): SessionLog {
-  const log = SessionLog.create({ sessionsDir, sessionId: "sess-1", segmentId, podName: "tester", now: 1000 });
+  const log = SessionLog.create({ sessionDir: path.join(sessionsDir, "sess-1"), sessionId: "sess-1", segmentId, podName: "tester", now: 1000 });
   open.push(log);
   return log;
 }

@@ -2,6 +2,7 @@
  * The builtin file tools, the path scope and the registry, in process: every call goes
  * through ToolRegistry.execute as the turn loop does (argument JSON in, ToolCallResult out).
  */
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -93,6 +94,17 @@ describe("read_file", () => {
     expect(result.summary).toMatch(/binary/);
   });
 
+  it("refuses a FIFO (it would block past any abort) as not a regular file", async () => {
+    const fifo = path.join(cwd, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    try {
+      const result = await call("read_file", { path: "pipe" });
+      expect(result).toMatchObject({ isError: true, output: "pipe is not a regular file" });
+    } finally {
+      fs.rmSync(fifo);
+    }
+  });
+
   it("reports a missing file and a directory as errors", async () => {
     const missing = await call("read_file", { path: "nope.txt" });
     expect(missing).toMatchObject({ isError: true, output: "file not found: nope.txt" });
@@ -127,6 +139,14 @@ describe("list_files", () => {
     const listed = text.output?.split("\n") ?? [];
     expect(listed).toContain("sub/deeper/deep.md");
     expect(listed.filter((entry) => entry.includes("secret"))).toEqual([]);
+  });
+
+  it("refuses patterns that leave the directory (absolute or with ..) and lists nothing outside the scope", async () => {
+    for (const pattern of ["../../../../etc/pass*", "/etc/host*", "sub/../../outside/*", "..\\outside\\*"]) {
+      const result = await call("list_files", { pattern });
+      expect(result.isError, pattern).toBe(true);
+      expect(result.output).toMatch(/must be relative to path and stay below it/);
+    }
   });
 
   it("reports a missing directory and a file as errors", async () => {

@@ -1,0 +1,21 @@
+/**
+ * The shape of a pod's `<runtime>/<name>/status.json`: written by the pod (src/pod/runtime-dir.ts),
+ * read by `podd ls` / `podd status` (src/client/pod-directory.ts). Not a wire shape.
+ */
+import type { PodStatus } from "../../protocol/index.js";
+
+export interface PodStatusFile {
+  pod_name: string;
+  pid: number;
+  status: PodStatus;
+  socket: string;
+  cwd: string;
+  provider: string;
+  model: string;
+  session_id: string;
+  segment_id: string;
+  parent_socket?: string;
+  started_at_ms: number;
+  updated_at_ms: number;
+}
+
