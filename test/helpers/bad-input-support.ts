@@ -9,6 +9,9 @@ import net from "node:net";
 import path from "node:path";
 import { decodeEvent, LineDecoder, LogEntry, type Event } from "../../protocol/index.js";
 import { PodClient } from "../../src/client/pod-client.js";
+import { seededRandom } from "./seeded-random.js";
+
+export { seededRandom };
 
 const cleanups: (() => void)[] = [];
 
@@ -171,18 +174,6 @@ export class RawConnection {
       else this.undecodable.push(decoded.text.slice(0, 200));
     }
   }
-}
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -4,6 +4,7 @@
  * creates), never with sleeps.
  */
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LogEntry, type Event } from "../../protocol/index.js";
@@ -49,6 +50,14 @@ async function startLateClient(client: PodClient): Promise<LogEntry[]> {
   const snapshot = await late.waitFor("snapshot");
   late.destroy();
   return snapshot.data.entries;
+}
+
+/** A raw connection that never reads (its socket is paused as soon as it connects). */
+async function stalledClient(socket: string): Promise<net.Socket> {
+  const stuck = net.createConnection(socket);
+  await new Promise((resolve) => stuck.once("connect", resolve));
+  stuck.pause();
+  return stuck;
 }
 
 const isRunEnd = (event: Event) => event.event === "run_end" || (event.event === "error" && event.reply_to === undefined);
@@ -395,10 +404,7 @@ describe("snapshot", () => {
 describe("shutdown with a client that never reads", () => {
   it("does not hold the pod's exit", async () => {
     const { pod, client } = await gatedPod(() => script());
-    const { createConnection } = await import("node:net");
-    const stuck = createConnection(pod.socket);
-    await new Promise((resolve) => stuck.once("connect", resolve));
-    stuck.pause();
+    const stuck = await stalledClient(pod.socket);
     client.send({ method: "shutdown" });
     expect(await pod.exited).toEqual({ code: 0, signal: null });
     stuck.destroy();
@@ -468,13 +474,10 @@ describe("interrupted runs leave nothing open", () => {
 describe("shutdown is bounded", () => {
   it("a client connecting while a stalled client delays shutdown does not hold the exit", async () => {
     const { pod, client } = await gatedPod(() => script());
-    const { createConnection } = await import("node:net");
-    const stuck = createConnection(pod.socket);
-    await new Promise((resolve) => stuck.once("connect", resolve));
-    stuck.pause();
+    const stuck = await stalledClient(pod.socket);
     client.send({ method: "shutdown" });
     await client.waitFor("shutdown");
-    const latecomer = createConnection(pod.socket);
+    const latecomer = net.createConnection(pod.socket);
     latecomer.on("error", () => undefined);
     expect(await pod.exited).toEqual({ code: 0, signal: null });
     latecomer.destroy();

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, decodeMethod, encodeLine, type DecodedLine } from "../../protocol/codec.js";
+import { seededRandom } from "../helpers/seeded-random.js";
 
 const utf8 = (text: string): Buffer => Buffer.from(text, "utf8");
 
@@ -16,18 +17,6 @@ function pushAll(decoder: LineDecoder, chunks: readonly Buffer[]): DecodedLine[]
 
 function line(text: string): DecodedLine {
   return { kind: "line", text };
-}
-
-/** A deterministic PRNG (mulberry32), so a failing random case can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Multi-byte characters of every UTF-8 length: é (2 bytes), 中 (3), 😀 (4), U+2028/U+2029 (3 each).
