@@ -33,6 +33,7 @@ export const Greeting = z.object({
   tools: z.array(z.string()).describe("Names of the registered tools, sorted."),
   context_window: Count.describe("Model context window in tokens."),
   context_tokens: Count.describe("Tokens the current context occupies, as last reported by the model."),
+  max_output_tokens: Count.optional().describe("podd extension: cap on output tokens per model request."),
 });
 export type Greeting = z.infer<typeof Greeting>;
 

@@ -23,17 +23,17 @@ function reportReady(line: object): void {
 }
 
 /** Parse the internal entry's arguments (node:util, not commander: this is on the start-up path). */
-function parseDaemonArgs(argv: string[]): { name: string; cwd: string; model?: string; parent?: string; maxTurns?: number } {
+function parseDaemonArgs(argv: string[]): { name: string; cwd: string; model?: string; baseUrl?: string; parent?: string; maxTurns?: number } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { cwd: { type: "string" }, model: { type: "string" }, parent: { type: "string" }, "max-turns": { type: "string" } },
+    options: { cwd: { type: "string" }, model: { type: "string" }, "base-url": { type: "string" }, parent: { type: "string" }, "max-turns": { type: "string" } },
   });
   const name = positionals[0];
-  if (!name || positionals.length > 1) throw new Error("usage: daemon-main <name> [--cwd DIR] [--model SPEC] [--parent SOCKET] [--max-turns N]");
+  if (!name || positionals.length > 1) throw new Error("usage: daemon-main <name> [--cwd DIR] [--model SPEC] [--base-url URL] [--parent SOCKET] [--max-turns N]");
   const maxTurns = values["max-turns"] === undefined ? undefined : Number(values["max-turns"]);
   if (maxTurns !== undefined && (!Number.isInteger(maxTurns) || maxTurns < 1)) throw new Error("--max-turns takes a positive whole number");
-  return { name, cwd: values.cwd ?? process.cwd(), model: values.model, parent: values.parent, maxTurns };
+  return { name, cwd: values.cwd ?? process.cwd(), model: values.model, baseUrl: values["base-url"], parent: values.parent, maxTurns };
 }
 
 let name = "(unnamed)";
@@ -45,6 +45,7 @@ try {
     cwd: options.cwd,
     paths: resolvePaths(),
     modelSpec: options.model,
+    baseUrl: options.baseUrl,
     parentSocket: options.parent,
     maxTurnsPerRun: options.maxTurns,
     onReady: ({ socket, pid }) => {

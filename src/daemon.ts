@@ -9,7 +9,8 @@ import { pino, type Logger } from "pino";
 import { ulid } from "ulid";
 import { podPaths, sessionDir, type PoddPaths } from "./config/paths.js";
 import { SocketServer } from "./ipc/socket-server.js";
-import { DEFAULT_MODEL_SPEC, resolveModel } from "./model/resolve-model.js";
+import { resolveModelConfig } from "./config/model-config.js";
+import { resolveModel } from "./model/resolve-model.js";
 import { INTERNAL_REQUESTER, PodController } from "./pod/controller.js";
 import { RuntimeDir } from "./pod/runtime-dir.js";
 import { UpwardReporter } from "./pod/upward-reports.js";
@@ -24,7 +25,11 @@ export interface DaemonOptions {
   name: string;
   cwd: string;
   paths: PoddPaths;
+  /** `--model`: a provider spec or a profile name (config/model-config.ts); default `scripted`. */
   modelSpec?: string;
+  baseUrl?: string;
+  /** Where API keys come from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
   parentSocket?: string;
   maxTurnsPerRun?: number;
   systemPrompt?: string;
@@ -50,13 +55,15 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const paths = podPaths(options.paths, options.name);
   const cwd = fs.realpathSync(path.resolve(options.cwd));
   if (!fs.statSync(cwd).isDirectory()) throw new Error(`--cwd ${cwd} is not a directory`);
-  const model = resolveModel(options.modelSpec ?? DEFAULT_MODEL_SPEC, cwd);
+  const env = options.env ?? process.env;
+  const modelConfig = await resolveModelConfig(options.modelSpec ?? "scripted", { baseUrl: options.baseUrl, home: options.paths.home, env });
 
   fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   const logger: Logger = pino(
-    { level: process.env.PODD_LOG_LEVEL ?? "info", base: { pod: options.name, pid: process.pid }, redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } },
+    { level: env.PODD_LOG_LEVEL ?? "info", base: { pod: options.name, pid: process.pid }, redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } },
     pino.destination({ dest: paths.logFile, sync: false, mkdir: true, mode: 0o600 }),
   );
+  const model = await resolveModel(modelConfig, { cwd, env, logger });
 
   const runtime = new RuntimeDir(paths);
   runtime.prepare();
@@ -94,6 +101,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       scope_summary: scope.summary(),
       tools: tools.names(),
         context_window: model.info.contextWindow,
+        max_output_tokens: model.info.maxOutputTokens,
         context_tokens: 0,
       },
     },

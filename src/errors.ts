@@ -13,15 +13,21 @@ export class PoddError extends Error {
   }
 }
 
-/** The model provider failed (HTTP error, broken stream, bad key). */
+/**
+ * The model provider failed (HTTP error, broken or stalled stream, bad key). `retryable` says
+ * whether the same request may succeed later (429, 5xx, overloaded, connection reset);
+ * `retryAfterMs` is the provider's own wait hint (retry-after / retry-after-ms), if any.
+ */
 export class ProviderError extends PoddError {
   readonly status?: number;
   readonly retryable: boolean;
-  constructor(message: string, options: { status?: number; retryable?: boolean; cause?: unknown } = {}) {
+  readonly retryAfterMs?: number;
+  constructor(message: string, options: { status?: number; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
     super("provider_error", message, { cause: options.cause });
     this.name = "ProviderError";
     this.status = options.status;
     this.retryable = options.retryable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

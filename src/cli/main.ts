@@ -26,19 +26,37 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText(
       "after",
-      "\nEnvironment:\n  PODD_HOME          state and logs (default ~/.podd)\n  PODD_RUNTIME_DIR   pod sockets (default $XDG_RUNTIME_DIR/podd, else $PODD_HOME/run)\n",
+      "\nEnvironment:\n  PODD_HOME          state, logs and config.json (default ~/.podd)\n  PODD_RUNTIME_DIR   pod sockets (default $XDG_RUNTIME_DIR/podd, else $PODD_HOME/run)\n  ANTHROPIC_API_KEY  key for --model anthropic:<model>\n  OPENAI_API_KEY     key for --model openai:<model> (optional for openai-compatible)\n  OPENAI_BASE_URL    default --base-url for openai-compatible\n",
     );
 
   program
     .command("start")
     .description("start a pod (daemonised; prints its name, pid and socket once it accepts connections)")
     .argument("[name]", "pod name, [A-Za-z0-9._-] (default: the cwd's base name)")
-    .option("--model <spec>", "model: scripted (the embedded demo scenario) or scripted:<scenario.json>", "scripted")
+    .option(
+      "--model <spec>",
+      "scripted (embedded demo) | scripted:<scenario.json> | anthropic:<model> | openai:<model> | openai-compatible:<model> | <profile>",
+      "scripted",
+    )
+    .option("--base-url <url>", "API base URL (an OpenAI-compatible server such as Ollama, vLLM or llama.cpp, or a proxy)")
     .option("--cwd <dir>", "the pod's working directory (default: this directory)")
     .option("--parent <socket>", "parent pod socket to report turn_ended / errored / shut_down to")
     .option("--max-turns <n>", "most model calls per run before run_end{limit_reached} (default 50)", positiveInt)
     .option("--foreground", "stay attached to this terminal until the pod stops")
     .option("--json", "print {name, pid, socket} as JSON")
+    .addHelpText(
+      "after",
+      `
+Models:
+  podd start mypod                                   the embedded scripted model (no key, no network)
+  ANTHROPIC_API_KEY=… podd start mypod --model anthropic:claude-sonnet-4-5
+  OPENAI_API_KEY=… podd start mypod --model openai:gpt-4.1
+  podd start mypod --model openai-compatible:llama3.1 --base-url http://127.0.0.1:11434/v1   (Ollama; no key needed)
+  podd start mypod --model fast                      a profile from $PODD_HOME/config.json:
+    {"profiles": {"fast": {"model": "anthropic:claude-haiku-4-5", "max_tokens": 4096, "temperature": 0.2,
+                           "thinking_budget": 2048, "context_window": 200000, "base_url": "https://…"}}}
+Keys are read from the environment and handed to the pod through its environment only.`,
+    )
     .action(async (name: string | undefined, options) => (await start()).startCommand(name, options));
 
   program

@@ -17,6 +17,7 @@ const START_TIMEOUT_MS = 15_000;
 
 export interface StartOptions {
   model?: string;
+  baseUrl?: string;
   cwd?: string;
   parent?: string;
   foreground?: boolean;
@@ -48,9 +49,11 @@ export async function startCommand(nameArgument: string | undefined, options: St
     throw new CliError((error as Error).message, 2);
   }
   if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) throw new CliError(`--cwd ${cwd} is not a directory`, 2);
+  await checkModel(options);
   const entry = daemonEntry();
   const args = [...entry.execArgv, entry.file, name, "--cwd", cwd];
   if (options.model) args.push("--model", options.model);
+  if (options.baseUrl) args.push("--base-url", options.baseUrl);
   if (options.parent) args.push("--parent", path.resolve(options.parent));
   if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
 
@@ -78,6 +81,19 @@ export async function startCommand(nameArgument: string | undefined, options: St
   if (!ready.ok) throw new CliError(`cannot start pod ${name}: ${ready.error}`);
   if (options.json) process.stdout.write(`${JSON.stringify({ name, pid: ready.pid, socket: ready.socket })}\n`);
   else process.stdout.write(`pod ${name} started (pid ${ready.pid})\nsocket: ${ready.socket}\n`);
+}
+
+/** Before daemonising: the model spec resolves and its credentials exist, or a clear error (exit 2). */
+async function checkModel(options: StartOptions): Promise<void> {
+  const { credentialProblem, resolveModelConfig } = await import("../config/model-config.js");
+  try {
+    const config = await resolveModelConfig(options.model ?? "scripted", { baseUrl: options.baseUrl, home: resolvePaths().home, env: process.env });
+    const problem = credentialProblem(config, process.env);
+    if (problem) throw new CliError(problem, 2);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError((error as Error).message, 2);
+  }
 }
 
 type Readiness = { ok: true; socket: string; pid: number } | { ok: false; error: string };

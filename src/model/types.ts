@@ -31,7 +31,12 @@ export interface ModelRequest {
   maxOutputTokens?: number;
 }
 
-/** Token counts of one model call, normalised across providers. */
+/**
+ * Token counts of one model call, normalised across providers to Anthropic's meaning (the
+ * reference's): `inputTokens` are the input tokens neither read from nor written to the prompt
+ * cache, so the whole prompt is `inputTokens + cacheReadInputTokens + cacheCreationInputTokens`.
+ * (OpenAI's `prompt_tokens` includes its cached tokens; its adapter subtracts them.)
+ */
 export interface Usage {
   inputTokens?: number;
   outputTokens?: number;

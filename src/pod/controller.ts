@@ -385,7 +385,8 @@ export class PodController {
         this.inFlight = state;
       },
       onUsage: (usage) => {
-        this.greetingValue.context_tokens = (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+        this.greetingValue.context_tokens =
+          (usage.inputTokens ?? 0) + (usage.cacheReadInputTokens ?? 0) + (usage.cacheCreationInputTokens ?? 0) + (usage.outputTokens ?? 0);
       },
     };
   }

@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeMethod, LineDecoder, type Method, type PodEvent } from "../../protocol/index.js";
 import { PodClient } from "../../src/client/pod-client.js";
+import type { ModelProfile } from "../../src/config/model-config.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -43,6 +44,9 @@ export interface StartPodOptions {
   cwd?: string;
   parentSocket?: string;
   maxTurns?: number;
+  baseUrl?: string;
+  /** Extra environment for the pod process (e.g. an API key). */
+  env?: NodeJS.ProcessEnv;
   home?: ReturnType<typeof tempHome>;
 }
 
@@ -78,7 +82,11 @@ export async function startPod(options: StartPodOptions = {}): Promise<PodProces
   const args = [DAEMON_ENTRY, name, "--cwd", cwd, "--model", model];
   if (options.parentSocket) args.push("--parent", options.parentSocket);
   if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
-  const child = spawn(process.execPath, args, { env: { ...home.env, PODD_READY_FD: "3", PODD_QUIET: "1" }, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+  if (options.baseUrl) args.push("--base-url", options.baseUrl);
+  const child = spawn(process.execPath, args, {
+    env: { ...home.env, ...options.env, PODD_READY_FD: "3", PODD_QUIET: "1" },
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   child.stdout?.resume();
@@ -122,6 +130,11 @@ export async function startPod(options: StartPodOptions = {}): Promise<PodProces
     },
   };
   return pod;
+}
+
+/** Write `<home>/config.json` with these model profiles (see src/config/model-config.ts). */
+export function writeProfiles(home: string, profiles: Record<string, ModelProfile>): void {
+  fs.writeFileSync(path.join(home, "config.json"), JSON.stringify({ profiles }, null, 2));
 }
 
 /** A client on a socket, closed on cleanup. */

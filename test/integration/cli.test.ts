@@ -179,6 +179,30 @@ describe.concurrent("podd start", () => {
     expect(fs.existsSync(path.join(home.home, "pods"))).toBe(false);
   });
 
+  it("checks the model and its credentials before daemonising: exit 2, a clear message, nothing created", async ({ expect }) => {
+    const home = tempHome();
+    fs.mkdirSync(home.runtime, { recursive: true });
+    const env = { ...home.env };
+    delete env.ANTHROPIC_API_KEY;
+    delete env.OPENAI_API_KEY;
+    delete env.OPENAI_BASE_URL;
+    const cases: [string[], RegExp][] = [
+      [["--model", "anthropic:claude-sonnet-4-5"], /anthropic needs an API key: set ANTHROPIC_API_KEY/],
+      [["--model", "openai:gpt-4.1"], /openai needs an API key: set OPENAI_API_KEY/],
+      [["--model", "openai-compatible:llama3.1"], /openai-compatible needs the server's URL: --base-url/],
+      [["--model", "gemini:pro"], /unknown model provider "gemini"/],
+      [["--model", "fast"], /unknown model "fast"/],
+    ];
+    const results = await Promise.all(cases.map(([args], index) => runCli(["start", `m${index}`, "--cwd", home.home, ...args], { env, cwd: home.home })));
+    results.forEach((result, index) => {
+      const [args, message] = cases[index] as [string[], RegExp];
+      expectExit(result, 2, args);
+      expect(result.stderr).toMatch(message);
+    });
+    expect(fs.readdirSync(home.runtime)).toEqual([]);
+    expect(fs.existsSync(path.join(home.home, "pods"))).toBe(false);
+  });
+
   it("exits 1 with the pod's own error for a bad scenario file", async ({ expect }) => {
     const home = tempHome();
     const invalid = path.join(home.home, "invalid.json");

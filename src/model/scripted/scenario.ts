@@ -42,7 +42,8 @@ export const ScenarioStep = z.discriminatedUnion("type", [
     type: z.literal("error"),
     message: z.string(),
     status: z.number().int().optional(),
-    retryable: z.boolean().optional(),
+    retryable: z.boolean().optional().describe("Whether the retry policy may try again (as for a 429 or 5xx)."),
+    retry_after_ms: z.number().int().nonnegative().optional().describe("The provider's wait hint, as from a retry-after header."),
   }),
   z.object({ type: z.literal("usage"), usage: Usage }),
 ]);
@@ -55,6 +56,14 @@ export const Scenario = z.object({
   model: z.string().default("scripted").describe("Model name shown in the greeting."),
   context_window: z.number().int().positive().default(200_000),
   responses: z.array(ScenarioResponse),
+  retry: z
+    .object({
+      max_attempts: z.number().int().positive().optional(),
+      base_delay_ms: z.number().int().nonnegative().optional(),
+      max_delay_ms: z.number().int().nonnegative().optional(),
+    })
+    .optional()
+    .describe("Retry policy for retryable error steps (each attempt plays the next response); defaults as for real providers."),
   when_exhausted: z
     .enum(["reply", "repeat_last", "error"])
     .default("reply")

@@ -50,10 +50,15 @@ export class ScriptBuilder {
     this.current.push({ type: "hang" });
     return this.finish();
   }
-  /** Close the response with a provider error. */
-  fail(message: string, options: { status?: number; retryable?: boolean } = {}): this {
-    this.current.push({ type: "error", message, status: options.status, retryable: options.retryable });
+  /** Close the response with a provider error (`retryable`: the retry policy plays the next response). */
+  fail(message: string, options: { status?: number; retryable?: boolean; retryAfterMs?: number } = {}): this {
+    this.current.push({ type: "error", message, status: options.status, retryable: options.retryable, retry_after_ms: options.retryAfterMs });
     return this.finish();
+  }
+  /** The retry policy for retryable failures. */
+  retry(policy: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number }): this {
+    this.options = { ...this.options, retry: { max_attempts: policy.maxAttempts, base_delay_ms: policy.baseDelayMs, max_delay_ms: policy.maxDelayMs } };
+    return this;
   }
   whenExhausted(mode: "reply" | "repeat_last" | "error"): this {
     this.options = { ...this.options, when_exhausted: mode };

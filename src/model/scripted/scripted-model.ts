@@ -11,6 +11,7 @@ import { ProviderError } from "../../errors.js";
 import type { LanguageModel, ModelInfo, ModelMessage, ModelRequest, StreamPart, Usage } from "../types.js";
 import { Scenario, type ScenarioResponse, type ScenarioStep } from "./scenario.js";
 import { describeIssues } from "../../../protocol/index.js";
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "../retry.js";
 
 /** Yield to the event loop after this many parts, so methods (cancel, pause) and socket I/O interleave. */
 const YIELD_EVERY_PARTS = 64;
@@ -20,10 +21,17 @@ const EXHAUSTED_REPLY = "(scripted model: the scenario has no more responses)";
 export class ScriptedModel implements LanguageModel {
   readonly info: ModelInfo;
   private readonly scenario: Scenario;
+  private readonly retryPolicy: RetryPolicy;
   private calls = 0;
 
   constructor(scenario: Scenario) {
     this.scenario = scenario;
+    this.retryPolicy = {
+      ...DEFAULT_RETRY_POLICY,
+      maxAttempts: scenario.retry?.max_attempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+      baseDelayMs: scenario.retry?.base_delay_ms ?? DEFAULT_RETRY_POLICY.baseDelayMs,
+      maxDelayMs: scenario.retry?.max_delay_ms ?? DEFAULT_RETRY_POLICY.maxDelayMs,
+    };
     this.info = { provider: "scripted", model: scenario.model, contextWindow: scenario.context_window, maxOutputTokens: 8192 };
   }
 
@@ -40,12 +48,17 @@ export class ScriptedModel implements LanguageModel {
     return new ScriptedModel(parsed.data);
   }
 
-  /** Number of model calls made so far. */
+  /** Number of responses played so far (one per attempt). */
   get callCount(): number {
     return this.calls;
   }
 
-  async *stream(request: ModelRequest, { signal }: { signal: AbortSignal }): AsyncIterable<StreamPart> {
+  /** One model call: responses are played one per attempt under the same retry policy as real providers. */
+  stream(request: ModelRequest, { signal }: { signal: AbortSignal }): AsyncIterable<StreamPart> {
+    return withRetry((attemptSignal) => this.playNextResponse(request, attemptSignal), { policy: this.retryPolicy, signal });
+  }
+
+  private async *playNextResponse(request: ModelRequest, signal: AbortSignal): AsyncIterable<StreamPart> {
     const response = this.nextResponse();
     const context = new TemplateContext(request.messages);
     let usage: Usage = { inputTokens: estimateTokens(request), outputTokens: 0 };
@@ -108,7 +121,7 @@ export class ScriptedModel implements LanguageModel {
         case "error":
           yield {
             type: "error",
-            error: new ProviderError(step.message, { status: step.status, retryable: step.retryable }),
+            error: new ProviderError(step.message, { status: step.status, retryable: step.retryable, retryAfterMs: step.retry_after_ms }),
           };
           return;
         case "usage":

@@ -1,0 +1,36 @@
+/** The zod schema of `<PODD_HOME>/config.json` (loaded only when the file exists, to keep `podd start` fast). */
+import { z } from "zod";
+import { describeIssues } from "../../protocol/index.js";
+import { PoddError } from "../errors.js";
+import type { PoddConfigFile } from "./model-config.js";
+
+const positive = z.number().int().positive();
+
+export const ModelProfileSchema = z.object({
+  model: z.string().describe("<provider>:<model>, e.g. anthropic:claude-sonnet-4-5 or openai-compatible:llama3.1"),
+  base_url: z.url().optional().describe("API base URL (OpenAI-compatible servers, proxies)."),
+  api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe("Environment variable holding the API key."),
+  max_tokens: positive.optional().describe("Cap on output tokens per request."),
+  context_window: positive.optional().describe("Context window in tokens (overrides the built-in table)."),
+  temperature: z.number().min(0).max(2).optional(),
+  thinking_budget: positive.optional().describe("Extended-thinking budget in tokens (Anthropic)."),
+  retry: z
+    .object({ max_attempts: positive.optional(), base_delay_ms: positive.optional(), max_delay_ms: positive.optional() })
+    .optional(),
+  idle_timeout_ms: positive.optional().describe("Longest silence inside a model stream, ms."),
+  request_timeout_ms: positive.optional().describe("Bound on the time to response headers, ms."),
+});
+
+export const ConfigFileSchema = z.object({ profiles: z.record(z.string(), ModelProfileSchema).default({}) });
+
+export function parseConfigFile(text: string, file: string): PoddConfigFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new PoddError("invalid_request", `${file} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = ConfigFileSchema.safeParse(json);
+  if (!parsed.success) throw new PoddError("invalid_request", `${file}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
