@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ProviderError } from "../../src/errors.js";
 import { errorBodyFetch, normaliseErrorBody } from "../../src/model/openai/error-body-fetch.js";
 import { mapFinishReason, mapUsage } from "../../src/model/openai/finish-reason.js";
-import { sdkLevel, sdkLogger } from "../../src/model/openai/sdk-logger.js";
+import { sdkLevel, sdkLogger } from "../../src/model/sdk-logger.js";
 import { providerMessage, toProviderError } from "../../src/model/openai/to-provider-error.js";
 import pino from "pino";
 import { Writable } from "node:stream";

@@ -19,11 +19,11 @@
  */
 import Anthropic, { type ClientOptions } from "@anthropic-ai/sdk";
 import type { MessageCreateParamsStreaming } from "@anthropic-ai/sdk/resources/messages";
-import type { Logger } from "pino";
 import { ProviderError } from "../../errors.js";
 import { withIdleWatchdog } from "../idle-watchdog.js";
 import type { ProviderModelOptions } from "../provider-options.js";
 import { withRetry } from "../retry.js";
+import { sdkLogger } from "../sdk-logger.js";
 import type { LanguageModel, ModelInfo, ModelRequest, StreamPart } from "../types.js";
 import { toProviderError } from "./map-error.js";
 import { StreamMapper } from "./stream-mapper.js";
@@ -55,9 +55,7 @@ class AnthropicModel implements LanguageModel {
       baseURL: options.config.baseUrl,
       maxRetries: 0,
       timeout: options.requestTimeoutMs,
-      logger: sdkLogger(options.logger),
-      // Explicit, so ANTHROPIC_LOG in the environment cannot turn on the SDK's request dumps.
-      logLevel: "warn",
+      ...sdkLogger(options.logger),
     };
     this.client = new Anthropic(clientOptions);
   }
@@ -108,19 +106,4 @@ class AnthropicModel implements LanguageModel {
       controller.abort();
     }
   }
-}
-
-/**
- * The SDK's logger interface (`(message, ...rest)`) over pino, whose own signature is
- * `(object, message)`: the extra arguments go under `details` instead of being dropped by
- * pino's printf-style formatting.
- */
-function sdkLogger(logger: Logger): NonNullable<ClientOptions["logger"]> {
-  const level =
-    (name: "error" | "warn" | "info" | "debug") =>
-    (message: string, ...rest: unknown[]): void => {
-      if (rest.length === 0) logger[name](message);
-      else logger[name]({ details: rest }, message);
-    };
-  return { error: level("error"), warn: level("warn"), info: level("info"), debug: level("debug") };
 }

@@ -33,7 +33,7 @@ import type { LanguageModel, ModelInfo, ModelRequest, StreamPart } from "../type
 import { ChatChunkMapper, type ChatChunk } from "./chat-chunk-mapper.js";
 import { toChatMessages, toChatTools } from "./convert-messages.js";
 import { errorBodyFetch } from "./error-body-fetch.js";
-import { sdkLogger } from "./sdk-logger.js";
+import { sdkLogger } from "../sdk-logger.js";
 import { toProviderError } from "./to-provider-error.js";
 
 /** The provider name shown in the greeting and status.json. */

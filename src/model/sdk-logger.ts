@@ -1,9 +1,12 @@
 /**
- * sdkLogger: the `openai` SDK's `logger` / `logLevel` client options backed by a pino logger.
+ * sdkLogger: the `logger` / `logLevel` client options of both vendor SDKs (openai and
+ * @anthropic-ai/sdk share this logger interface), backed by a pino logger.
  *
- * The SDK (openai-node README, "Logging") calls `logger.<level>(message, ...details)` in
- * console style and defaults to `globalThis.console` (stdout, which a daemon must not use),
- * filtering by its own `logLevel` (default `OPENAI_LOG` or "warn"). pino takes the merge object
+ * The SDKs (openai-node README, "Logging"; the Anthropic SDK's the same) call
+ * `logger.<level>(message, ...details)` in console style and default to `globalThis.console`
+ * (stdout, which a daemon must not use),
+ * filtering by its own `logLevel` (default `OPENAI_LOG` / `ANTHROPIC_LOG` or "warn"; set
+ * explicitly here so the environment cannot turn on request dumps). pino takes the merge object
  * first, so the details are passed as `{details}`; the SDK's request details already have
  * `authorization` / `api-key` headers redacted, and the pod's pino redacts those paths too.
  * `logLevel` follows the pino logger's level so the SDK does not format lines pino would drop.
