@@ -56,6 +56,10 @@ export const ReasoningItem = z.object({
   kind: z.literal("reasoning"),
   text: z.string(),
   signature: z.string().optional().describe("Provider signature to send back with the reasoning (Anthropic)."),
+  redacted_data: z
+    .string()
+    .optional()
+    .describe("podd extension: an encrypted reasoning block (Anthropic `redacted_thinking`), sent back as is; `text` is empty."),
 });
 export type ReasoningItem = z.infer<typeof ReasoningItem>;
 

@@ -174,7 +174,9 @@ class ModelCall {
       this.thinking = undefined;
       this.inFlight.thinking = "";
       this.io.emit({ event: "thinking_done", data: { text } });
-      if (text !== "" || part.signature) this.commitItem({ kind: "reasoning", text, signature: part.signature });
+      if (text !== "" || part.signature || part.redactedData) {
+        this.commitItem({ kind: "reasoning", text, signature: part.signature, redacted_data: part.redactedData });
+      }
     },
     "tool-input-start": (part) => {
       this.openToolCalls.set(part.id, { name: part.name, json: "" });

@@ -18,6 +18,7 @@ export const ModelProfileSchema = z.object({
     .object({ max_attempts: positive.optional(), base_delay_ms: positive.optional(), max_delay_ms: positive.optional() })
     .optional(),
   idle_timeout_ms: positive.optional().describe("Longest silence inside a model stream, ms."),
+  first_chunk_timeout_ms: positive.optional().describe("Longest wait for a stream's first chunk, ms (a local server may process the prompt first)."),
   request_timeout_ms: positive.optional().describe("Bound on the time to response headers, ms."),
 });
 

@@ -11,6 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PoddError } from "../errors.js";
+import { modelLimits } from "./model-catalog.js";
 
 export const PROVIDERS = ["scripted", "anthropic", "openai", "openai-compatible"] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -34,6 +35,8 @@ export interface ModelConfig {
   retry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** Longest silence inside a stream before it counts as stalled, ms. */
   idleTimeoutMs?: number;
+  /** Longest wait for the first chunk after the headers, ms (default: idleTimeoutMs; 10 min for openai-compatible). */
+  firstChunkTimeoutMs?: number;
   /** Bound on the time to response headers, ms (the SDKs' `timeout`). */
   requestTimeoutMs?: number;
 }
@@ -50,6 +53,7 @@ export interface ModelProfile {
   thinking_budget?: number;
   retry?: { max_attempts?: number; base_delay_ms?: number; max_delay_ms?: number };
   idle_timeout_ms?: number;
+  first_chunk_timeout_ms?: number;
   request_timeout_ms?: number;
 }
 
@@ -99,11 +103,16 @@ export function credentialProblem(config: ModelConfig, env: NodeJS.ProcessEnv): 
   if (variable && keyRequired(config) && !env[variable]) {
     return `${config.provider} needs an API key: set ${variable} in the environment of \`podd start\` (it is passed to the pod, never on a command line)`;
   }
-  if (config.thinkingBudgetTokens !== undefined && config.provider === "anthropic") {
-    // Anthropic, extended thinking: temperature must be left at 1, and budget_tokens must be below max_tokens.
-    if (config.temperature !== undefined && config.temperature !== 1) return "extended thinking (thinking_budget) cannot be combined with a temperature other than 1";
-    if (config.maxOutputTokens !== undefined && config.thinkingBudgetTokens >= config.maxOutputTokens) {
-      return `thinking_budget (${config.thinkingBudgetTokens}) must be below max_tokens (${config.maxOutputTokens})`;
+  if (config.provider === "anthropic") {
+    // Anthropic Messages API: temperature is 0-1; extended thinking needs temperature 1 and
+    // 1024 <= budget_tokens < max_tokens (the catalog's output cap unless max_tokens is set).
+    if (config.temperature !== undefined && config.temperature > 1) return `temperature ${config.temperature} is above Anthropic's maximum of 1`;
+    const budget = config.thinkingBudgetTokens;
+    if (budget !== undefined) {
+      const maxTokens = modelLimits(config.model, config).maxOutputTokens;
+      if (config.temperature !== undefined && config.temperature !== 1) return "extended thinking (thinking_budget) cannot be combined with a temperature other than 1";
+      if (budget < 1024) return `thinking_budget (${budget}) must be at least 1024 tokens`;
+      if (budget >= maxTokens) return `thinking_budget (${budget}) must be below max_tokens (${maxTokens}${config.maxOutputTokens === undefined ? `, ${config.model}'s output cap` : ""})`;
     }
   }
   if (config.provider === "openai-compatible" && !config.baseUrl) {
@@ -165,6 +174,7 @@ function fromProfile(profile: ModelProfile): Partial<ModelConfig> {
       maxDelayMs: profile.retry.max_delay_ms,
     },
     idleTimeoutMs: profile.idle_timeout_ms,
+    firstChunkTimeoutMs: profile.first_chunk_timeout_ms,
     requestTimeoutMs: profile.request_timeout_ms,
   };
 }

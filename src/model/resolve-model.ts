@@ -7,9 +7,9 @@ import type { Logger } from "pino";
 import { credentialEnvVar, credentialProblem, type ModelConfig } from "../config/model-config.js";
 import { packageRoot } from "../config/package-root.js";
 import { PoddError } from "../errors.js";
-import { modelLimits } from "./catalog.js";
+import { modelLimits } from "../config/model-catalog.js";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "./idle-watchdog.js";
-import { DEFAULT_REQUEST_TIMEOUT_MS, type ProviderModelOptions } from "./provider-options.js";
+import { DEFAULT_LOCAL_FIRST_CHUNK_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ProviderModelOptions } from "./provider-options.js";
 import { DEFAULT_RETRY_POLICY } from "./retry.js";
 import { ScriptedModel } from "./scripted/scripted-model.js";
 import type { LanguageModel } from "./types.js";
@@ -41,6 +41,9 @@ export async function resolveModel(config: ModelConfig, options: { cwd: string; 
       ...Object.fromEntries(Object.entries(config.retry ?? {}).filter(([, value]) => value !== undefined)),
     },
     idleTimeoutMs: config.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    firstChunkTimeoutMs:
+      config.firstChunkTimeoutMs ??
+      (config.provider === "openai-compatible" ? DEFAULT_LOCAL_FIRST_CHUNK_TIMEOUT_MS : (config.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)),
     requestTimeoutMs: config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     logger: options.logger.child({ component: "sdk" }, { level: "warn" }),
   };

@@ -7,7 +7,7 @@ import type { ProviderError } from "../errors.js";
 
 export type AssistantPart =
   | { type: "text"; text: string }
-  | { type: "reasoning"; text: string; signature?: string }
+  | { type: "reasoning"; text: string; signature?: string; redactedData?: string }
   | { type: "tool-call"; id: string; name: string; arguments: string };
 
 export type ModelMessage =
@@ -52,7 +52,8 @@ export type StreamPart =
   | { type: "text-end" }
   | { type: "reasoning-start" }
   | { type: "reasoning-delta"; text: string }
-  | { type: "reasoning-end"; signature?: string }
+  /** `redactedData`: an encrypted reasoning block (no text) to be sent back unchanged. */
+  | { type: "reasoning-end"; signature?: string; redactedData?: string }
   | { type: "tool-input-start"; id: string; name: string }
   | { type: "tool-input-delta"; id: string; delta: string }
   | { type: "tool-input-end"; id: string }

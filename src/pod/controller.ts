@@ -385,6 +385,8 @@ export class PodController {
         this.inFlight = state;
       },
       onUsage: (usage) => {
+        // A server that reports no usage (some local ones) leaves the last known size.
+        if (Object.values(usage).every((value) => value === undefined)) return;
         this.greetingValue.context_tokens =
           (usage.inputTokens ?? 0) + (usage.cacheReadInputTokens ?? 0) + (usage.cacheCreationInputTokens ?? 0) + (usage.outputTokens ?? 0);
       },

@@ -20,7 +20,7 @@ export function applyEntry(messages: ModelMessage[], entry: LogEntry, toolNames:
         item.kind === "message"
           ? { type: "text" as const, text: item.content }
           : item.kind === "reasoning"
-            ? { type: "reasoning" as const, text: item.text, signature: item.signature }
+            ? { type: "reasoning" as const, text: item.text, signature: item.signature, redactedData: item.redacted_data }
             : { type: "tool-call" as const, id: item.id, name: item.name, arguments: item.arguments };
       if (item.kind === "tool_call") toolNames.set(item.id, item.name);
       const last = messages[messages.length - 1];

@@ -11,7 +11,8 @@ import type { FakeResponse, SseStep } from "./fake-provider.js";
 
 export type AnthropicBlock =
   | { type: "text"; chunks: string[] }
-  | { type: "thinking"; chunks: string[]; signature: string }
+  /** `chunks` defaults to `text` split after each whitespace run (as the scripted model splits thinking). */
+  | { type: "thinking"; text?: string; chunks?: string[]; signature: string }
   /** `chunks` defaults to the input's JSON split into 16-character deltas (as the scripted model does). */
   | { type: "tool_use"; id: string; name: string; input: unknown; chunks?: string[] };
 
@@ -35,6 +36,11 @@ export function splitJson16(json: string): string[] {
   const chunks: string[] = [];
   for (let index = 0; index < json.length; index += 16) chunks.push(json.slice(index, index + 16));
   return chunks.length > 0 ? chunks : [""];
+}
+
+/** Split text after each whitespace run, exactly as the scripted model splits thinking: "a b  c" → ["a ", "b  ", "c"]. */
+export function splitWords(text: string): string[] {
+  return text.match(/\S+\s*|\s+/g) ?? [];
 }
 
 const sse = (event: string, data: Record<string, unknown>): SseStep => ({ event, data: { type: event, ...data } });
@@ -79,7 +85,7 @@ export function blockEvents(block: AnthropicBlock, index: number): SseStep[] {
     case "thinking":
       return [
         sse("content_block_start", { index, content_block: { type: "thinking", thinking: "", signature: "" } }),
-        ...block.chunks.map((chunk) => sse("content_block_delta", { index, delta: { type: "thinking_delta", thinking: chunk } })),
+        ...(block.chunks ?? splitWords(block.text ?? "")).map((chunk) => sse("content_block_delta", { index, delta: { type: "thinking_delta", thinking: chunk } })),
         sse("content_block_delta", { index, delta: { type: "signature_delta", signature: block.signature } }),
         blockStop(index),
       ];

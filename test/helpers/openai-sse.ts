@@ -22,7 +22,7 @@ export interface OpenAIToolCall {
 
 export interface OpenAITurn {
   model?: string;
-  /** Reasoning deltas, sent before the text. */
+  /** Reasoning deltas, sent before the text (`wordChunks(text)` splits them as the scripted model does). */
   reasoning?: string[];
   text?: string[];
   toolCalls?: OpenAIToolCall[];
@@ -57,6 +57,11 @@ export function jsonChunks(input: unknown, size = 16): string[] {
   const chunks: string[] = [];
   for (let index = 0; index < json.length; index += size) chunks.push(json.slice(index, index + size));
   return chunks;
+}
+
+/** Text split after each whitespace run, as the scripted model splits thinking: "a b  c" → ["a ", "b  ", "c"]. */
+export function wordChunks(text: string): string[] {
+  return text.match(/\S+\s*|\s+/g) ?? [];
 }
 
 /** The chunk objects of a turn, in order (without `[DONE]` and the `cut` steps). */

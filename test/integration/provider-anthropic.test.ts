@@ -1,9 +1,10 @@
 /**
  * The Anthropic adapter end to end: real pod processes talk through the real
  * `@anthropic-ai/sdk` to FakeProvider, a local HTTP server writing Anthropic's SSE format
- * (test/helpers/anthropic-sse.ts). Each scenario asserts what a client sees; the text,
- * tool-use and 429 turns are also played on the scripted model and compared event for event
- * (expectSameTurn), so the provider path and the scripted path cannot drift apart.
+ * (test/helpers/anthropic-sse.ts). Each scenario asserts what a client sees, and every one
+ * with a scripted twin also plays the same logical turn on the scripted model and compares the
+ * two event sequences with the one shared helper (expectSameTurn), so the provider path and the
+ * scripted path cannot drift apart. Every wait is on an event or a request, never a sleep.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -16,7 +17,7 @@ import { script, type ScriptBuilder } from "../../src/model/scripted/script-buil
 import { anthropicError, anthropicStream, messageStart, ping, streamError, textDelta, textStart } from "../helpers/anthropic-sse.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { cleanupAll, FakeParent, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
-import { expectSameTurn } from "../helpers/turn-equivalence.js";
+import { expectSameTurn, expectSameTurns } from "../helpers/turn-equivalence.js";
 
 const KEY = "sk-ant-test-SECRET-1234";
 const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
@@ -63,12 +64,25 @@ async function run(client: PodClient, content = "go", timeoutMs = 10_000): Promi
   return client.collectUntil(settled, { timeoutMs });
 }
 
-/** The same logical turn on the scripted model. */
-async function scriptedRun(builder: ScriptBuilder, cwd?: string): Promise<Event[]> {
+/** A pod on the scripted model playing `builder`, connected, past its snapshot. */
+async function scriptedPod(builder: ScriptBuilder, cwd?: string): Promise<PodClient> {
   const pod = await startPod({ scenario: builder.build(), cwd });
   const client = await pod.connect();
   await client.waitFor("snapshot");
-  return run(client);
+  return client;
+}
+
+/** The same logical turn on the scripted model. */
+async function scriptedRun(builder: ScriptBuilder, cwd?: string): Promise<Event[]> {
+  return run(await scriptedPod(builder, cwd));
+}
+
+/** The same runs, one after another on one scripted pod (turn and call numbers continue as on the provider pod). */
+async function scriptedRuns(builder: ScriptBuilder, inputs: string[], timeoutMs?: number): Promise<Event[][]> {
+  const client = await scriptedPod(builder);
+  const runs: Event[][] = [];
+  for (const input of inputs) runs.push(await run(client, input, timeoutMs));
+  return runs;
 }
 
 /** A working directory with two small files (shared by the provider and scripted pods). */
@@ -105,19 +119,28 @@ describe("anthropic provider through the real SDK", () => {
   it("thinking: streamed as thinking events, and its signature goes back in the next request", async () => {
     const signature = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds";
     fake.enqueue(
-      anthropicStream({ blocks: [{ type: "thinking", chunks: ["Let me ", "think."], signature }, { type: "text", chunks: ["Forty-two."] }] }),
+      // Thinking deltas split after each whitespace run, as the scripted model splits them.
+      anthropicStream({ blocks: [{ type: "thinking", text: "Let me think.", signature }, { type: "text", chunks: ["Forty-two."] }] }),
       anthropicStream({ blocks: [{ type: "text", chunks: ["Still 42."] }] }),
     );
     const { client } = await anthropicPod({ profile: { thinking_budget: 1_024, max_tokens: 4_096 } });
     const events = await run(client, "meaning?");
     expect(events.filter((event) => event.event.startsWith("thinking"))).toEqual([
       { event: "thinking_start" },
-      { event: "thinking_delta", data: { text: "Let me " } },
+      { event: "thinking_delta", data: { text: "Let " } },
+      { event: "thinking_delta", data: { text: "me " } },
       { event: "thinking_delta", data: { text: "think." } },
       { event: "thinking_done", data: { text: "Let me think." } },
     ]);
     expect(requestBody(0)).toMatchObject({ thinking: { type: "enabled", budget_tokens: 1_024 }, max_tokens: 4_096 });
-    await run(client, "sure?");
+    const again = await run(client, "sure?");
+    const scripted = script()
+      .thinking("Let me think.", { signature })
+      .text("Forty-two.", { chunks: ["Forty-two."] })
+      .finish()
+      .text("Still 42.", { chunks: ["Still 42."] })
+      .finish();
+    expectSameTurns([events, again], await scriptedRuns(scripted, ["meaning?", "sure?"]));
     expect(requestBody(1).messages[1]).toEqual({
       role: "assistant",
       content: [
@@ -157,7 +180,7 @@ describe("anthropic provider through the real SDK", () => {
     ]);
   });
 
-  it("two parallel tool calls: both run, and both results go back in ONE user message", async () => {
+  it("two parallel tool calls: both run, the same turn as the scripted model, and both results go back in ONE user message", async () => {
     const home = tempHome();
     const cwd = workDir(home.home);
     fake.enqueue(
@@ -179,6 +202,8 @@ describe("anthropic provider through the real SDK", () => {
       ["toolu_a", false],
       ["toolu_b", false],
     ]);
+    const scripted = script().toolCall("list_files", {}).toolCall("read_file", { path: "a.txt" }).finish().text("Done.", { chunks: ["Done."] }).finish();
+    expectSameTurn(events, await scriptedRun(scripted, cwd));
     const messages = requestBody(1).messages;
     expect(messages).toHaveLength(3);
     expect(messages[2]?.role).toBe("user");
@@ -188,12 +213,15 @@ describe("anthropic provider through the real SDK", () => {
     ]);
   });
 
-  it("usage with cache read and write: the usage event and the llm_usage entry", async () => {
+  it("usage with cache read and write: the usage event (the same as the scripted model's) and the llm_usage entry", async () => {
     const usage = { input_tokens: 12, output_tokens: 34, cache_read_input_tokens: 1_000, cache_creation_input_tokens: 200 };
     fake.enqueue(anthropicStream({ blocks: [{ type: "text", chunks: ["cached"] }], usage }));
     const { pod, client } = await anthropicPod();
     const events = await run(client);
     expect(ofType(events, "usage")).toEqual([{ event: "usage", data: { input_tokens: 12, output_tokens: 34, cache_read_input_tokens: 1_000 } }]);
+    // The usage step comes after the text: a text step adds its own estimate to output_tokens.
+    const scripted = script().text("cached", { chunks: ["cached"] }).usage({ input_tokens: 12, output_tokens: 34, cache_read_input_tokens: 1_000 }).finish();
+    expectSameTurn(events, await scriptedRun(scripted), { usage: "exact" });
     const late = await pod.connect();
     const snapshot = await late.waitFor("snapshot");
     expect(snapshot.data.entries.find((entry) => entry.kind === "llm_usage")).toMatchObject({
@@ -227,13 +255,13 @@ describe("anthropic provider through the real SDK", () => {
     expect((timestamps[1] ?? 0) - (timestamps[0] ?? 0)).toBeGreaterThanOrEqual(140);
     const scripted = script()
       .retry({ baseDelayMs: 20 })
-      .fail(message, { status: 429, retryable: true, retryAfterMs: 150 })
+      .fail(`rate_limit_error: ${message}`, { status: 429, retryable: true, retryAfterMs: 150 })
       .text("Recovered.", { chunks: ["Recovered."] })
       .finish();
     expectSameTurn(events, await scriptedRun(scripted));
   });
 
-  it("500 five times: four llm_retry, then error{provider_error} saying it gave up after 5 attempts", async () => {
+  it("500 five times: four llm_retry, then error{provider_error} saying it gave up after 5 attempts; the same turn as the scripted model", async () => {
     for (let attempt = 0; attempt < 5; attempt += 1) fake.enqueue(anthropicError(500, "api_error", "Internal server error"));
     const { client } = await anthropicPod();
     const events = await run(client);
@@ -247,9 +275,12 @@ describe("anthropic provider through the real SDK", () => {
       { event: "error", data: { code: "provider_error", message: "gave up after 5 attempts: api_error: Internal server error" } },
     ]);
     expect(fake.requests).toHaveLength(5);
+    const scripted = script().retry({ baseDelayMs: 20, maxDelayMs: 200 });
+    for (let attempt = 0; attempt < 5; attempt += 1) scripted.fail("api_error: Internal server error", { status: 500, retryable: true });
+    expectSameTurn(events, await scriptedRun(scripted));
   });
 
-  it("401: error{provider_error} with the provider's message at once, and `errored` reported to the parent", async () => {
+  it("401: error{provider_error} with the provider's message at once (the same turn as the scripted model), and `errored` reported to the parent", async () => {
     fake.enqueue(anthropicError(401, "authentication_error", "invalid x-api-key"));
     const home = tempHome();
     const parent = await FakeParent.listen(home.home);
@@ -259,9 +290,10 @@ describe("anthropic provider through the real SDK", () => {
     expect(ofType(events, "error")).toEqual([{ event: "error", data: { code: "provider_error", message: "authentication_error: invalid x-api-key" } }]);
     expect(await parent.waitForReport("errored")).toEqual({ kind: "errored", pod_name: "pod", message: "authentication_error: invalid x-api-key" });
     expect(fake.requests).toHaveLength(1);
+    expectSameTurn(events, await scriptedRun(script().fail("authentication_error: invalid x-api-key", { status: 401 })));
   });
 
-  it("an in-stream overloaded_error before any content is retried", async () => {
+  it("an in-stream overloaded_error before any content is retried, the same turn as the scripted model", async () => {
     fake.enqueue(
       { sse: [messageStart(), ping(), streamError("overloaded_error", "Overloaded")] },
       anthropicStream({ blocks: [{ type: "text", chunks: ["Back."] }] }),
@@ -273,9 +305,15 @@ describe("anthropic provider through the real SDK", () => {
     ]);
     expect(ofType(events, "text_done")).toEqual([{ event: "text_done", data: { text: "Back." } }]);
     expect(ofType(events, "run_end")).toEqual([{ event: "run_end", data: { result: "finished" } }]);
+    const scripted = script()
+      .retry({ baseDelayMs: 20 })
+      .fail("overloaded_error: Overloaded", { status: 529, retryable: true })
+      .text("Back.", { chunks: ["Back."] })
+      .finish();
+    expectSameTurn(events, await scriptedRun(scripted));
   });
 
-  it("a disconnect mid-stream after some text: error{provider_error}, no hang, and the partial text is committed", async () => {
+  it("a disconnect mid-stream after some text: error{provider_error}, no hang, the partial text is committed; the same turn as the scripted model", async () => {
     fake.enqueue({ sse: [messageStart(), textStart(0), textDelta(0, "Partial "), textDelta(0, "answer"), { pauseMs: 50 }, { disconnect: true }] });
     const { pod, client } = await anthropicPod();
     const events = await run(client, "go", 5_000);
@@ -287,9 +325,13 @@ describe("anthropic provider through the real SDK", () => {
     expect(fake.requests).toHaveLength(1);
     const snapshot = await (await pod.connect()).waitFor("snapshot");
     expect(snapshot.data.entries).toContainEqual(expect.objectContaining({ kind: "assistant_item", item: { kind: "message", role: "assistant", content: "Partial answer" } }));
+    // The text block never ends (no text_done); the failure comes after output, so it is not retried.
+    // The message is the SDK's wording for the broken socket, hence `errorMessages: "ignore"`.
+    const scripted = script().text("Partial answer", { chunks: ["Partial ", "answer"], open: true }).fail("the connection broke", { retryable: true });
+    expectSameTurn(events, await scriptedRun(scripted), { errorMessages: "ignore" });
   });
 
-  it("the idle watchdog: a trickle that stalls ends in a 'stalled' error; a stall before any content is retried", async () => {
+  it("the idle watchdog: a trickle that stalls ends in a 'stalled' error; a stall before any content is retried; the same runs as the scripted model", async () => {
     fake.enqueue({
       sse: [messageStart(), textStart(0), textDelta(0, "Slow "), { pauseMs: 300 }, textDelta(0, "and "), { pauseMs: 300 }, textDelta(0, "steady"), { stall: true }],
     });
@@ -306,37 +348,63 @@ describe("anthropic provider through the real SDK", () => {
       expect.objectContaining({ data: expect.objectContaining({ failed_attempt: 1, error: "the model stream stalled: no data for 800 ms" }) }),
     ]);
     expect(ofType(second, "text_done")).toEqual([{ event: "text_done", data: { text: "Unstuck." } }]);
+    // The scripted model has no watchdog: its twin fails with the watchdog's own error where the stream stalls.
+    const stalled = "the model stream stalled: no data for 800 ms";
+    const scripted = script()
+      .retry({ baseDelayMs: 20, maxDelayMs: 200 })
+      .text("Slow and steady", { chunks: ["Slow ", "and ", "steady"], open: true })
+      .fail(stalled, { retryable: true })
+      .fail(stalled, { retryable: true })
+      .text("Unstuck.", { chunks: ["Unstuck."] })
+      .finish();
+    expectSameTurns([first, second], await scriptedRuns(scripted, ["go", "again"], 5_000));
   });
 
-  it("cancel during a backoff ends the run promptly, and no second request is made", async () => {
+  it("cancel during a backoff ends the run promptly, and no second request is made; the same run as the scripted model", async () => {
+    /** Run, cancel once the retry is scheduled, and collect every event of the run. */
+    const cancelDuringBackoff = async (client: PodClient): Promise<Event[]> => {
+      client.send(RUN("go"));
+      const upToRetry = await client.collectUntil("llm_retry");
+      await client.request({ method: "cancel" });
+      return [...upToRetry, ...(await client.collectUntil(settled, { timeoutMs: 3_000 }))];
+    };
     fake.enqueue(anthropicError(429, "rate_limit_error", "slow down", { "retry-after-ms": "60000" }));
     const { client } = await anthropicPod();
-    client.send(RUN("go"));
-    const retry = await client.waitFor("llm_retry");
-    expect(retry.data.wait_ms).toBe(60_000);
-    await client.request({ method: "cancel" });
-    const events = await client.collectUntil(settled, { timeoutMs: 3_000 });
+    const events = await cancelDuringBackoff(client);
+    expect(ofType(events, "llm_retry").map((event) => event.data.wait_ms)).toEqual([60_000]);
     expect(events).toContainEqual({ event: "run_end", data: { result: "rolled_back" } });
     expect(fake.requests).toHaveLength(1);
+    const scripted = script().fail("rate_limit_error: slow down", { status: 429, retryable: true, retryAfterMs: 60_000 });
+    expectSameTurn(events, await cancelDuringBackoff(await scriptedPod(scripted)));
   });
 
-  it("pause mid-stream ends the run paused; resume serves the next response and finishes", async () => {
+  it("pause mid-stream ends the run paused; resume serves the next response and finishes; the same runs as the scripted model", async () => {
+    /** Run, pause after the first text delta, resume: every event of the paused run and of the resumed one. */
+    const pauseThenResume = async (client: PodClient): Promise<Event[][]> => {
+      client.send(RUN("go"));
+      const head = await client.collectUntil("text_delta");
+      await client.request({ method: "pause" });
+      const paused = [...head, ...(await client.collectUntil(settled, { timeoutMs: 3_000 }))];
+      await client.request({ method: "resume" });
+      return [paused, await client.collectUntil(settled)];
+    };
     fake.enqueue(
       { sse: [messageStart(), textStart(0), textDelta(0, "Working on it"), { stall: true }] },
       anthropicStream({ blocks: [{ type: "text", chunks: ["Resumed and done."] }] }),
     );
     const { client } = await anthropicPod();
-    client.send(RUN("go"));
-    await client.waitFor("text_delta");
-    await client.request({ method: "pause" });
-    const paused = await client.collectUntil(settled, { timeoutMs: 3_000 });
+    const [paused = [], resumed = []] = await pauseThenResume(client);
     expect(paused).toContainEqual({ event: "run_end", data: { result: "paused" } });
     expect(paused.at(-1)).toEqual({ event: "status", data: { status: "paused" } });
-
-    await client.request({ method: "resume" });
-    const resumed = await client.collectUntil(settled);
     expect(ofType(resumed, "text_done")).toEqual([{ event: "text_done", data: { text: "Resumed and done." } }]);
     expect(resumed).toContainEqual({ event: "run_end", data: { result: "finished" } });
+    // The twin holds its text block open (no text_done) and hangs until the pause aborts it, as the stalled stream does.
+    const scripted = script()
+      .text("Working on it", { chunks: ["Working on it"], open: true })
+      .hang()
+      .text("Resumed and done.", { chunks: ["Resumed and done."] })
+      .finish();
+    expectSameTurns([paused, resumed], await pauseThenResume(await scriptedPod(scripted)));
     // The committed partial answer goes back, and a user turn asks to continue (no assistant prefill).
     expect(requestBody(1).messages.slice(-2)).toEqual([
       { role: "assistant", content: [{ type: "text", text: "Working on it" }] },
@@ -345,6 +413,8 @@ describe("anthropic provider through the real SDK", () => {
   });
 
   it("the API key goes only into the request header: never the log, stderr, status.json, snapshot, events or errors", async () => {
+    // No scripted twin: what this checks is where the key goes, and the scripted model has no key.
+    // Its turns (401, a disconnect after text, plain text) are compared with the scripted model above.
     fake.enqueue(
       // A misbehaving proxy that quotes the key back in its error body.
       anthropicError(401, "authentication_error", `invalid x-api-key: ${KEY}`),

@@ -26,6 +26,19 @@ describe("toAnthropicMessages", () => {
     ]);
   });
 
+  it("sends a redacted reasoning block back as redacted_thinking, unchanged and without a cache breakpoint", () => {
+    const messages: ModelMessage[] = [
+      { role: "user", content: "q" },
+      { role: "assistant", content: [{ type: "reasoning", text: "", redactedData: "ENCRYPTED==" }, { type: "tool-call", id: "t", name: "list_files", arguments: "{}" }] },
+      { role: "tool", toolCallId: "t", toolName: "list_files", content: "a.txt", isError: false },
+    ];
+    const assistant = toAnthropicMessages(messages)[1];
+    expect(assistant?.content).toEqual([
+      { type: "redacted_thinking", data: "ENCRYPTED==" },
+      { type: "tool_use", id: "t", name: "list_files", input: {} },
+    ]);
+  });
+
   it("turns tool calls into tool_use (parsed input) and merges consecutive tool results into ONE user message", () => {
     const messages: ModelMessage[] = [
       { role: "user", content: "go" },

@@ -28,6 +28,7 @@ function model(overrides: Partial<ProviderModelOptions> = {}, config: Partial<Pr
     limits: { contextWindow: 200_000, maxOutputTokens: 4_096 },
     retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 1_000 },
     idleTimeoutMs: 300,
+    firstChunkTimeoutMs: 300,
     requestTimeoutMs: 5_000,
     logger: pino({ level: "silent" }),
     ...overrides,

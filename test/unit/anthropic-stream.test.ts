@@ -45,6 +45,16 @@ describe("StreamMapper", () => {
     ]);
   });
 
+  it("carries a redacted_thinking block's encrypted data on reasoning-end", () => {
+    const mapper = new StreamMapper();
+    const parts = [
+      { type: "message_start", message: { id: "m", type: "message", role: "assistant", model: "x", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 1, output_tokens: 0 } } },
+      { type: "content_block_start", index: 0, content_block: { type: "redacted_thinking", data: "ENCRYPTED==" } },
+      { type: "content_block_stop", index: 0 },
+    ].flatMap((event) => mapper.push(event as { type: string }));
+    expect(parts).toEqual([{ type: "reasoning-start" }, { type: "reasoning-end", redactedData: "ENCRYPTED==" }]);
+  });
+
   it("maps parallel tool_use blocks, each to input deltas and a complete tool-call", () => {
     const parts = map({
       blocks: [
@@ -93,7 +103,7 @@ describe("StreamMapper", () => {
     const mapper = new StreamMapper();
     expect(mapper.push({ type: "ping" })).toEqual([]);
     expect(mapper.push({ type: "future_event" })).toEqual([]);
-    expect(mapSteps([{ event: "content_block_start", data: { type: "content_block_start", index: 0, content_block: { type: "redacted_thinking", data: "x" } } }], mapper)).toEqual([]);
+    expect(mapSteps([{ event: "content_block_start", data: { type: "content_block_start", index: 0, content_block: { type: "future_block", data: "x" } } }], mapper)).toEqual([]);
     expect(mapSteps([textDelta(7, "orphan"), blockStop(0), blockStop(7)], mapper)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { credentialEnvVar, credentialProblem, resolveModelConfig } from "../../src/config/model-config.js";
-import { DEFAULT_LIMITS, modelLimits } from "../../src/model/catalog.js";
+import { DEFAULT_LIMITS, modelLimits } from "../../src/config/model-catalog.js";
 
 let home: string;
 beforeEach(() => {
@@ -100,6 +100,9 @@ describe("configuration checks", () => {
     expect(credentialProblem({ ...base, temperature: 0.2 }, env)).toMatch(/temperature other than 1/);
     expect(credentialProblem({ ...base, maxOutputTokens: 2048 }, env)).toMatch(/must be below max_tokens/);
     expect(credentialProblem({ ...base, temperature: 1, maxOutputTokens: 4096 }, env)).toBeUndefined();
+    expect(credentialProblem({ ...base, model: "claude-opus-4-1", thinkingBudgetTokens: 40_000 }, env)).toMatch(/below max_tokens \(32000, claude-opus-4-1's output cap\)/);
+    expect(credentialProblem({ ...base, thinkingBudgetTokens: 500 }, env)).toMatch(/at least 1024/);
+    expect(credentialProblem({ provider: "anthropic", model: "claude-haiku-4-5", temperature: 1.5 }, env)).toMatch(/above Anthropic's maximum of 1/);
   });
 });
 

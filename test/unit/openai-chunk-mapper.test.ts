@@ -74,7 +74,7 @@ describe("ChatChunkMapper", () => {
     expect(state.end()).toEqual([expect.objectContaining({ type: "finish", reason: "tool-calls" })]);
   });
 
-  it("assembles two parallel tool calls by index, in index order, with '{}' for empty arguments", () => {
+  it("assembles two parallel tool calls by index, in index order, each ending when the next starts, with '{}' for empty arguments", () => {
     const parts = mapAll([
       delta({ role: "assistant", content: null }),
       delta({ tool_calls: [{ index: 0, id: "call_x", type: "function", function: { name: "list_files", arguments: "" } }] }),
@@ -86,9 +86,10 @@ describe("ChatChunkMapper", () => {
       { type: "tool-call", id: "call_x", name: "list_files", input: "{}" },
       { type: "tool-call", id: "call_y", name: "read_file", input: '{"path":"b"}' },
     ]);
+    // Each call ends when the next one starts, as with the other providers (not only at finish_reason).
     expect(parts.map((part) => part.type)).toEqual([
-      "tool-input-start", "tool-input-start", "tool-input-delta", "tool-input-delta",
-      "tool-input-end", "tool-call", "tool-input-end", "tool-call", "finish",
+      "tool-input-start", "tool-input-end", "tool-call",
+      "tool-input-start", "tool-input-delta", "tool-input-delta", "tool-input-end", "tool-call", "finish",
     ]);
     expect(parts.at(-1)).toEqual({ type: "finish", reason: "tool-calls", usage: {}, raw: { finish_reason: "tool_calls", usage: undefined } });
   });
@@ -142,6 +143,18 @@ describe("ChatChunkMapper", () => {
     ]);
     // finish_reason "stop" with tool calls (Ollama) is reported as tool-calls.
     expect(noIndex.at(-1)).toMatchObject({ type: "finish", reason: "tool-calls" });
+  });
+
+  it("keeps calls apart when a server sends neither ids nor indexes, one complete call per chunk", () => {
+    const parts = mapAll([
+      delta({ tool_calls: [{ function: { name: "read_file", arguments: '{"path":"a"}' } }] }),
+      delta({ tool_calls: [{ function: { name: "read_file", arguments: '{"path":"b"}' } }] }),
+      delta({}, "tool_calls"),
+    ]);
+    expect(parts.filter((part) => part.type === "tool-call").map((part) => part.type === "tool-call" && [part.name, part.input])).toEqual([
+      ["read_file", '{"path":"a"}'],
+      ["read_file", '{"path":"b"}'],
+    ]);
   });
 
   it("holds a tool call back until its name arrives, then replays the buffered arguments", () => {

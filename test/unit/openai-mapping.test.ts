@@ -82,10 +82,24 @@ describe("toProviderError", () => {
     expect(toProviderError(new APIUserAbortError()).retryable).toBe(true);
   });
 
-  it("scrubs the API key from any message", () => {
+  it("classifies an in-stream error event without a status by its type or code", () => {
+    const streamError = (body: object) => new APIError(undefined, body, undefined, new Headers());
+    expect(toProviderError(streamError({ message: "bad schema", type: "invalid_request_error" })).retryable).toBe(false);
+    expect(toProviderError(streamError({ message: "too long", code: "context_length_exceeded" })).retryable).toBe(false);
+    expect(toProviderError(streamError({ message: "busy", type: "server_error" })).retryable).toBe(true);
+  });
+
+  it("scrubs the API key from any message, and keeps no cause that could carry it into a log", () => {
     const key = "sk-test-SECRET-5678";
-    expect(toProviderError(apiError(401, { message: `bad key ${key}` }), { apiKey: key }).message).toBe("bad key [redacted]");
-    expect(toProviderError(new ProviderError(`x ${key}`, { retryable: true }), { apiKey: key })).toMatchObject({ message: "x [redacted]", retryable: true });
+    const http = toProviderError(apiError(401, { message: `bad key ${key}` }), { apiKey: key });
+    expect(http.message).toBe("bad key [redacted]");
+    expect(http.cause).toBeUndefined();
+    expect(toProviderError(apiError(500, { message: "busy" })).cause).toBeUndefined();
+    const scrubbed = toProviderError(new ProviderError(`x ${key}`, { retryable: true, cause: new Error(key) }), { apiKey: key });
+    expect(scrubbed).toMatchObject({ message: "x [redacted]", retryable: true });
+    expect(scrubbed.cause).toBeUndefined();
+    const network = new APIConnectionError({ cause: new Error("ECONNRESET") });
+    expect(toProviderError(network, { apiKey: key }).cause).toBe(network);
   });
 });
 

@@ -27,6 +27,7 @@ function model(overrides: Partial<ProviderModelOptions> = {}): LanguageModel {
     limits: { contextWindow: 8192, maxOutputTokens: 512 },
     retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 1000 },
     idleTimeoutMs: 300,
+    firstChunkTimeoutMs: 300,
     requestTimeoutMs: 5000,
     logger: pino({ level: "silent" }),
     ...overrides,
@@ -88,7 +89,7 @@ describe("createOpenAIModel", () => {
 
   it("retries a stall before the first chunk, then succeeds", async () => {
     fake.enqueue({ sse: [{ stall: true }] }, openAIStream({ text: ["late"] }));
-    const parts = await collect(model({ idleTimeoutMs: 100 }).stream(REQUEST, { signal: new AbortController().signal }));
+    const parts = await collect(model({ idleTimeoutMs: 100, firstChunkTimeoutMs: 100 }).stream(REQUEST, { signal: new AbortController().signal }));
     expect(parts[0]).toMatchObject({ type: "retry", error: "the model stream stalled: no data for 100 ms" });
     expect(parts.at(-1)).toMatchObject({ type: "finish" });
   });

@@ -131,3 +131,22 @@ describe("withIdleWatchdog", () => {
     release();
   });
 });
+
+describe("withIdleWatchdog's first item", () => {
+  it("allows the first item its own, longer limit, then holds later gaps to idleMs", async () => {
+    let release: () => void = () => undefined;
+    async function* slowStartThenGap() {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      yield "first";
+      await new Promise<void>((resolve) => (release = resolve));
+      yield "never";
+    }
+    const out: string[] = [];
+    const run = (async () => {
+      for await (const value of withIdleWatchdog(slowStartThenGap(), { idleMs: 20, firstItemMs: 2_000, onStall: () => undefined })) out.push(value);
+    })();
+    await expect(run).rejects.toMatchObject({ message: "the model stream stalled: no data for 20 ms" });
+    expect(out).toEqual(["first"]);
+    release();
+  });
+});

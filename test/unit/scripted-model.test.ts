@@ -103,6 +103,14 @@ describe("ScriptedModel", () => {
     expect(error.code).toBe("provider_error");
   });
 
+  it("leaves a text block open (no text-end) before a failure, and does not retry after that output", async () => {
+    const scripted = model(script().retry({ baseDelayMs: 1 }).text("partial ", { open: true }).fail("broken", { retryable: true }).text("never").finish().build());
+    const parts = await play(scripted);
+    expect(parts.map((part) => part.type)).toEqual(["text-start", "text-delta", "error"]);
+    expect(scripted.callCount).toBe(1);
+    expect(() => script().text("x", { open: true }).finish()).toThrow();
+  });
+
   it("hangs until the signal aborts, then ends without a finish", async () => {
     const abort = new AbortController();
     const iterator = model(script().text("partial").hang().build()).stream(request(), { signal: abort.signal })[Symbol.asyncIterator]();

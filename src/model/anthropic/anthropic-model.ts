@@ -90,7 +90,11 @@ class AnthropicModel implements LanguageModel {
     const mapper = new StreamMapper();
     try {
       const stream = await this.client.messages.create(this.requestBody(request), { signal: controller.signal });
-      const events = withIdleWatchdog(stream, { idleMs: this.options.idleTimeoutMs, onStall: () => controller.abort() });
+      const events = withIdleWatchdog(stream, {
+        idleMs: this.options.idleTimeoutMs,
+        firstItemMs: this.options.firstChunkTimeoutMs,
+        onStall: () => controller.abort(),
+      });
       for await (const event of events) {
         for (const part of mapper.push(event)) yield part;
         if (mapper.isComplete) break;

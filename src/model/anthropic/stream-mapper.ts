@@ -15,7 +15,10 @@
  *   tool-input-end, then `tool-call` with the whole input JSON text ("{}" when the model sent
  *   none: the API streams an empty `partial_json` for a tool without input). Several tool_use
  *   blocks in one message are parallel calls; each closes on its own stop.
- * - redacted_thinking, server tool blocks and citations have no neutral part and are skipped.
+ * - redacted_thinking → reasoning-start / reasoning-end carrying its encrypted `data`, so it
+ *   goes back unchanged in the next request (extended thinking guide: thinking blocks of the
+ *   last assistant turn must be returned as they were). Server tool blocks and citations
+ *   have no neutral part and are skipped.
  * - `message_stop` closes any block left open and yields `finish` with the mapped stop reason,
  *   normalised usage and `raw` = `{stop_reason, stop_sequence, usage}` as Anthropic sent them.
  */
@@ -26,6 +29,7 @@ import { mapStopReason, mergeUsage, normaliseUsage, type AnthropicUsageCounts } 
 type OpenBlock =
   | { kind: "text" }
   | { kind: "thinking"; signature: string }
+  | { kind: "redacted"; data: string }
   | { kind: "tool"; id: string; name: string; json: string; startInput: unknown }
   | { kind: "skipped" };
 
@@ -89,6 +93,9 @@ export class StreamMapper {
       case "thinking":
         this.blocks.set(event.index, { kind: "thinking", signature: block.signature ?? "" });
         return block.thinking ? [{ type: "reasoning-start" }, { type: "reasoning-delta", text: block.thinking }] : [{ type: "reasoning-start" }];
+      case "redacted_thinking":
+        this.blocks.set(event.index, { kind: "redacted", data: block.data });
+        return [{ type: "reasoning-start" }];
       case "tool_use":
         this.blocks.set(event.index, { kind: "tool", id: block.id, name: block.name, json: "", startInput: block.input });
         return [{ type: "tool-input-start", id: block.id, name: block.name }];
@@ -124,6 +131,8 @@ export class StreamMapper {
         return [{ type: "text-end" }];
       case "thinking":
         return [{ type: "reasoning-end", signature: block.signature || undefined }];
+      case "redacted":
+        return [{ type: "reasoning-end", redactedData: block.data }];
       case "tool":
         return [
           { type: "tool-input-end", id: block.id },

@@ -23,6 +23,7 @@
  *   the last cacheable block of the last message (which caches the whole history).
  */
 import type {
+  RedactedThinkingBlockParam,
   CacheControlEphemeral,
   MessageParam,
   TextBlockParam,
@@ -40,7 +41,7 @@ export const CONTINUE_TEXT = "[Continue from where you left off.]";
 
 const EPHEMERAL: CacheControlEphemeral = { type: "ephemeral" };
 
-type Block = TextBlockParam | ThinkingBlockParam | ToolUseBlockParam | ToolResultBlockParam;
+type Block = TextBlockParam | ThinkingBlockParam | RedactedThinkingBlockParam | ToolUseBlockParam | ToolResultBlockParam;
 interface Turn {
   role: "user" | "assistant";
   content: Block[];
@@ -107,6 +108,7 @@ function assistantBlocks(part: AssistantPart): Block[] {
     case "text":
       return textBlocks(part.text);
     case "reasoning":
+      if (part.redactedData) return [{ type: "redacted_thinking", data: part.redactedData }];
       return part.signature ? [{ type: "thinking", thinking: part.text, signature: part.signature }] : [];
     case "tool-call":
       return [{ type: "tool_use", id: part.id, name: part.name, input: toolInput(part.arguments) }];
@@ -117,7 +119,8 @@ function toolResultBlock(message: Extract<ModelMessage, { role: "tool" }>): Tool
   return {
     type: "tool_result",
     tool_use_id: message.toolCallId,
-    ...(message.content === "" ? {} : { content: message.content }),
+    // The API rejects empty and whitespace-only text content.
+    ...(message.content.trim() === "" ? {} : { content: message.content }),
     ...(message.isError ? { is_error: true } : {}),
   };
 }
@@ -127,12 +130,12 @@ function toolResultsFirst(blocks: Block[]): Block[] {
   return [...blocks.filter((block) => block.type === "tool_result"), ...blocks.filter((block) => block.type !== "tool_result")];
 }
 
-/** Put a cache breakpoint on the last block of the last message that accepts one (thinking blocks do not). */
+/** Put a cache breakpoint on the last block of the last message that accepts one (thinking blocks, redacted or not, do not). */
 function markLastBlockForCache(turns: Turn[]): void {
   const content = turns[turns.length - 1]?.content ?? [];
   for (let index = content.length - 1; index >= 0; index -= 1) {
     const block = content[index];
-    if (block && block.type !== "thinking") {
+    if (block && block.type !== "thinking" && block.type !== "redacted_thinking") {
       content[index] = { ...block, cache_control: EPHEMERAL };
       return;
     }

@@ -152,14 +152,21 @@ export class ChatChunkMapper {
     const index = typeof call.index === "number" ? call.index : position;
     const serverId = typeof call.id === "string" && call.id !== "" ? call.id : undefined;
     let state = this.toolCallsByIndex.get(index);
-    if (state && (state.ended || (serverId !== undefined && state.serverId !== undefined && serverId !== state.serverId))) state = undefined;
+    const name = call.function?.name;
+    const namesAnotherCall = typeof name === "string" && name !== "" && state?.name !== undefined && serverId === undefined;
+    // A new call at an occupied index: a different server id (ollama/ollama#15457), or — from a
+    // server that sends neither ids nor indexes — a delta that names a tool when the call there
+    // already has its name (each such delta starts the next call).
+    if (state && (state.ended || (serverId !== undefined && state.serverId !== undefined && serverId !== state.serverId) || namesAnotherCall)) state = undefined;
     if (!state) {
+      // Calls stream one after another: a new call means those already named are complete,
+      // so they end now (as with the other providers), not only at finish_reason.
+      this.endStartedToolCalls(parts);
       state = { serverId, id: serverId ?? this.newToolCallId(), argumentsText: "", started: false, ended: false };
       this.toolCallsByIndex.set(index, state);
       this.toolCalls.push(state);
       this.toolCallCount += 1;
     }
-    const name = call.function?.name;
     if (!state.name && typeof name === "string" && name !== "") state.name = name;
     const fragment = argumentsText(call.function?.arguments);
     if (!state.started && state.name) {
@@ -175,18 +182,26 @@ export class ChatChunkMapper {
   /** Close the open block and end every open tool call. */
   private closeAll(parts: StreamPart[]): void {
     this.closeBlock(parts);
-    for (const state of this.toolCalls) {
-      const name = state.name ?? "";
-      if (!state.started) {
-        state.started = true;
-        parts.push({ type: "tool-input-start", id: state.id, name });
-        if (state.argumentsText !== "") parts.push({ type: "tool-input-delta", id: state.id, delta: state.argumentsText });
-      }
-      state.ended = true;
-      parts.push({ type: "tool-input-end", id: state.id });
-      parts.push({ type: "tool-call", id: state.id, name, input: state.argumentsText.trim() === "" ? "{}" : state.argumentsText });
-    }
+    for (const state of this.toolCalls) this.endToolCall(state, parts);
     this.toolCalls = [];
+  }
+
+  /** End the calls that have started (have a name); one still waiting for its name stays open. */
+  private endStartedToolCalls(parts: StreamPart[]): void {
+    for (const state of this.toolCalls) if (state.started && !state.ended) this.endToolCall(state, parts);
+    this.toolCalls = this.toolCalls.filter((state) => !state.ended);
+  }
+
+  private endToolCall(state: ToolCallState, parts: StreamPart[]): void {
+    const name = state.name ?? "";
+    if (!state.started) {
+      state.started = true;
+      parts.push({ type: "tool-input-start", id: state.id, name });
+      if (state.argumentsText !== "") parts.push({ type: "tool-input-delta", id: state.id, delta: state.argumentsText });
+    }
+    state.ended = true;
+    parts.push({ type: "tool-input-end", id: state.id });
+    parts.push({ type: "tool-call", id: state.id, name, input: state.argumentsText.trim() === "" ? "{}" : state.argumentsText });
   }
 }
 

@@ -44,7 +44,7 @@ function toChatMessage(message: ModelMessage): ChatCompletionMessageParam {
         if (part.type === "text") {
           text += part.text;
         } else if (part.type === "tool-call") {
-          toolCalls.push({ id: part.id, type: "function", function: { name: part.name, arguments: part.arguments.trim() === "" ? "{}" : part.arguments } });
+          toolCalls.push({ id: part.id, type: "function", function: { name: part.name, arguments: sendableArguments(part.arguments) } });
         }
       }
       if (toolCalls.length === 0) return { role: "assistant", content: text };
@@ -56,4 +56,18 @@ function toChatMessage(message: ModelMessage): ChatCompletionMessageParam {
 /** Tool specs as Chat Completions function tools; `parameters` is the spec's JSON Schema as is. */
 export function toChatTools(tools: readonly ToolSpec[]): ChatCompletionFunctionTool[] {
   return tools.map((tool) => ({ type: "function", function: { name: tool.name, description: tool.description, parameters: tool.inputSchema } }));
+}
+
+/**
+ * Argument JSON as it may be sent back: servers that render history through a chat template
+ * (llama.cpp, vLLM) parse it, so empty or unparsable text (a call cut off by `length`) is "{}".
+ */
+function sendableArguments(text: string): string {
+  if (text.trim() === "") return "{}";
+  try {
+    JSON.parse(text);
+    return text;
+  } catch {
+    return "{}";
+  }
 }

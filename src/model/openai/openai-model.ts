@@ -24,6 +24,7 @@
  * is never logged and is scrubbed from error messages. Local servers accept any key, so a
  * missing one is sent as "not-needed".
  */
+import { ulid } from "ulid";
 import OpenAI from "openai";
 import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
 import type { ProviderModelOptions } from "../provider-options.js";
@@ -50,7 +51,6 @@ class OpenAIChatModel implements LanguageModel {
   readonly info: ModelInfo;
   private readonly options: ProviderModelOptions;
   private readonly client: OpenAI;
-  private generatedToolCallIds = 0;
 
   constructor(options: ProviderModelOptions) {
     this.options = options;
@@ -81,10 +81,15 @@ class OpenAIChatModel implements LanguageModel {
     const controller = new AbortController();
     const abort = (): void => controller.abort();
     signal.addEventListener("abort", abort, { once: true });
-    const mapper = new ChatChunkMapper({ newToolCallId: () => `call_${++this.generatedToolCallIds}` });
+    // Unique across restarts too (a restored session keeps its history): a ulid, not a counter.
+    const mapper = new ChatChunkMapper({ newToolCallId: () => `call_${ulid()}` });
     try {
       const stream = await this.client.chat.completions.create(chatRequestBody(request, this.options), { signal: controller.signal });
-      const chunks = withIdleWatchdog(stream as AsyncIterable<ChatChunk>, { idleMs: this.options.idleTimeoutMs, onStall: abort });
+      const chunks = withIdleWatchdog(stream as AsyncIterable<ChatChunk>, {
+        idleMs: this.options.idleTimeoutMs,
+        firstItemMs: this.options.firstChunkTimeoutMs,
+        onStall: abort,
+      });
       for await (const chunk of chunks) yield* mapper.push(chunk);
       if (signal.aborted) return;
       yield* mapper.end();

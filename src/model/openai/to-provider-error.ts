@@ -15,7 +15,10 @@
  * - Retryable: per `isRetryableStatus` (408, 409, 429, 5xx), except a 429 whose code or type
  *   is `insufficient_quota`; 400 / 401 / 403 / 404 are terminal; connection failures, resets
  *   and in-stream errors are retryable.
- * - The API key, if it appears anywhere in a message, is replaced by `[redacted]`.
+ * - The API key, if it appears anywhere in a message, is replaced by `[redacted]`, and the
+ *   SDK's error is not kept as the `cause` of an HTTP error or of any error whose message had
+ *   to be redacted: pino logs a cause's message, and the SDK's message holds the raw body.
+ * - An error event inside a stream (no status) is classified by its `type` / `code`.
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import { ProviderError } from "../../errors.js";
@@ -30,8 +33,12 @@ export interface ErrorContext {
 
 export function toProviderError(error: unknown, context: ErrorContext = {}): ProviderError {
   if (error instanceof ProviderError) return scrub(error, context.apiKey);
-  const build = (message: string, options: { status?: number; retryable: boolean; retryAfterMs?: number }): ProviderError =>
-    new ProviderError(redact(message, context.apiKey), { ...options, cause: error });
+  // Only network failures keep the SDK error as their cause (its message holds no response body).
+  const keepsCause = error instanceof APIConnectionError || !(error instanceof APIError);
+  const build = (message: string, options: { status?: number; retryable: boolean; retryAfterMs?: number }): ProviderError => {
+    const safe = redact(message, context.apiKey);
+    return new ProviderError(safe, { ...options, cause: keepsCause && safe === message ? error : undefined });
+  };
   if (error instanceof APIConnectionTimeoutError) {
     const bound = context.requestTimeoutMs === undefined ? "" : ` within ${context.requestTimeoutMs} ms`;
     return build(`the provider did not answer${bound} (no response headers)`, { retryable: true });
@@ -40,7 +47,7 @@ export function toProviderError(error: unknown, context: ErrorContext = {}): Pro
   if (error instanceof APIError) {
     const message = providerMessage(error.error) ?? error.message;
     const status = typeof error.status === "number" ? error.status : undefined;
-    const retryable = !isQuotaExhausted(error) && (status === undefined || isRetryableStatus(status));
+    const retryable = !isQuotaExhausted(error) && (status === undefined ? !isTerminalErrorType(error) : isRetryableStatus(status));
     return build(message, { status, retryable, retryAfterMs: retryAfterMs(error.headers ?? undefined) });
   }
   if (error instanceof SyntaxError) return build(`the provider sent malformed stream data: ${error.message}`, { retryable: true });
@@ -49,6 +56,22 @@ export function toProviderError(error: unknown, context: ErrorContext = {}): Pro
     return build(`the connection to the provider broke: ${error.message}${cause ? ` (${cause})` : ""}`, { retryable: true });
   }
   return build(String(error), { retryable: true });
+}
+
+/** Error types / codes that no retry will fix, for errors without a status (an error event inside a stream). */
+const TERMINAL_ERROR_TYPES: ReadonlySet<string> = new Set([
+  "invalid_request_error",
+  "authentication_error",
+  "permission_error",
+  "not_found_error",
+  "invalid_api_key",
+  "insufficient_quota",
+  "context_length_exceeded",
+  "model_not_found",
+]);
+
+function isTerminalErrorType(error: APIError): boolean {
+  return [error.type, error.code].some((value) => typeof value === "string" && TERMINAL_ERROR_TYPES.has(value));
 }
 
 /** OpenAI's "You exceeded your current quota": a 429 that no wait will fix. */
@@ -88,5 +111,5 @@ function redact(message: string, apiKey: string | undefined): string {
 function scrub(error: ProviderError, apiKey: string | undefined): ProviderError {
   const message = redact(error.message, apiKey);
   if (message === error.message) return error;
-  return new ProviderError(message, { status: error.status, retryable: error.retryable, retryAfterMs: error.retryAfterMs, cause: error.cause });
+  return new ProviderError(message, { status: error.status, retryable: error.retryable, retryAfterMs: error.retryAfterMs });
 }

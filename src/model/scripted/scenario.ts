@@ -17,6 +17,10 @@ export const ScenarioStep = z.discriminatedUnion("type", [
     chunks: z.array(z.string()).optional().describe("Explicit deltas; by default the text is split after each whitespace run."),
     delay_ms: z.number().int().nonnegative().optional().describe("Pause before each delta, ms."),
     gate: z.string().optional().describe("Hold the block open after its last delta until this file exists (see the gate step)."),
+    open: z
+      .boolean()
+      .optional()
+      .describe("Leave the block unfinished (no text end, so no `text_done`), as a stream that breaks off mid-block; follow it with an error step (a failure after output: not retried) or a hang step."),
   }),
   z.object({
     type: z.literal("thinking"),

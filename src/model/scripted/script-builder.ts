@@ -13,9 +13,14 @@ export class ScriptBuilder {
   private current: ScenarioStep[] = [];
   private options: Omit<ScenarioInput, "responses"> = {};
 
-  /** A text block; `gate` holds the block open after its last delta until that file exists. */
-  text(text: string, options: { chunks?: string[]; delayMs?: number; gate?: string } = {}): this {
-    this.current.push({ type: "text", text, chunks: options.chunks, delay_ms: options.delayMs, gate: options.gate });
+  /**
+   * A text block; `gate` holds the block open after its last delta until that file exists.
+   * `open` leaves the block unfinished (no `text_done`), as a stream that breaks off mid-block:
+   * the response must then end with `fail()` (an error after output, which is not retried) or
+   * `hang()`.
+   */
+  text(text: string, options: { chunks?: string[]; delayMs?: number; gate?: string; open?: boolean } = {}): this {
+    this.current.push({ type: "text", text, chunks: options.chunks, delay_ms: options.delayMs, gate: options.gate, open: options.open || undefined });
     return this;
   }
   thinking(text: string, options: { signature?: string; delayMs?: number } = {}): this {
@@ -41,6 +46,11 @@ export class ScriptBuilder {
   }
   /** Close the response: the model call finishes normally. */
   finish(): this {
+    const last = this.current.at(-1);
+    const open = this.current.findIndex((step) => step.type === "text" && step.open);
+    if (open !== -1 && (open !== this.current.length - 2 || (last?.type !== "error" && last?.type !== "hang"))) {
+      throw new Error("script(): a text block with `open` must be followed directly by fail() or hang()");
+    }
     this.responses.push({ steps: this.current });
     this.current = [];
     return this;

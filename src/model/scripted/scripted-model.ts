@@ -80,6 +80,7 @@ export class ScriptedModel implements LanguageModel {
             yield { type: "text-delta", text: chunk };
           }
           if (step.gate && !(await waitForFile(step.gate, signal))) return;
+          if (step.open) break;
           yield { type: "text-end" };
           usage = { ...usage, outputTokens: (usage.outputTokens ?? 0) + Math.ceil(text.length / 4) };
           break;

@@ -18,6 +18,8 @@ const KNOWN: readonly [prefix: string, limits: ModelLimits][] = [
   ["claude-3-7-sonnet", { contextWindow: 200_000, maxOutputTokens: 64_000 }],
   ["claude-3-5-haiku", { contextWindow: 200_000, maxOutputTokens: 8_192 }],
   ["claude-3-5-sonnet", { contextWindow: 200_000, maxOutputTokens: 8_192 }],
+  ["claude-3-opus", { contextWindow: 200_000, maxOutputTokens: 4_096 }],
+  ["claude-3-haiku", { contextWindow: 200_000, maxOutputTokens: 4_096 }],
   ["gpt-5", { contextWindow: 400_000, maxOutputTokens: 128_000 }],
   ["gpt-4.1", { contextWindow: 1_047_576, maxOutputTokens: 32_768 }],
   ["gpt-4o", { contextWindow: 128_000, maxOutputTokens: 16_384 }],
