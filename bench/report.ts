@@ -4,6 +4,7 @@
  * "how measured" paragraph and a note for every missed target. Pure: numbers in, Markdown out.
  */
 import type { FanoutResult } from "./fanout.js";
+import type { PodPathName, ProviderResult, ReferenceName } from "./provider.js";
 import type { RoundTripResult } from "./round-trip.js";
 import type { StartupResult } from "./startup.js";
 
@@ -25,6 +26,7 @@ export interface BenchResults {
   fanout: FanoutResult[];
   roundTrip: RoundTripResult[];
   startup: StartupResult;
+  provider: ProviderResult;
   durationMs: number;
 }
 
@@ -41,7 +43,8 @@ export interface Check {
   measure: string;
   value: string;
   target: string;
-  pass: boolean;
+  /** Undefined for an informative row without a target. */
+  pass: boolean | undefined;
 }
 
 const integer = (value: number): string => Math.round(value).toLocaleString("en-US");
@@ -50,7 +53,10 @@ const ms = (value: number): string => `${fixed(value, value < 10 ? 1 : 0)} ms`;
 const us = (value: number): string => `${integer(value)} µs`;
 const megabytes = (bytes: number): string => `${fixed(bytes / 1e6)} MB`;
 const ratio = (podd: number, baseline: number): string => `${fixed(podd / baseline, 2)}×`;
-const verdict = (pass: boolean): string => (pass ? "pass" : "**miss**");
+const verdict = (pass: boolean | undefined): string => (pass === undefined ? "—" : pass ? "pass" : "**miss**");
+const microseconds = (value: number): string => `${fixed(value, 2)} µs`;
+const signedMicroseconds = (value: number): string => `${value >= 0 ? "+" : "−"}${fixed(Math.abs(value), 2)} µs`;
+const percent = (share: number): string => `${fixed(share * 100, 0)}%`;
 
 function row(cells: string[]): string {
   return `| ${cells.join(" | ")} |`;
@@ -98,6 +104,24 @@ export function checks(results: BenchResults): Check[] {
     target: `< ${megabytes(TARGETS.idleRssBytes)}`,
     pass: podd.idleRssBytes.median < TARGETS.idleRssBytes,
   });
+  const { pods } = results.provider;
+  out.push({
+    benchmark: "provider path",
+    measure: "scripted model: µs per text delta (run → run_end)",
+    value: `${microseconds(pods.scripted.usPerDelta)} (${integer(pods.scripted.deltasPerSecond)}/s)`,
+    target: "none",
+    pass: undefined,
+  });
+  for (const name of ["anthropic", "openai"] as const) {
+    const pod = pods[name];
+    out.push({
+      benchmark: "provider path",
+      measure: `\`${name}:\` via fake server: µs per text delta (overhead vs scripted)`,
+      value: `${microseconds(pod.usPerDelta)} (${signedMicroseconds(pod.usPerDelta - pods.scripted.usPerDelta)})`,
+      target: "none",
+      pass: undefined,
+    });
+  }
   return out;
 }
 
@@ -282,6 +306,104 @@ function startupSection(result: StartupResult): string {
   ].join("\n");
 }
 
+const POD_LABELS: Record<PodPathName, string> = {
+  scripted: "scripted model",
+  anthropic: "`anthropic:` → fake server",
+  openai: "`openai:` → fake server",
+};
+
+const REFERENCE_LABELS: Record<ReferenceName, [string, string]> = {
+  httpAnthropic: ["bare `node:http` client reads the Anthropic SSE body", "fake server + loopback TCP"],
+  httpOpenai: ["bare `node:http` client reads the OpenAI SSE body", "fake server + loopback TCP"],
+  sdkAnthropic: ["Anthropic SDK over HTTP, iterating raw stream events", "+ fetch body stream, SSE parsing, `JSON.parse` per event"],
+  sdkOpenai: ["OpenAI SDK over HTTP, iterating raw chunks", "+ fetch body stream, SSE parsing, `JSON.parse` per event"],
+  sdkPerEventAnthropic: ["Anthropic SDK, one SSE event per read, no HTTP ¹", "SDK parsing at a realistic read size"],
+  sdkPerEventOpenai: ["OpenAI SDK, one SSE event per read, no HTTP ¹", "SDK parsing at a realistic read size"],
+  adapterAnthropic: ["Anthropic adapter's `LanguageModel.stream` over HTTP", "+ stream mapper, idle watchdog, retry wrapper"],
+  adapterOpenai: ["OpenAI adapter's `LanguageModel.stream` over HTTP", "+ chunk mapper, idle watchdog, retry wrapper"],
+  scriptedModel: ["scripted model's `LanguageModel.stream`", "the scripted model alone"],
+};
+
+const runList = (runsMs: number[]): string => runsMs.map((value) => fixed(value, 0)).join(", ");
+
+function providerSection(result: ProviderResult): string {
+  const { pods, references, deltas } = result;
+  const scripted = pods.scripted;
+  const podRows = (["scripted", "anthropic", "openai"] as const).map((name) => {
+    const pod = pods[name];
+    const provider = name !== "scripted";
+    return [
+      POD_LABELS[name],
+      `${ms(pod.medianMs)} (${runList(pod.runsMs)})`,
+      integer(pod.deltasPerSecond),
+      microseconds(pod.usPerDelta),
+      provider ? signedMicroseconds(pod.usPerDelta - scripted.usPerDelta) : "—",
+      microseconds(pod.streamingUsPerDelta),
+      provider ? signedMicroseconds(pod.streamingUsPerDelta - scripted.streamingUsPerDelta) : "—",
+      ms(pod.firstDeltaMs),
+      pod.requestMs === undefined ? "—" : `${ms(pod.requestMs)} (${megabytes(pod.requestBytesMax ?? 0)})`,
+      percent(pod.podCpuShare),
+      percent(pod.runnerCpuShare),
+    ];
+  });
+  const referenceRows = (Object.keys(REFERENCE_LABELS) as ReferenceName[]).map((name) => {
+    const timing = references[name];
+    const [label, adds] = REFERENCE_LABELS[name];
+    return [label, adds, `${ms(timing.medianMs)} (${runList(timing.runsMs)})`, microseconds(timing.usPerDelta)];
+  });
+  const serverShare = (reference: ReferenceName, pod: PodPathName): string => percent(references[reference].medianMs / pods[pod].medianMs);
+  return [
+    "## (d) Provider path: per-delta overhead against the scripted model (no target)",
+    "",
+    `How measured: one model response of ${integer(deltas)} text deltas of ${result.deltaChars} characters (the fan-out deltas; each a ` +
+      `${fixed(result.lineBytes, 0)}-byte \`text_delta\` line at the client), streamed by three real pod processes (compiled \`dist/\`), each with ` +
+      "one attached client in the runner process: (1) `scripted:` with the deltas as explicit `chunks`; (2) a profile " +
+      "`anthropic:claude-sonnet-4-20250514` and (3) a profile `openai:gpt-4.1`, whose `base_url` points at `bench/provider-server.ts`, a " +
+      "bare `node:http` server on 127.0.0.1 in the runner process. It answers each request with the same deltas as one Messages API / Chat " +
+      "Completions SSE stream, built with the tests' SSE builders (`test/helpers/anthropic-sse.ts`, `openai-sse.ts`), encoded once " +
+      `(${megabytes(result.sseBytes.anthropic)} and ${megabytes(result.sseBytes.openai)}) and sent with one \`write\` per request; the ` +
+      "tests' FakeProvider is not used because it makes one `write` (one HTTP chunk) per event. The pods run the real SDKs with a dummy key " +
+      "and one attempt (`retry.max_attempts: 1`). A run is timed from just before `run` is written until the client has read `run_end`; " +
+      "every run must deliver every delta (the same bytes on all three pods), end `finished` and cost exactly one request. Runs alternate " +
+      "scripted / anthropic / openai, one warm-up round, then " +
+      `${scripted.runsMs.length} measured rounds; medians. µs per delta = run time / ${integer(deltas)}; overhead = provider − scripted. ` +
+      "The conversation grows by one answer per run, so the provider pods' request bodies grow too (largest in parentheses); the " +
+      "\"streaming\" columns leave out everything before the first delta. CPU shares are CPU time over wall time during the measured runs " +
+      "(`/proc/<pid>/stat` for the pod, `process.cpuUsage()` for the runner, which holds the fake server and the client).",
+    "",
+    table(
+      [
+        "path",
+        "run → run_end, median (runs)",
+        "deltas/s",
+        "µs per delta",
+        "overhead per delta",
+        "streaming µs per delta",
+        "streaming overhead",
+        "run → first delta",
+        "run → request at server (largest body)",
+        "pod CPU",
+        "runner CPU",
+      ],
+      podRows,
+    ),
+    "",
+    `Is the fake server the bottleneck? A bare HTTP client reads the whole Anthropic stream from it in ${ms(references.httpAnthropic.medianMs)} ` +
+      `(${serverShare("httpAnthropic", "anthropic")} of the anthropic pod's run) and the OpenAI stream in ${ms(references.httpOpenai.medianMs)} ` +
+      `(${serverShare("httpOpenai", "openai")} of the openai pod's run), server and client together in one process; during the provider runs ` +
+      `the pods were on CPU ${percent(pods.anthropic.podCpuShare)} / ${percent(pods.openai.podCpuShare)} of the wall time and the runner ` +
+      `(server + client) ${percent(pods.anthropic.runnerCpuShare)} / ${percent(pods.openai.runnerCpuShare)}.`,
+    "",
+    "Informative references, timed in the runner process in the same rounds against the same server and streams, with no pod and no " +
+      "client socket: per provider, the SDK rows add SSE parsing to the bare read, and the adapter rows add the adapter to the SDK.",
+    "",
+    table(["reference", "adds", "time, median (runs)", "µs per delta"], referenceRows),
+    "",
+    "¹ The SDK client gets a custom `fetch` that returns the same SSE body as a `ReadableStream` of one event per chunk, as when events " +
+      "arrive at a model's pace; over loopback from a server that writes everything at once, the SDK instead gets 64 KiB reads of hundreds of events each.",
+  ].join("\n");
+}
+
 /** The generated part of docs/benchmarks.md. */
 export function renderReport(results: BenchResults): string {
   return [
@@ -298,5 +420,7 @@ export function renderReport(results: BenchResults): string {
     roundTripSection(results.roundTrip),
     "",
     startupSection(results.startup),
+    "",
+    providerSection(results.provider),
   ].join("\n");
 }

@@ -24,6 +24,9 @@ import type { ToolRegistry } from "../tools/registry.js";
 
 export type AbortReason = "cancel" | "pause" | "shutdown";
 
+/** The turn loop yields to the event loop after this many stream parts. */
+export const YIELD_EVERY_PARTS = 64;
+
 export interface TurnLoopIo {
   readonly signal: AbortSignal;
   now(): number;
@@ -90,9 +93,12 @@ async function runOneTurn(config: TurnLoopConfig, io: TurnLoopIo): Promise<Pendi
       tools: config.tools.specs(),
       maxOutputTokens: config.model.info.maxOutputTokens,
     };
+    let parts = 0;
     for await (const part of config.model.stream(request, { signal: io.signal })) {
       if (io.signal.aborted) break;
       call.handle(part);
+      // A fast stream must not hold the event loop: methods (cancel, pause) and socket writes get a turn.
+      if (++parts % YIELD_EVERY_PARTS === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     throwIfAborted(io.signal);
     if (!call.finished) throw new ProviderError("the model stream ended without a finish");
