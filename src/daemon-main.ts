@@ -6,7 +6,10 @@
  * (`{"ok":false,"error":…}`) on it, then the fd is closed.
  */
 import fs from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
+import type { ScopeRule } from "../protocol/index.js";
+import { parsePermissionRule, type PermissionRule } from "./tools/permissions.js";
 import { resolvePaths } from "./config/paths.js";
 import { runDaemon } from "./daemon.js";
 
@@ -22,18 +25,68 @@ function reportReady(line: object): void {
   delete process.env.PODD_READY_FD;
 }
 
-/** Parse the internal entry's arguments (node:util, not commander: this is on the start-up path). */
-function parseDaemonArgs(argv: string[]): { name: string; cwd: string; model?: string; baseUrl?: string; parent?: string; maxTurns?: number } {
-  const { values, positionals } = parseArgs({
+interface DaemonArgs {
+  name: string;
+  cwd: string;
+  model?: string;
+  baseUrl?: string;
+  parent?: string;
+  maxTurns?: number;
+  allow: ScopeRule[];
+  deny: ScopeRule[];
+  bash: boolean;
+  permissions: PermissionRule[];
+}
+
+const USAGE =
+  "usage: daemon-main <name> [--cwd DIR] [--model SPEC] [--base-url URL] [--parent SOCKET] [--max-turns N] " +
+  "[--allow-read DIR] [--allow-write DIR] [--deny-read DIR] [--deny-write DIR] [--no-bash] [--allow-tool RULE] [--deny-tool RULE]";
+
+/** Parse the internal entry's arguments (node:util, not commander: this is on the start-up path). Tool rules keep their order. */
+function parseDaemonArgs(argv: string[]): DaemonArgs {
+  const repeated = { type: "string", multiple: true } as const;
+  const { values, positionals, tokens } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { cwd: { type: "string" }, model: { type: "string" }, "base-url": { type: "string" }, parent: { type: "string" }, "max-turns": { type: "string" } },
+    tokens: true,
+    options: {
+      cwd: { type: "string" },
+      model: { type: "string" },
+      "base-url": { type: "string" },
+      parent: { type: "string" },
+      "max-turns": { type: "string" },
+      "allow-read": repeated,
+      "allow-write": repeated,
+      "deny-read": repeated,
+      "deny-write": repeated,
+      "no-bash": { type: "boolean" },
+      "allow-tool": repeated,
+      "deny-tool": repeated,
+    },
   });
   const name = positionals[0];
-  if (!name || positionals.length > 1) throw new Error("usage: daemon-main <name> [--cwd DIR] [--model SPEC] [--base-url URL] [--parent SOCKET] [--max-turns N]");
+  if (!name || positionals.length > 1) throw new Error(USAGE);
   const maxTurns = values["max-turns"] === undefined ? undefined : Number(values["max-turns"]);
   if (maxTurns !== undefined && (!Number.isInteger(maxTurns) || maxTurns < 1)) throw new Error("--max-turns takes a positive whole number");
-  return { name, cwd: values.cwd ?? process.cwd(), model: values.model, baseUrl: values["base-url"], parent: values.parent, maxTurns };
+  const cwd = values.cwd ?? process.cwd();
+  const rule = (permission: "read" | "write") => (target: string): ScopeRule => ({ target: path.resolve(cwd, target), permission, recursive: true });
+  const permissions = tokens.flatMap((token) =>
+    token.kind === "option" && (token.name === "allow-tool" || token.name === "deny-tool") && token.value !== undefined
+      ? [parsePermissionRule(token.name === "allow-tool" ? "allow" : "deny", token.value)]
+      : [],
+  );
+  return {
+    name,
+    cwd,
+    model: values.model,
+    baseUrl: values["base-url"],
+    parent: values.parent,
+    maxTurns,
+    allow: [...(values["allow-read"] ?? []).map(rule("read")), ...(values["allow-write"] ?? []).map(rule("write"))],
+    deny: [...(values["deny-read"] ?? []).map(rule("read")), ...(values["deny-write"] ?? []).map(rule("write"))],
+    bash: !values["no-bash"],
+    permissions,
+  };
 }
 
 let name = "(unnamed)";
@@ -48,6 +101,9 @@ try {
     baseUrl: options.baseUrl,
     parentSocket: options.parent,
     maxTurnsPerRun: options.maxTurns,
+    scope: { allow: options.allow, deny: options.deny },
+    bash: options.bash,
+    permissions: options.permissions,
     onReady: ({ socket, pid }) => {
       reportReady({ ok: true, socket, pid });
       if (!process.env.PODD_QUIET) process.stderr.write(`pod ${name} listening on ${socket}\n`);

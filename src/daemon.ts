@@ -16,6 +16,9 @@ import { RuntimeDir } from "./pod/runtime-dir.js";
 import { UpwardReporter } from "./pod/upward-reports.js";
 import { SessionLog } from "./session/session-log.js";
 import { builtinTools } from "./tools/builtin-tools.js";
+import type { ScopeRule } from "../protocol/index.js";
+import { loadConfigFile } from "./config/model-config.js";
+import { parsePermissionRuleText, PermissionRules, type PermissionRule } from "./tools/permissions.js";
 import { Scope } from "./tools/scope.js";
 
 /** Default bound on turns (model calls) per run before `run_end{limit_reached}`. */
@@ -32,6 +35,12 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   parentSocket?: string;
   maxTurnsPerRun?: number;
+  /** Extra path rules: the cwd (read+write) is always allowed; deny rules cap it. */
+  scope?: { allow?: ScopeRule[]; deny?: ScopeRule[] };
+  /** Register the bash tool (default true). */
+  bash?: boolean;
+  /** Per-tool rules from the command line, checked before those of config.json. */
+  permissions?: PermissionRule[];
   systemPrompt?: string;
   /** Called once the socket accepts connections. */
   onReady?(info: { socket: string; pid: number }): void;
@@ -70,8 +79,20 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const now = (): number => Date.now();
   const sessionId = ulid();
   const segmentId = ulid();
-  const tools = builtinTools();
-  const scope = Scope.forCwd(cwd);
+  const tools = builtinTools({ bash: options.bash ?? true });
+  const spillDir = path.join(paths.runtimeDir, "tool-output");
+  fs.mkdirSync(spillDir, { recursive: true, mode: 0o700 });
+  const scope = new Scope({
+    allow: [
+      { target: cwd, permission: "write", recursive: true },
+      ...(options.scope?.allow ?? []),
+      // Tools spill long output here; the model may read it back.
+      { target: spillDir, permission: "read", recursive: true },
+    ],
+    deny: options.scope?.deny ?? [],
+  });
+  const configRules = (await loadConfigFile(options.paths.home)).permissions ?? [];
+  const permissions = new PermissionRules([...(options.permissions ?? []), ...configRules.map(parsePermissionRuleText)]);
   const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger });
   const log = SessionLog.create({ sessionDir: sessionDir(options.paths, sessionId), sessionId, segmentId, podName: options.name, now: now() });
 
@@ -83,7 +104,13 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       loop: {
         model,
         tools,
-        toolContext: { cwd, scope },
+        toolContext: {
+          cwd,
+          scope,
+          spillDir,
+          permissions,
+          alert: (message: string) => controller.alert("warn", "worker", message),
+        },
         systemPrompt: options.systemPrompt ?? defaultSystemPrompt(options.name, cwd),
         maxTurnsPerRun: options.maxTurnsPerRun ?? DEFAULT_MAX_TURNS_PER_RUN,
       },

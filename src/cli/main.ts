@@ -19,6 +19,19 @@ function positiveInt(value: string): number {
 
 const POD_ARGUMENT_HELP = "pod name (or a path to a pod's socket)";
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** --allow-tool / --deny-tool share one ordered list (first match wins). */
+const toolRules: { action: "allow" | "deny"; rule: string }[] = [];
+function collectToolRule(action: "allow" | "deny") {
+  return (rule: string): { action: "allow" | "deny"; rule: string }[] => {
+    toolRules.push({ action, rule });
+    return toolRules;
+  };
+}
+
 export function buildProgram(): Command {
   const program = new Command("podd")
     .description("podd: a Unix-socket pod daemon for LLM agents")
@@ -39,6 +52,13 @@ export function buildProgram(): Command {
       "scripted",
     )
     .option("--base-url <url>", "API base URL (an OpenAI-compatible server such as Ollama, vLLM or llama.cpp, or a proxy)")
+    .option("--allow-read <dir>", "also let the pod's file tools read DIR (repeatable; the cwd is always read+write)", collect, [])
+    .option("--allow-write <dir>", "also let the pod's file tools read and write DIR (repeatable)", collect, [])
+    .option("--deny-read <dir>", "no access at all to DIR, even inside an allowed dir (repeatable)", collect, [])
+    .option("--deny-write <dir>", "read-only access to DIR, even inside a writable dir (repeatable)", collect, [])
+    .option("--no-bash", "do not give the pod the bash tool (bash is not confined by the path scope)")
+    .option("--allow-tool <rule>", "allow calls matching <tool>[:<glob>] (e.g. 'bash:git *'); rules are checked in order, first match wins", collectToolRule("allow"))
+    .option("--deny-tool <rule>", "deny calls matching <tool>[:<glob>] (e.g. 'bash:rm *'); the model reads 'permission denied'", collectToolRule("deny"))
     .option("--cwd <dir>", "the pod's working directory (default: this directory)")
     .option("--parent <socket>", "parent pod socket to report turn_ended / errored / shut_down to")
     .option("--max-turns <n>", "most model calls per run before run_end{limit_reached} (default 50)", positiveInt)
@@ -57,7 +77,7 @@ Models:
                            "thinking_budget": 2048, "context_window": 200000, "base_url": "https://…"}}}
 Keys are read from the environment and handed to the pod through its environment only.`,
     )
-    .action(async (name: string | undefined, options) => (await start()).startCommand(name, options));
+    .action(async (name: string | undefined, options) => (await start()).startCommand(name, { ...options, toolRules }));
 
   program
     .command("send")

@@ -18,6 +18,14 @@ const START_TIMEOUT_MS = 15_000;
 export interface StartOptions {
   model?: string;
   baseUrl?: string;
+  allowRead?: string[];
+  allowWrite?: string[];
+  denyRead?: string[];
+  denyWrite?: string[];
+  /** commander sets `bash: false` for --no-bash. */
+  bash?: boolean;
+  /** `--allow-tool` / `--deny-tool` rules in the order given. */
+  toolRules?: { action: "allow" | "deny"; rule: string }[];
   cwd?: string;
   parent?: string;
   foreground?: boolean;
@@ -54,6 +62,16 @@ export async function startCommand(nameArgument: string | undefined, options: St
   const args = [...entry.execArgv, entry.file, name, "--cwd", cwd];
   if (options.model) args.push("--model", options.model);
   if (options.baseUrl) args.push("--base-url", options.baseUrl);
+  for (const [flag, targets] of [
+    ["--allow-read", options.allowRead],
+    ["--allow-write", options.allowWrite],
+    ["--deny-read", options.denyRead],
+    ["--deny-write", options.denyWrite],
+  ] as const) {
+    for (const target of targets ?? []) args.push(flag, path.resolve(cwd, target));
+  }
+  if (options.bash === false) args.push("--no-bash");
+  for (const { action, rule } of options.toolRules ?? []) args.push(`--${action}-tool`, rule);
   if (options.parent) args.push("--parent", path.resolve(options.parent));
   if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
 

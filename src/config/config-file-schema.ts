@@ -22,7 +22,13 @@ export const ModelProfileSchema = z.object({
   request_timeout_ms: positive.optional().describe("Bound on the time to response headers, ms."),
 });
 
-export const ConfigFileSchema = z.object({ profiles: z.record(z.string(), ModelProfileSchema).default({}) });
+export const ConfigFileSchema = z.object({
+  profiles: z.record(z.string(), ModelProfileSchema).default({}),
+  permissions: z
+    .array(z.string().regex(/^\s*(allow|deny)\s+[A-Za-z0-9_*-]+(:.+)?$/, 'expected "allow <tool>[:<glob>]" or "deny <tool>[:<glob>]"'))
+    .optional()
+    .describe("Per-tool rules, first match wins, e.g. \"deny bash:rm *\"."),
+});
 
 export function parseConfigFile(text: string, file: string): PoddConfigFile {
   let json: unknown;

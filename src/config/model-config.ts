@@ -59,6 +59,8 @@ export interface ModelProfile {
 
 export interface PoddConfigFile {
   profiles: Record<string, ModelProfile>;
+  /** Per-tool permission rules, `allow|deny <tool>[:<glob>]`, first match wins (after the command line's). */
+  permissions?: string[];
 }
 
 export function configFilePath(home: string): string {

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { ToolSpec } from "../model/types.js";
+import type { PermissionRules } from "./permissions.js";
 import type { Scope } from "./scope.js";
 
 export interface ToolContext {
@@ -14,6 +15,12 @@ export interface ToolContext {
   scope: Scope;
   /** Aborted on cancel, pause and shutdown. */
   signal: AbortSignal;
+  /** Where a tool writes output too long to return (readable through the scope), e.g. `<runtime>/<pod>/tool-output`. */
+  spillDir: string;
+  /** Per-tool allow/deny rules, checked by the registry before a tool runs. */
+  permissions?: PermissionRules;
+  /** Raise a user-facing alert (e.g. a denied call). */
+  alert?(message: string): void;
 }
 
 export interface ToolOutput {
@@ -28,6 +35,8 @@ export interface Tool<Input = unknown> {
   readonly description: string;
   readonly input: z.ZodType<Input>;
   readonly spec: ToolSpec;
+  /** The argument permission rules match (a command, a path, a pattern), if the tool has one. */
+  mainArgument?(input: Input): string | undefined;
   execute(input: Input, ctx: ToolContext): Promise<ToolOutput>;
 }
 
@@ -43,6 +52,8 @@ export function defineTool<Schema extends z.ZodType>(definition: {
   name: string;
   description: string;
   input: Schema;
+  /** The argument permission rules match (a command, a path, a pattern). */
+  mainArgument?(input: z.output<Schema>): string | undefined;
   execute(input: z.output<Schema>, ctx: ToolContext): Promise<ToolOutput>;
 }): Tool<z.output<Schema>> {
   const inputSchema = z.toJSONSchema(definition.input, { io: "input" }) as Record<string, unknown>;
@@ -52,6 +63,7 @@ export function defineTool<Schema extends z.ZodType>(definition: {
     description: definition.description,
     input: definition.input as unknown as z.ZodType<z.output<Schema>>,
     spec: { name: definition.name, description: definition.description, inputSchema },
+    mainArgument: definition.mainArgument,
     execute: definition.execute,
   };
 }

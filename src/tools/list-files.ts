@@ -19,6 +19,7 @@ export const listFilesTool = defineTool({
     path: z.string().optional().describe("Directory, relative to the working directory or absolute. Default `.`."),
     pattern: z.string().optional().describe("Glob relative to `path`, e.g. `**/*.md`."),
   }),
+  mainArgument: (input) => input.pattern ?? input.path ?? ".",
   async execute(input, ctx) {
     const requested = input.path ?? ".";
     if (input.pattern !== undefined && (path.isAbsolute(input.pattern) || input.pattern.split(/[\\/]/).includes(".."))) {

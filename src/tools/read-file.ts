@@ -23,6 +23,7 @@ export const readFileTool = defineTool({
     offset: z.number().int().positive().optional().describe("First line to return (1-based)."),
     limit: z.number().int().positive().optional().describe("Maximum number of lines to return."),
   }),
+  mainArgument: (input) => input.path,
   async execute(input, ctx) {
     const file = ctx.scope.check(ctx.cwd, input.path, "read");
     const stat = await fs.stat(file).catch((error: NodeJS.ErrnoException) => {

@@ -45,6 +45,13 @@ export class ToolRegistry {
     if (!parsed.success) {
       return failure(`${name}: invalid arguments`, `invalid arguments for ${name}: ${describeIssues(parsed.error)}`);
     }
+    const argument = tool.mainArgument?.(parsed.data);
+    const verdict = ctx.permissions?.decide(name, argument);
+    if (verdict && !verdict.allowed) {
+      const message = `permission denied: ${name}${argument === undefined ? "" : ` ${JSON.stringify(argument)}`} is denied by the rule ${verdict.rule}`;
+      ctx.alert?.(`tool: ${message}`);
+      return failure(message, message);
+    }
     try {
       const output = await tool.execute(parsed.data, ctx);
       return { summary: output.summary, output: output.content, isError: false };

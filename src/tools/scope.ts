@@ -1,39 +1,61 @@
 /**
- * Path scope, first cut: a list of rules `{target, permission, recursive}` and the check
- * every file tool runs before it touches the disk. Paths are canonicalised with realpath
- * (for a path that does not exist yet, its nearest existing ancestor), so `..` and symlinks
- * that lead outside the scope are refused. Deny lists and per-tool permission rules come
- * with the builtin-tools issue.
+ * Path scope: allow and deny rules `{target, permission, recursive}` and the check every file
+ * tool runs before it touches the disk (the reference's ScopedFs).
+ *
+ * Effective permission of a path = the highest permission of the allow rules that cover it,
+ * capped by the deny rules that cover it: a matching deny(write) leaves at most read, a
+ * matching deny(read) leaves nothing. A recursive rule covers its target and everything
+ * below; a non-recursive rule covers its target and its direct children.
+ *
+ * Paths are canonicalised with realpath — for a path that does not exist yet, its nearest
+ * existing ancestor's realpath with the rest appended — so `..` and symlinks that lead
+ * outside the scope are judged by where they really lead.
  */
 import fs from "node:fs";
 import path from "node:path";
 import type { Permission, ScopeRule } from "../../protocol/index.js";
 import { ToolFailure } from "./define-tool.js";
 
-export class Scope {
-  readonly rules: readonly ScopeRule[];
+export interface ScopeRules {
+  allow: readonly ScopeRule[];
+  deny?: readonly ScopeRule[];
+}
 
-  constructor(rules: readonly ScopeRule[]) {
-    this.rules = rules.map((rule) => ({ ...rule, target: canonicalPath(rule.target) }));
+export class Scope {
+  readonly allow: readonly ScopeRule[];
+  readonly deny: readonly ScopeRule[];
+
+  constructor(rules: ScopeRules | readonly ScopeRule[]) {
+    const { allow, deny = [] } = Array.isArray(rules) ? { allow: rules as readonly ScopeRule[] } : (rules as ScopeRules);
+    const canonical = (rule: ScopeRule): ScopeRule => ({ ...rule, target: canonicalPath(rule.target) });
+    this.allow = allow.map(canonical);
+    this.deny = deny.map(canonical);
   }
 
   /** The default scope: read and write on `cwd`, recursively. */
   static forCwd(cwd: string): Scope {
-    return new Scope([{ target: cwd, permission: "write", recursive: true }]);
+    return new Scope({ allow: [{ target: cwd, permission: "write", recursive: true }] });
   }
 
-  /** Highest permission a canonical path has, or undefined. */
+  /** Allow rules (kept for the wire's ScopeRule lists, e.g. delegation). */
+  get rules(): readonly ScopeRule[] {
+    return this.allow;
+  }
+
+  /** Effective permission of a canonical path, or undefined for none. */
   permissionFor(canonical: string): Permission | undefined {
-    let best: Permission | undefined;
-    for (const rule of this.rules) {
-      const covers = rule.recursive
-        ? canonical === rule.target || canonical.startsWith(rule.target.endsWith(path.sep) ? rule.target : rule.target + path.sep)
-        : canonical === rule.target || path.dirname(canonical) === rule.target;
-      if (!covers) continue;
-      if (rule.permission === "write") return "write";
-      best = "read";
+    let granted: Permission | undefined;
+    for (const rule of this.allow) {
+      if (!covers(rule, canonical)) continue;
+      granted = rule.permission === "write" ? "write" : (granted ?? "read");
     }
-    return best;
+    if (!granted) return undefined;
+    for (const rule of this.deny) {
+      if (!covers(rule, canonical)) continue;
+      if (rule.permission === "read") return undefined;
+      granted = "read";
+    }
+    return granted;
   }
 
   /**
@@ -41,17 +63,29 @@ export class Scope {
    * Returns the canonical absolute path. Throws ToolFailure(`permission denied: …`).
    */
   check(cwd: string, requested: string, needed: Permission): string {
-    const canonical = canonicalPath(path.resolve(cwd, requested));
+    const resolved = path.resolve(cwd, requested);
+    const canonical = canonicalPath(resolved);
     const has = this.permissionFor(canonical);
     if (has === "write" || (has === "read" && needed === "read")) return canonical;
-    throw new ToolFailure(`permission denied: ${needed} access to ${requested} is outside this pod's scope (${this.summary()})`);
+    const what = has === "read" ? "is read-only in" : "is outside";
+    const leadsTo = canonical === resolved ? "" : ` (it resolves to ${canonical})`;
+    throw new ToolFailure(`permission denied: ${needed} access to ${requested} ${what} this pod's scope (${this.summary()})${leadsTo}`);
   }
 
-  /** Human-readable summary, e.g. `write /repo`. */
+  /** Human-readable summary, e.g. `write /repo; deny write /repo/.git`. */
   summary(): string {
-    if (this.rules.length === 0) return "(no access)";
-    return this.rules.map((rule) => `${rule.permission} ${rule.target}${rule.recursive ? "" : " (non-recursive)"}`).join(", ");
+    const describe = (rule: ScopeRule): string => `${rule.permission} ${rule.target}${rule.recursive ? "" : " (non-recursive)"}`;
+    const parts = this.allow.map(describe);
+    if (parts.length === 0) parts.push("(no access)");
+    for (const rule of this.deny) parts.push(`deny ${describe(rule)}`);
+    return parts.join(", ");
   }
+}
+
+function covers(rule: ScopeRule, canonical: string): boolean {
+  if (canonical === rule.target) return true;
+  if (rule.recursive) return canonical.startsWith(rule.target.endsWith(path.sep) ? rule.target : rule.target + path.sep);
+  return path.dirname(canonical) === rule.target;
 }
 
 /** realpath of the path, or of its nearest existing ancestor with the rest appended. */

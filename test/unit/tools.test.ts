@@ -46,7 +46,7 @@ beforeAll(() => {
   fs.mkdirSync(path.join(cwd, "links"));
   fs.symlinkSync(path.join(outside, "secret.txt"), path.join(cwd, "links", "link-out.txt"));
   fs.symlinkSync(outside, path.join(cwd, "links", "dir-out"));
-  ctx = { cwd, scope: Scope.forCwd(cwd), signal: new AbortController().signal };
+  ctx = { cwd, scope: Scope.forCwd(cwd), signal: new AbortController().signal, spillDir: path.join(root, "spill") };
 });
 
 afterAll(() => {

@@ -1,0 +1,4 @@
+/** The tools that change files (write_file, edit_file), each checking the scope for write. */
+import type { Tool } from "./define-tool.js";
+
+export const editingTools: readonly Tool<never>[] = [];
