@@ -49,6 +49,15 @@ export interface DaemonOptions {
 /** Paths to keys in log records that must never be written (API keys, auth headers). */
 export const LOG_REDACT_PATHS = ["apiKey", "*.apiKey", "api_key", "*.api_key", "headers.authorization", "*.headers.authorization", "*.headers[\"x-api-key\"]"];
 
+/**
+ * The environment a tool's processes get: the pod's without API keys (the known credential
+ * variables, a profile's `api_key_env`, and any `*_API_KEY`), so a command cannot print them.
+ */
+export function withoutCredentials(env: NodeJS.ProcessEnv, extra?: string): NodeJS.ProcessEnv {
+  const secret = new Set(["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY", "OPENAI_COMPATIBLE_API_KEY", ...(extra ? [extra] : [])]);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !secret.has(name) && !/_API_KEY$/.test(name)));
+}
+
 export function defaultSystemPrompt(name: string, cwd: string): string {
   return (
     `You are ${name}, an agent running as a podd pod. Your working directory is ${cwd}.\n` +
@@ -65,6 +74,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const cwd = fs.realpathSync(path.resolve(options.cwd));
   if (!fs.statSync(cwd).isDirectory()) throw new Error(`--cwd ${cwd} is not a directory`);
   const env = options.env ?? process.env;
+  // Everything that can be refused is checked before anything is created.
+  const configRules = ((await loadConfigFile(options.paths.home)).permissions ?? []).map(parsePermissionRuleText);
   const modelConfig = await resolveModelConfig(options.modelSpec ?? "scripted", { baseUrl: options.baseUrl, home: options.paths.home, env });
 
   fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
@@ -91,8 +102,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     ],
     deny: options.scope?.deny ?? [],
   });
-  const configRules = (await loadConfigFile(options.paths.home)).permissions ?? [];
-  const permissions = new PermissionRules([...(options.permissions ?? []), ...configRules.map(parsePermissionRuleText)]);
+  const permissions = new PermissionRules([...(options.permissions ?? []), ...configRules]);
   const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger });
   const log = SessionLog.create({ sessionDir: sessionDir(options.paths, sessionId), sessionId, segmentId, podName: options.name, now: now() });
 
@@ -110,6 +120,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
           spillDir,
           permissions,
           alert: (message: string) => controller.alert("warn", "worker", message),
+          env: withoutCredentials(env, modelConfig.apiKeyEnv),
         },
         systemPrompt: options.systemPrompt ?? defaultSystemPrompt(options.name, cwd),
         maxTurnsPerRun: options.maxTurnsPerRun ?? DEFAULT_MAX_TURNS_PER_RUN,

@@ -101,10 +101,13 @@ export async function startCommand(nameArgument: string | undefined, options: St
   else process.stdout.write(`pod ${name} started (pid ${ready.pid})\nsocket: ${ready.socket}\n`);
 }
 
-/** Before daemonising: the model spec resolves and its credentials exist, or a clear error (exit 2). */
+/** Before daemonising: the model spec resolves, its credentials exist, and every permission rule parses — or a clear error (exit 2). */
 async function checkModel(options: StartOptions): Promise<void> {
-  const { credentialProblem, resolveModelConfig } = await import("../config/model-config.js");
+  const { credentialProblem, loadConfigFile, resolveModelConfig } = await import("../config/model-config.js");
+  const { parsePermissionRule, parsePermissionRuleText } = await import("../config/permission-rules.js");
   try {
+    for (const { action, rule } of options.toolRules ?? []) parsePermissionRule(action, rule);
+    for (const rule of (await loadConfigFile(resolvePaths().home)).permissions ?? []) parsePermissionRuleText(rule);
     const config = await resolveModelConfig(options.model ?? "scripted", { baseUrl: options.baseUrl, home: resolvePaths().home, env: process.env });
     const problem = credentialProblem(config, process.env);
     if (problem) throw new CliError(problem, 2);

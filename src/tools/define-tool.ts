@@ -21,6 +21,8 @@ export interface ToolContext {
   permissions?: PermissionRules;
   /** Raise a user-facing alert (e.g. a denied call). */
   alert?(message: string): void;
+  /** Environment for processes a tool starts (bash): the pod's, without its API keys. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ToolOutput {
@@ -28,6 +30,8 @@ export interface ToolOutput {
   summary: string;
   /** What the model reads; capped by each tool in bytes. */
   content?: string;
+  /** A result that reports a failure of the work itself (e.g. a command's non-zero exit), not of the tool. */
+  isError?: boolean;
 }
 
 export interface Tool<Input = unknown> {
@@ -37,6 +41,8 @@ export interface Tool<Input = unknown> {
   readonly spec: ToolSpec;
   /** The argument permission rules match (a command, a path, a pattern), if the tool has one. */
   mainArgument?(input: Input): string | undefined;
+  /** Whether that argument is a path: rules then match its resolved forms, never the text as written. */
+  mainArgumentIsPath?(input: Input): boolean;
   execute(input: Input, ctx: ToolContext): Promise<ToolOutput>;
 }
 
@@ -54,6 +60,8 @@ export function defineTool<Schema extends z.ZodType>(definition: {
   input: Schema;
   /** The argument permission rules match (a command, a path, a pattern). */
   mainArgument?(input: z.output<Schema>): string | undefined;
+  /** Whether that argument is a path (see Tool.mainArgumentIsPath). */
+  mainArgumentIsPath?(input: z.output<Schema>): boolean;
   execute(input: z.output<Schema>, ctx: ToolContext): Promise<ToolOutput>;
 }): Tool<z.output<Schema>> {
   const inputSchema = z.toJSONSchema(definition.input, { io: "input" }) as Record<string, unknown>;
@@ -64,6 +72,7 @@ export function defineTool<Schema extends z.ZodType>(definition: {
     input: definition.input as unknown as z.ZodType<z.output<Schema>>,
     spec: { name: definition.name, description: definition.description, inputSchema },
     mainArgument: definition.mainArgument,
+    mainArgumentIsPath: definition.mainArgumentIsPath,
     execute: definition.execute,
   };
 }

@@ -20,6 +20,7 @@ export const listFilesTool = defineTool({
     pattern: z.string().optional().describe("Glob relative to `path`, e.g. `**/*.md`."),
   }),
   mainArgument: (input) => input.pattern ?? input.path ?? ".",
+  mainArgumentIsPath: (input) => input.pattern === undefined,
   async execute(input, ctx) {
     const requested = input.path ?? ".";
     if (input.pattern !== undefined && (path.isAbsolute(input.pattern) || input.pattern.split(/[\\/]/).includes(".."))) {

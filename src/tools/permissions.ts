@@ -4,17 +4,15 @@
  * the call is allowed (the path scope still applies to every file tool).
  *
  * Rule syntax (config file and CLI): `<tool>` or `<tool>:<glob>`, e.g. `bash:git *`,
- * `write_file:**\/*.lock`, `*:secrets/**`. `*` in the tool part matches any tool. In the glob,
- * `*` and `**` match any characters including `/` and spaces (commands are not paths), `?`
- * one character; matching is on the whole argument.
+ * `write_file:**\/*.lock`, `*:secrets/**`. `*` in the tool part matches any run of characters
+ * (`*` alone: any tool; `*_file`: the file tools). In the glob, `*` and `**` match any
+ * characters including `/` and spaces (commands are not paths), `**\/` also matches no
+ * directory at all (`**\/*.lock` covers a top-level `yarn.lock`), `?` one character; every
+ * other character is literal; matching is on the whole argument.
  */
-export interface PermissionRule {
-  action: "allow" | "deny";
-  /** Tool name, or `*` for any. */
-  tool: string;
-  /** Glob on the main argument; undefined matches any call of the tool. */
-  pattern?: string;
-}
+import { parsePermissionRule, parsePermissionRuleText, type PermissionRule } from "../config/permission-rules.js";
+
+export { parsePermissionRule, parsePermissionRuleText, type PermissionRule };
 
 export interface PermissionVerdict {
   allowed: boolean;
@@ -22,37 +20,27 @@ export interface PermissionVerdict {
   rule?: string;
 }
 
-/** Parse `<tool>[:<glob>]` into a rule. Throws an Error naming the problem. */
-export function parsePermissionRule(action: "allow" | "deny", text: string): PermissionRule {
-  const colon = text.indexOf(":");
-  const tool = (colon === -1 ? text : text.slice(0, colon)).trim();
-  const pattern = colon === -1 ? undefined : text.slice(colon + 1);
-  if (tool === "" || !/^[A-Za-z0-9_*-]+$/.test(tool)) throw new Error(`permission rule "${text}": expected <tool>[:<glob>], e.g. bash:git *`);
-  if (pattern !== undefined && pattern === "") throw new Error(`permission rule "${text}": the glob after ':' is empty`);
-  return { action, tool, pattern };
-}
-
-/** Parse `allow <tool>[:<glob>]` / `deny <tool>[:<glob>]` (the config file's form). Throws an Error naming the problem. */
-export function parsePermissionRuleText(text: string): PermissionRule {
-  const match = /^\s*(allow|deny)\s+(.+)$/.exec(text);
-  if (!match) throw new Error(`permission rule "${text}": expected "allow <tool>[:<glob>]" or "deny <tool>[:<glob>]"`);
-  return parsePermissionRule(match[1] as "allow" | "deny", (match[2] as string).trim());
-}
-
 export class PermissionRules {
   readonly rules: readonly PermissionRule[];
-  private readonly matchers: ((argument: string) => boolean)[];
+  private readonly matchers: { tool: (name: string) => boolean; argument?: (argument: string) => boolean }[];
 
   constructor(rules: readonly PermissionRule[]) {
     this.rules = rules;
-    this.matchers = rules.map((rule) => (rule.pattern === undefined ? () => true : globToMatcher(rule.pattern)));
+    this.matchers = rules.map((rule) => ({ tool: globToMatcher(rule.tool), argument: rule.pattern === undefined ? undefined : globToMatcher(rule.pattern) }));
   }
 
-  /** First matching rule decides; no match allows. */
-  decide(tool: string, argument: string | undefined): PermissionVerdict {
+  /**
+   * First matching rule decides; no match allows. A rule with a glob never matches a call
+   * without a main argument. `argument` may be several equivalent forms (a path relative to
+   * the cwd and absolute): a rule matches if it matches any of them.
+   */
+  decide(tool: string, argument: string | readonly string[] | undefined): PermissionVerdict {
+    const forms = argument === undefined ? [] : typeof argument === "string" ? [argument] : argument;
     for (const [index, rule] of this.rules.entries()) {
-      if (rule.tool !== "*" && rule.tool !== tool) continue;
-      if (rule.pattern !== undefined && (argument === undefined || !(this.matchers[index] as (argument: string) => boolean)(argument))) continue;
+      const matcher = this.matchers[index] as (typeof this.matchers)[number];
+      if (!matcher.tool(tool)) continue;
+      const matchArgument = matcher.argument;
+      if (matchArgument && !forms.some((form) => matchArgument(form))) continue;
       return { allowed: rule.action === "allow", rule: describeRule(rule) };
     }
     return { allowed: true };
@@ -63,11 +51,16 @@ export function describeRule(rule: PermissionRule): string {
   return `${rule.action} ${rule.tool}${rule.pattern === undefined ? "" : `:${rule.pattern}`}`;
 }
 
-/** `*` / `**` → any run of characters, `?` → one character, everything else literal; whole-string match. */
+/**
+ * `*` / `**` → any run of characters, `**\/` → any run ending in `/`, or nothing, `?` → one
+ * character, everything else literal; whole-string match.
+ */
 function globToMatcher(glob: string): (argument: string) => boolean {
   const source = glob
-    .split(/(\*+|\?)/)
-    .map((piece) => (piece.startsWith("*") ? "[\\s\\S]*" : piece === "?" ? "[\\s\\S]" : piece.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+    .split(/(\*\*\/|\*+|\?)/)
+    .map((piece) =>
+      piece === "**/" ? "(?:[\\s\\S]*/)?" : piece.startsWith("*") ? "[\\s\\S]*" : piece === "?" ? "[\\s\\S]" : piece.replace(/[.+^${}()|[\]\\]/g, "\\$&"),
+    )
     .join("");
   const regex = new RegExp(`^${source}$`);
   return (argument) => regex.test(argument);

@@ -24,6 +24,7 @@ export const readFileTool = defineTool({
     limit: z.number().int().positive().optional().describe("Maximum number of lines to return."),
   }),
   mainArgument: (input) => input.path,
+  mainArgumentIsPath: () => true,
   async execute(input, ctx) {
     const file = ctx.scope.check(ctx.cwd, input.path, "read");
     const stat = await fs.stat(file).catch((error: NodeJS.ErrnoException) => {

@@ -5,7 +5,9 @@
  */
 import type { ToolSpec } from "../model/types.js";
 import { describeIssues } from "../../protocol/index.js";
+import path from "node:path";
 import type { Tool, ToolContext } from "./define-tool.js";
+import { canonicalPath } from "./scope.js";
 
 export interface ToolCallResult {
   summary: string;
@@ -46,7 +48,8 @@ export class ToolRegistry {
       return failure(`${name}: invalid arguments`, `invalid arguments for ${name}: ${describeIssues(parsed.error)}`);
     }
     const argument = tool.mainArgument?.(parsed.data);
-    const verdict = ctx.permissions?.decide(name, argument);
+    const forms = argument !== undefined && tool.mainArgumentIsPath?.(parsed.data) ? pathForms(ctx.cwd, argument) : argument;
+    const verdict = ctx.permissions?.decide(name, forms);
     if (verdict && !verdict.allowed) {
       const message = `permission denied: ${name}${argument === undefined ? "" : ` ${JSON.stringify(argument)}`} is denied by the rule ${verdict.rule}`;
       ctx.alert?.(`tool: ${message}`);
@@ -54,12 +57,25 @@ export class ToolRegistry {
     }
     try {
       const output = await tool.execute(parsed.data, ctx);
-      return { summary: output.summary, output: output.content, isError: false };
+      return { summary: output.summary, output: output.content, isError: output.isError ?? false };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return failure(`${name} failed: ${firstLine(message)}`, message);
     }
   }
+}
+
+/**
+ * A path argument as permission rules see it: resolved against the cwd and canonicalised
+ * (realpath, as the scope does), relative to the cwd when inside it, and absolute — so
+ * `./secrets/a`, `x/../secrets/a` and `/abs/cwd/secrets/a` all meet `deny read_file:secrets/**`.
+ */
+export function pathForms(cwd: string, requested: string): string[] {
+  const canonical = canonicalPath(path.resolve(cwd, requested));
+  const relative = path.relative(canonicalPath(cwd), canonical);
+  if (relative === "") return [".", canonical];
+  const inside = !relative.startsWith("..") && !path.isAbsolute(relative);
+  return inside ? [relative, canonical] : [canonical];
 }
 
 function failure(summary: string, output: string): ToolCallResult {

@@ -88,8 +88,15 @@ function covers(rule: ScopeRule, canonical: string): boolean {
   return path.dirname(canonical) === rule.target;
 }
 
-/** realpath of the path, or of its nearest existing ancestor with the rest appended. */
-export function canonicalPath(absolute: string): string {
+/** Most symlinks followed while canonicalising one path (a loop ends the walk). */
+const MAX_SYMLINK_HOPS = 40;
+
+/**
+ * realpath of the path; for a path that does not exist, the realpath of its nearest existing
+ * ancestor with the rest appended — and a dangling symlink on the way is followed to where it
+ * points (so `link -> /outside/new.txt` is judged as /outside/new.txt, not as the link).
+ */
+export function canonicalPath(absolute: string, hops = 0): string {
   const missing: string[] = [];
   let current = path.resolve(absolute);
   for (;;) {
@@ -97,10 +104,23 @@ export function canonicalPath(absolute: string): string {
       const real = fs.realpathSync.native(current);
       return missing.length === 0 ? real : path.join(real, ...missing.reverse());
     } catch {
+      const target = danglingLinkTarget(current);
+      if (target !== undefined && hops < MAX_SYMLINK_HOPS) {
+        return canonicalPath(path.join(path.resolve(path.dirname(current), target), ...missing.reverse()), hops + 1);
+      }
       const parent = path.dirname(current);
       if (parent === current) return path.resolve(absolute);
       missing.push(path.basename(current));
       current = parent;
     }
+  }
+}
+
+/** The target of `file` when it is a symlink (realpath failed on it, so its target is missing or loops). */
+function danglingLinkTarget(file: string): string | undefined {
+  try {
+    return fs.lstatSync(file).isSymbolicLink() ? fs.readlinkSync(file) : undefined;
+  } catch {
+    return undefined;
   }
 }
