@@ -89,12 +89,31 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
   };
 }
 
+/**
+ * Credentials handed over on an inherited pipe (`PODD_SECRETS_FD`, one JSON object, written
+ * and closed by `podd start`), so they are never in this process's environment, which any
+ * same-user process — e.g. a bash tool call — can read from /proc/<pid>/environ.
+ */
+function readSecrets(): Record<string, string> {
+  const fd = Number(process.env.PODD_SECRETS_FD);
+  delete process.env.PODD_SECRETS_FD;
+  if (!Number.isInteger(fd) || fd < 3) return {};
+  try {
+    const parsed = JSON.parse(fs.readFileSync(fd, "utf8")) as unknown;
+    return parsed && typeof parsed === "object" ? (parsed as Record<string, string>) : {};
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 let name = "(unnamed)";
 try {
   const options = parseDaemonArgs(process.argv.slice(2));
   name = options.name;
+  const secrets = readSecrets();
   await runDaemon({
     name,
+    env: { ...process.env, ...secrets },
     cwd: options.cwd,
     paths: resolvePaths(),
     modelSpec: options.model,

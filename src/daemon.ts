@@ -17,7 +17,7 @@ import { UpwardReporter } from "./pod/upward-reports.js";
 import { SessionLog } from "./session/session-log.js";
 import { builtinTools } from "./tools/builtin-tools.js";
 import type { ScopeRule } from "../protocol/index.js";
-import { loadConfigFile } from "./config/model-config.js";
+import { configFilePath, isCredentialVariable, loadConfigFile } from "./config/model-config.js";
 import { parsePermissionRuleText, PermissionRules, type PermissionRule } from "./tools/permissions.js";
 import { Scope } from "./tools/scope.js";
 
@@ -49,13 +49,9 @@ export interface DaemonOptions {
 /** Paths to keys in log records that must never be written (API keys, auth headers). */
 export const LOG_REDACT_PATHS = ["apiKey", "*.apiKey", "api_key", "*.api_key", "headers.authorization", "*.headers.authorization", "*.headers[\"x-api-key\"]"];
 
-/**
- * The environment a tool's processes get: the pod's without API keys (the known credential
- * variables, a profile's `api_key_env`, and any `*_API_KEY`), so a command cannot print them.
- */
+/** The environment a tool's processes get: the pod's without credentials (see isCredentialVariable). */
 export function withoutCredentials(env: NodeJS.ProcessEnv, extra?: string): NodeJS.ProcessEnv {
-  const secret = new Set(["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY", "OPENAI_COMPATIBLE_API_KEY", ...(extra ? [extra] : [])]);
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !secret.has(name) && !/_API_KEY$/.test(name)));
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !isCredentialVariable(name, extra)));
 }
 
 export function defaultSystemPrompt(name: string, cwd: string): string {
@@ -100,7 +96,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       // Tools spill long output here; the model may read it back.
       { target: spillDir, permission: "read", recursive: true },
     ],
-    deny: options.scope?.deny ?? [],
+    deny: [
+      ...(options.scope?.deny ?? []),
+      // podd's own config and state are never the model's to change (a profile's base_url or a
+      // permission rule rewritten by a tool would take effect for the next pod).
+      ...[configFilePath(options.paths.home), path.join(options.paths.home, "sessions"), path.join(options.paths.home, "pods"), options.paths.runtime].map(
+        (target): ScopeRule => ({ target, permission: "write", recursive: true }),
+      ),
+    ],
   });
   const permissions = new PermissionRules([...(options.permissions ?? []), ...configRules]);
   const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger });

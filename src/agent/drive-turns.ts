@@ -259,7 +259,8 @@ async function runTools(config: TurnLoopConfig, io: TurnLoopIo, calls: PendingTo
     const result = await config.tools.execute(call.name, call.arguments, { ...config.toolContext, signal: io.signal });
     const interrupted = io.signal.aborted;
     const summary = interrupted && !/interrupted/i.test(result.summary) ? `${result.summary} [interrupted]` : result.summary;
-    const isError = result.isError || interrupted;
+    // A tool that finished as the abort arrived keeps its own outcome; the summary notes the interruption.
+    const isError = result.isError;
     io.emit({ event: "tool_result", data: { id: call.id, summary, output: result.output, is_error: isError } });
     io.commit({ kind: "tool_result", ts: io.now(), item: { kind: "tool_result", id: call.id, summary, output: result.output, is_error: isError } });
   }

@@ -75,8 +75,17 @@ export async function startCommand(nameArgument: string | undefined, options: St
   if (options.parent) args.push("--parent", path.resolve(options.parent));
   if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
 
+  // Keys go to the pod on a pipe (fd 4), never in its environment (see daemon-main.ts, readSecrets).
+  const { isCredentialVariable } = await import("../config/model-config.js");
+  const secrets = Object.fromEntries(Object.entries(process.env).filter(([key, value]) => value !== undefined && isCredentialVariable(key)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !isCredentialVariable(key)));
+  const handOver = (pipe: unknown): void => {
+    (pipe as NodeJS.WritableStream).end(JSON.stringify(secrets));
+  };
+
   if (options.foreground) {
-    const child = spawn(process.execPath, args, { stdio: "inherit" });
+    const child = spawn(process.execPath, args, { stdio: ["inherit", "inherit", "inherit", "ignore", "pipe"], env: { ...env, PODD_SECRETS_FD: "4" } });
+    handOver(child.stdio[4]);
     const ignore = (): void => undefined;
     process.on("SIGINT", ignore);
     process.on("SIGTERM", () => child.kill("SIGTERM"));
@@ -90,10 +99,11 @@ export async function startCommand(nameArgument: string | undefined, options: St
   const stderrFd = fs.openSync(paths.stderrFile, "a", 0o600);
   const child = spawn(process.execPath, args, {
     detached: true,
-    stdio: ["ignore", stderrFd, stderrFd, "pipe"],
-    env: { ...process.env, PODD_READY_FD: "3", PODD_QUIET: "1" },
+    stdio: ["ignore", stderrFd, stderrFd, "pipe", "pipe"],
+    env: { ...env, PODD_READY_FD: "3", PODD_SECRETS_FD: "4", PODD_QUIET: "1" },
   });
   fs.closeSync(stderrFd);
+  handOver(child.stdio[4]);
   const ready = await readReadiness(child, paths.stderrFile);
   child.unref();
   if (!ready.ok) throw new CliError(`cannot start pod ${name}: ${ready.error}`);

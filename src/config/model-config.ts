@@ -94,6 +94,17 @@ export function credentialEnvVar(config: Pick<ModelConfig, "provider" | "apiKeyE
   return undefined;
 }
 
+/**
+ * Whether an environment variable holds a credential podd keeps away from tools and from a
+ * pod's own environment: the known key variables, any `*_API_KEY`, and `extra` (a profile's
+ * `api_key_env`).
+ */
+export function isCredentialVariable(name: string, extra?: string): boolean {
+  return CREDENTIAL_VARIABLES.has(name) || /_API_KEY$/.test(name) || name === extra;
+}
+
+const CREDENTIAL_VARIABLES: ReadonlySet<string> = new Set(["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY", "OPENAI_COMPATIBLE_API_KEY"]);
+
 /** Whether the pod cannot start without that key (local OpenAI-compatible servers need none). */
 function keyRequired(config: ModelConfig): boolean {
   return config.provider === "anthropic" || config.provider === "openai" || config.apiKeyEnv !== undefined;

@@ -43,6 +43,8 @@ export interface Tool<Input = unknown> {
   mainArgument?(input: Input): string | undefined;
   /** Whether that argument is a path: rules then match its resolved forms, never the text as written. */
   mainArgumentIsPath?(input: Input): boolean;
+  /** A path the tool works in besides its main argument (grep's and list_files' path): rules match its resolved forms too. */
+  pathArgument?(input: Input): string | undefined;
   execute(input: Input, ctx: ToolContext): Promise<ToolOutput>;
 }
 
@@ -62,6 +64,8 @@ export function defineTool<Schema extends z.ZodType>(definition: {
   mainArgument?(input: z.output<Schema>): string | undefined;
   /** Whether that argument is a path (see Tool.mainArgumentIsPath). */
   mainArgumentIsPath?(input: z.output<Schema>): boolean;
+  /** A path besides the main argument (see Tool.pathArgument). */
+  pathArgument?(input: z.output<Schema>): string | undefined;
   execute(input: z.output<Schema>, ctx: ToolContext): Promise<ToolOutput>;
 }): Tool<z.output<Schema>> {
   const inputSchema = z.toJSONSchema(definition.input, { io: "input" }) as Record<string, unknown>;
@@ -73,6 +77,7 @@ export function defineTool<Schema extends z.ZodType>(definition: {
     spec: { name: definition.name, description: definition.description, inputSchema },
     mainArgument: definition.mainArgument,
     mainArgumentIsPath: definition.mainArgumentIsPath,
+    pathArgument: definition.pathArgument,
     execute: definition.execute,
   };
 }

@@ -77,7 +77,7 @@ export class RipgrepEngine implements SearchEngine {
     args.push("--regexp", query.pattern, "--", target);
 
     return new Promise<GrepResult>((resolve, reject) => {
-      const child = spawn(this.rgPath, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(this.rgPath, args, { cwd, stdio: ["ignore", "pipe", "pipe"], env: query.env });
       const matches: GrepMatch[] = [];
       let sawMore = false;
       let started = false;

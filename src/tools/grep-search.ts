@@ -22,6 +22,8 @@ export const GREP_TIMEOUT_MS = 60_000;
 export const GREP_SKIPPED_DIRS: readonly string[] = [".git", "node_modules"];
 
 export interface GrepQuery {
+  /** Environment for rg (the pod's without credentials). */
+  env?: NodeJS.ProcessEnv;
   /** Canonical absolute path of the directory or file to search. */
   root: string;
   /** `root` is a file (searched even when `glob` does not match it). */

@@ -13,6 +13,7 @@ import { defineTool, ToolFailure, type ToolContext, type ToolOutput } from "./de
 import { GrepFallbackEngine } from "./grep-fallback.js";
 import { findRipgrep, RipgrepEngine, RipgrepUnavailableError } from "./grep-ripgrep.js";
 import { GREP_MAX_FILE_BYTES, type GrepQuery, type GrepResult } from "./grep-search.js";
+import { canonicalPath } from "./scope.js";
 
 /** Matches returned when the call gives no `max_results`. */
 export const GREP_DEFAULT_MATCHES = 100;
@@ -42,6 +43,7 @@ export const grepTool = defineTool({
     "Searches hidden files too but skips .git, node_modules, binary files and files over 16 MiB; .gitignore is not applied. Use `glob` to narrow by file name.",
   input: GrepInput,
   mainArgument: (input) => input.pattern,
+  pathArgument: (input) => input.path ?? ".",
   execute: (input, ctx) => runGrep(input, ctx),
 });
 
@@ -71,7 +73,9 @@ export async function runGrep(input: GrepInput, ctx: ToolContext, engine: GrepEn
     glob: input.glob,
     caseInsensitive: input.case_insensitive ?? false,
     maxMatches,
-    include: (file) => ctx.scope.permissionFor(file) !== undefined,
+    // Judged by the canonical path: a walk can pass through a symlinked directory (e.g. a glob's fixed prefix).
+    include: (file) => ctx.scope.permissionFor(canonicalPath(file)) !== undefined,
+    env: ctx.env,
   };
   const result = await searchFiles(query, ctx.signal, engine);
   return formatResult(result, input, ctx, maxMatches);

@@ -6,6 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { defineTool, ToolFailure } from "./define-tool.js";
+import { canonicalPath } from "./scope.js";
 
 /** Most entries returned in one call. */
 export const LIST_FILES_MAX_ENTRIES = 1000;
@@ -21,6 +22,7 @@ export const listFilesTool = defineTool({
   }),
   mainArgument: (input) => input.pattern ?? input.path ?? ".",
   mainArgumentIsPath: (input) => input.pattern === undefined,
+  pathArgument: (input) => (input.pattern === undefined ? undefined : (input.path ?? ".")),
   async execute(input, ctx) {
     const requested = input.path ?? ".";
     if (input.pattern !== undefined && (path.isAbsolute(input.pattern) || input.pattern.split(/[\\/]/).includes(".."))) {
@@ -44,7 +46,8 @@ export const listFilesTool = defineTool({
     });
     const entries = found
       .filter((entry) => !entry.split("/").some((part) => SKIPPED_DIRS.has(part)))
-      .filter((entry) => ctx.scope.permissionFor(path.join(dir, entry)) !== undefined)
+      // Judged by the canonical path: the walk starts at a pattern's fixed prefix even when that is a symlink.
+      .filter((entry) => ctx.scope.permissionFor(canonicalPath(path.join(dir, entry))) !== undefined)
       .sort();
     const shown = entries.slice(0, LIST_FILES_MAX_ENTRIES);
     const more = entries.length - shown.length;

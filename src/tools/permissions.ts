@@ -7,7 +7,8 @@
  * `write_file:**\/*.lock`, `*:secrets/**`. `*` in the tool part matches any run of characters
  * (`*` alone: any tool; `*_file`: the file tools). In the glob, `*` and `**` match any
  * characters including `/` and spaces (commands are not paths), `**\/` also matches no
- * directory at all (`**\/*.lock` covers a top-level `yarn.lock`), `?` one character; every
+ * directory at all (`**\/*.lock` covers a top-level `yarn.lock`), `dir/**` also covers `dir`
+ * itself, `?` one character; every
  * other character is literal; matching is on the whole argument.
  */
 import { parsePermissionRule, parsePermissionRuleText, type PermissionRule } from "../config/permission-rules.js";
@@ -63,5 +64,7 @@ function globToMatcher(glob: string): (argument: string) => boolean {
     )
     .join("");
   const regex = new RegExp(`^${source}$`);
-  return (argument) => regex.test(argument);
+  // `dir/**` also covers `dir` itself (a rule on a directory's contents covers the directory).
+  const dir = glob.endsWith("/**") ? globToMatcher(glob.slice(0, -3)) : undefined;
+  return (argument) => regex.test(argument) || (dir !== undefined && dir(argument));
 }

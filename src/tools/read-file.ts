@@ -38,20 +38,31 @@ export const readFileTool = defineTool({
     if (bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0)) {
       return { summary: `${input.path}: binary file (${stat.size} bytes)`, content: `${input.path} is a binary file (${stat.size} bytes); not shown.` };
     }
+    const name = path.relative(ctx.cwd, file) || input.path;
+    if (bytes.length === 0) return { summary: `read ${name} (empty file)`, content: "(empty file)\n" };
     const lines = bytes.toString("utf8").split("\n");
     if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
     const first = input.offset ?? 1;
+    if (first > lines.length) throw new ToolFailure(`offset ${first} is past the end of ${input.path} (${lines.length} lines)`);
     const last = Math.min(lines.length, input.limit ? first - 1 + input.limit : lines.length);
     const width = String(last).length;
     let out = "";
     let shownLast = first - 1;
     for (let number = first; number <= last; number += 1) {
-      const line = `${String(number).padStart(width)}\t${lines[number - 1]}\n`;
+      let line = `${String(number).padStart(width)}\t${lines[number - 1]}\n`;
+      if (number === first && Buffer.byteLength(line) > READ_FILE_MAX_OUTPUT_BYTES) {
+        // One line longer than the whole cap: show its start rather than nothing (else offset= would loop).
+        const text = lines[number - 1] ?? "";
+        const prefix = `${String(number).padStart(width)}\t`;
+        const note = `\n[line ${number} is ${Buffer.byteLength(text)} bytes; showed its first part]\n`;
+        const room = READ_FILE_MAX_OUTPUT_BYTES - Buffer.byteLength(prefix) - Buffer.byteLength(note);
+        const kept = Buffer.from(text).subarray(0, room).toString("utf8").replace(/\uFFFD$/, "");
+        line = `${prefix}${kept}${note}`;
+      }
       if (Buffer.byteLength(out) + Buffer.byteLength(line) > READ_FILE_MAX_OUTPUT_BYTES) break;
       out += line;
       shownLast = number;
     }
-    const name = path.relative(ctx.cwd, file) || input.path;
     if (shownLast < last) out += `[truncated at ${READ_FILE_MAX_OUTPUT_BYTES} bytes: showed lines ${first}-${shownLast} of ${lines.length}; use offset=${shownLast + 1}]\n`;
     const range = first === 1 && shownLast === lines.length ? `${lines.length} lines` : `lines ${first}-${shownLast} of ${lines.length}`;
     return { summary: `read ${name} (${range})`, content: out };

@@ -48,8 +48,10 @@ export class ToolRegistry {
       return failure(`${name}: invalid arguments`, `invalid arguments for ${name}: ${describeIssues(parsed.error)}`);
     }
     const argument = tool.mainArgument?.(parsed.data);
-    const forms = argument !== undefined && tool.mainArgumentIsPath?.(parsed.data) ? pathForms(ctx.cwd, argument) : argument;
-    const verdict = ctx.permissions?.decide(name, forms);
+    const forms = argument === undefined ? [] : tool.mainArgumentIsPath?.(parsed.data) ? pathForms(ctx.cwd, argument) : [argument];
+    const extraPath = tool.pathArgument?.(parsed.data);
+    if (extraPath !== undefined) forms.push(...pathForms(ctx.cwd, extraPath));
+    const verdict = ctx.permissions?.decide(name, forms.length === 0 ? undefined : forms);
     if (verdict && !verdict.allowed) {
       const message = `permission denied: ${name}${argument === undefined ? "" : ` ${JSON.stringify(argument)}`} is denied by the rule ${verdict.rule}`;
       ctx.alert?.(`tool: ${message}`);

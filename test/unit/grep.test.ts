@@ -61,6 +61,7 @@ beforeAll(() => {
   write(path.join(outside, "secret.txt"), "beta outside\n");
   fs.symlinkSync(path.join(outside, "secret.txt"), path.join(cwd, "link-out.txt"));
   fs.symlinkSync(outside, path.join(cwd, "dir-out"));
+  fs.symlinkSync(path.join(cwd, "denied"), path.join(cwd, "alias-of-denied"));
   ctx = {
     cwd,
     scope: new Scope({
@@ -215,6 +216,15 @@ describe("grep: ripgrep and the JS fallback agree", () => {
     for (const engine of ENGINES) {
       const result = await grepWith(engine, { pattern: "beta(" });
       expect(result, engine).toHaveProperty("failure");
+    }
+  });
+});
+
+describe("walks through symlinked directories", () => {
+  it.each(["ripgrep", "js"] as const)("%s: a glob whose fixed prefix is a symlink finds nothing outside the scope or in a denied dir", async (engine) => {
+    for (const glob of ["dir-out/*", "alias-of-denied/*"]) {
+      const result = await grepWith(engine, { pattern: "beta", glob });
+      expect(JSON.stringify(result), `${engine} ${glob}`).not.toMatch(/outside|secret/);
     }
   });
 });

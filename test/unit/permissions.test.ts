@@ -14,6 +14,7 @@ import { parsePermissionRule, parsePermissionRuleText, PermissionRules, type Per
 import { readFileTool } from "../../src/tools/read-file.js";
 import { ToolRegistry } from "../../src/tools/registry.js";
 import { Scope } from "../../src/tools/scope.js";
+import { grepTool } from "../../src/tools/grep.js";
 
 /** Rules in the config file's text form, in order. */
 function rules(...texts: string[]): PermissionRules {
@@ -131,7 +132,8 @@ describe("deciding", () => {
 
     it("`**` is the same as `*` across characters", () => {
       expect(matches("*:secrets/**", "read_file", "secrets/a/b/c")).toBe(true);
-      expect(matches("*:secrets/**", "read_file", "secrets")).toBe(false);
+      // `dir/**` covers the directory itself too (a rule on its contents must not leave `dir` open).
+      expect(matches("*:secrets/**", "read_file", "secrets")).toBe(true);
       expect(matches("*:secrets/**", "read_file", "public/secrets/a")).toBe(false);
     });
 
@@ -316,6 +318,19 @@ describe("the registry with rules", () => {
     // The cwd written as an absolute path is the same directory as ".": the rule sees the resolved path.
     const byPath = await registry.execute("list_files", JSON.stringify({ path: root }), ctx);
     expect(byPath.output).toBe(`permission denied: list_files ${JSON.stringify(root)} is denied by the rule deny list_files:.`);
+  });
+
+  it("path rules also cover the path grep and list_files search in, not only their pattern", async () => {
+    fs.mkdirSync(path.join(root, "vault"), { recursive: true });
+    fs.writeFileSync(path.join(root, "vault", "k.txt"), "HIDDEN-IN-VAULT\n");
+    const registry = new ToolRegistry().register(grepTool).register(listFilesTool);
+    const { ctx } = context(["deny *:vault/**"]);
+    const grepped = await registry.execute("grep", JSON.stringify({ pattern: "HIDDEN", path: "vault" }), ctx);
+    expect(grepped.isError).toBe(true);
+    expect(JSON.stringify(grepped)).not.toContain("HIDDEN-IN-VAULT");
+    const listed = await registry.execute("list_files", JSON.stringify({ path: "./vault", pattern: "*" }), ctx);
+    expect(listed.isError).toBe(true);
+    expect(listed.output).toMatch(/^permission denied: list_files/);
   });
 
   it("path rules match the resolved path, so ./, x/../ and absolute spellings cannot get around them", async () => {

@@ -87,6 +87,19 @@ describe("read_file", () => {
     expect(next.output).toMatch(new RegExp(`^${shown + 1}\\t${shown + 1}:x+\\n$`));
   });
 
+  it("shows the start of a line longer than the whole cap (so offset= cannot loop), and refuses an offset past the end", async () => {
+    write(path.join(cwd, "oneline.txt"), "y".repeat(70_000));
+    const result = await call("read_file", { path: "oneline.txt" });
+    expect(result.isError).toBe(false);
+    expect(Buffer.byteLength(result.output ?? "")).toBeLessThanOrEqual(READ_FILE_MAX_OUTPUT_BYTES);
+    expect(result.output).toMatch(/^1\ty{60000,}\n\[line 1 is 70000 bytes; showed its first part\]\n$/);
+    expect(await call("read_file", { path: "three.txt", offset: 10 })).toMatchObject({ isError: true, output: "offset 10 is past the end of three.txt (3 lines)" });
+    write(path.join(cwd, "empty.txt"), "");
+    expect(await call("read_file", { path: "empty.txt" })).toMatchObject({ isError: false, summary: "read empty.txt (empty file)" });
+    fs.rmSync(path.join(cwd, "oneline.txt"));
+    fs.rmSync(path.join(cwd, "empty.txt"));
+  });
+
   it("does not show a binary file", async () => {
     const result = await call("read_file", { path: "blob.bin" });
     expect(result.isError).toBe(false);
@@ -131,6 +144,19 @@ describe("list_files", () => {
     expect(text.summary).toMatch(/matching \*\*\/\*\.txt/);
     const markdown = await call("list_files", { path: "sub", pattern: "**/*.md" });
     expect(markdown.output).toBe("deeper/deep.md");
+  });
+
+  it("does not list outside the scope when a pattern's fixed prefix is a symlink", async () => {
+    const result = await call("list_files", { pattern: "links/dir-out/*" });
+    expect(result.output ?? "").not.toContain("secret.txt");
+    const denied = new Scope({ allow: [{ target: cwd, permission: "write", recursive: true }], deny: [{ target: path.join(cwd, "sub"), permission: "read", recursive: true }] });
+    fs.symlinkSync(path.join(cwd, "sub"), path.join(cwd, "alias-of-sub"));
+    try {
+      const viaAlias = await tools.execute("list_files", JSON.stringify({ pattern: "alias-of-sub/*" }), { ...ctx, scope: denied });
+      expect(viaAlias.output ?? "").not.toContain("inner.txt");
+    } finally {
+      fs.rmSync(path.join(cwd, "alias-of-sub"));
+    }
   });
 
   it("does not list files outside the scope through a symlinked directory", async () => {
