@@ -27,20 +27,21 @@ function reportReady(line: object): void {
 
 interface DaemonArgs {
   name: string;
-  cwd: string;
+  cwd?: string;
+  fresh: boolean;
   model?: string;
   baseUrl?: string;
   parent?: string;
   maxTurns?: number;
-  allow: ScopeRule[];
-  deny: ScopeRule[];
-  bash: boolean;
-  permissions: PermissionRule[];
+  /** Only when a scope flag was given (a restored pod otherwise keeps its saved scope); likewise bash and permissions. */
+  scope?: { allow: ScopeRule[]; deny: ScopeRule[] };
+  bash?: boolean;
+  permissions?: PermissionRule[];
 }
 
 const USAGE =
   "usage: daemon-main <name> [--cwd DIR] [--model SPEC] [--base-url URL] [--parent SOCKET] [--max-turns N] " +
-  "[--allow-read DIR] [--allow-write DIR] [--deny-read DIR] [--deny-write DIR] [--no-bash] [--allow-tool RULE] [--deny-tool RULE]";
+  "[--allow-read DIR] [--allow-write DIR] [--deny-read DIR] [--deny-write DIR] [--no-bash] [--allow-tool RULE] [--deny-tool RULE] [--new]";
 
 /** Parse the internal entry's arguments (node:util, not commander: this is on the start-up path). Tool rules keep their order. */
 function parseDaemonArgs(argv: string[]): DaemonArgs {
@@ -60,6 +61,7 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
       "deny-read": repeated,
       "deny-write": repeated,
       "no-bash": { type: "boolean" },
+      new: { type: "boolean" },
       "allow-tool": repeated,
       "deny-tool": repeated,
     },
@@ -68,24 +70,26 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
   if (!name || positionals.length > 1) throw new Error(USAGE);
   const maxTurns = values["max-turns"] === undefined ? undefined : Number(values["max-turns"]);
   if (maxTurns !== undefined && (!Number.isInteger(maxTurns) || maxTurns < 1)) throw new Error("--max-turns takes a positive whole number");
-  const cwd = values.cwd ?? process.cwd();
-  const rule = (permission: "read" | "write") => (target: string): ScopeRule => ({ target: path.resolve(cwd, target), permission, recursive: true });
+  const cwd = values.cwd;
+  const rule = (permission: "read" | "write") => (target: string): ScopeRule => ({ target: path.resolve(cwd ?? process.cwd(), target), permission, recursive: true });
   const permissions = tokens.flatMap((token) =>
     token.kind === "option" && (token.name === "allow-tool" || token.name === "deny-tool") && token.value !== undefined
       ? [parsePermissionRule(token.name === "allow-tool" ? "allow" : "deny", token.value)]
       : [],
   );
+  const allow = [...(values["allow-read"] ?? []).map(rule("read")), ...(values["allow-write"] ?? []).map(rule("write"))];
+  const deny = [...(values["deny-read"] ?? []).map(rule("read")), ...(values["deny-write"] ?? []).map(rule("write"))];
   return {
     name,
     cwd,
+    fresh: values.new ?? false,
     model: values.model,
     baseUrl: values["base-url"],
     parent: values.parent,
     maxTurns,
-    allow: [...(values["allow-read"] ?? []).map(rule("read")), ...(values["allow-write"] ?? []).map(rule("write"))],
-    deny: [...(values["deny-read"] ?? []).map(rule("read")), ...(values["deny-write"] ?? []).map(rule("write"))],
-    bash: !values["no-bash"],
-    permissions,
+    scope: allow.length + deny.length > 0 ? { allow, deny } : undefined,
+    bash: values["no-bash"] ? false : undefined,
+    permissions: permissions.length > 0 ? permissions : undefined,
   };
 }
 
@@ -120,7 +124,8 @@ try {
     baseUrl: options.baseUrl,
     parentSocket: options.parent,
     maxTurnsPerRun: options.maxTurns,
-    scope: { allow: options.allow, deny: options.deny },
+    fresh: options.fresh,
+    scope: options.scope,
     bash: options.bash,
     permissions: options.permissions,
     onReady: ({ socket, pid }) => {

@@ -8,17 +8,21 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 import { ulid } from "ulid";
 import { podPaths, sessionDir, type PoddPaths } from "./config/paths.js";
-import { SocketServer } from "./ipc/socket-server.js";
+import { isLive, SocketServer } from "./ipc/socket-server.js";
+import { PoddError } from "./errors.js";
 import { resolveModelConfig } from "./config/model-config.js";
 import { resolveModel } from "./model/resolve-model.js";
 import { INTERNAL_REQUESTER, PodController } from "./pod/controller.js";
 import { RuntimeDir } from "./pod/runtime-dir.js";
 import { UpwardReporter } from "./pod/upward-reports.js";
-import { SessionLog } from "./session/session-log.js";
+import { lockSession, readPodMetadata, writePodMetadata, type PodMetadata } from "./session/pod-metadata.js";
+import { SessionLog, type SkippedLine } from "./session/session-log.js";
+import type { InboxItem } from "./pod/notification-inbox.js";
+import writeFileAtomic from "write-file-atomic";
 import { builtinTools } from "./tools/builtin-tools.js";
 import type { ScopeRule } from "../protocol/index.js";
 import { configFilePath, isCredentialVariable, loadConfigFile } from "./config/model-config.js";
-import { parsePermissionRuleText, PermissionRules, type PermissionRule } from "./tools/permissions.js";
+import { describeRule, parsePermissionRuleText, PermissionRules, type PermissionRule } from "./tools/permissions.js";
 import { Scope } from "./tools/scope.js";
 
 /** Default bound on turns (model calls) per run before `run_end{limit_reached}`. */
@@ -26,7 +30,10 @@ export const DEFAULT_MAX_TURNS_PER_RUN = 50;
 
 export interface DaemonOptions {
   name: string;
-  cwd: string;
+  /** Working directory; default: the restored pod's, else the process's. */
+  cwd?: string;
+  /** Start a new session even if the pod has one (`--new`); otherwise an existing one is restored. */
+  fresh?: boolean;
   paths: PoddPaths;
   /** `--model`: a provider spec or a profile name (config/model-config.ts); default `scripted`. */
   modelSpec?: string;
@@ -49,6 +56,59 @@ export interface DaemonOptions {
 /** Paths to keys in log records that must never be written (API keys, auth headers). */
 export const LOG_REDACT_PATHS = ["apiKey", "*.apiKey", "api_key", "*.api_key", "headers.authorization", "*.headers.authorization", "*.headers[\"x-api-key\"]"];
 
+/**
+ * The session a pod runs on: its saved active segment when restoring (opened for appending,
+ * torn tail cut), else a new session. Either way the session is locked to this process.
+ */
+function openSession(options: { paths: PoddPaths; podName: string; restored?: PodMetadata; now: number }): {
+  log: SessionLog;
+  sessionId: string;
+  segmentId: string;
+  skipped: SkippedLine[];
+  created: boolean;
+  release(): void;
+} {
+  const { restored } = options;
+  if (restored) {
+    const dir = sessionDir(options.paths, restored.session_id);
+    const file = path.join(dir, `${restored.segment_id}.jsonl`);
+    if (fs.existsSync(file)) {
+      const release = lockSession(dir, options.podName);
+      try {
+        const { log, skipped } = SessionLog.open({ file, sessionId: restored.session_id, segmentId: restored.segment_id });
+        return { log, sessionId: restored.session_id, segmentId: restored.segment_id, skipped, created: false, release };
+      } catch (error) {
+        release();
+        throw error;
+      }
+    }
+  }
+  const sessionId = ulid();
+  const segmentId = ulid();
+  const dir = sessionDir(options.paths, sessionId);
+  const release = lockSession(dir, options.podName);
+  const log = SessionLog.create({ sessionDir: dir, sessionId, segmentId, podName: options.podName, now: options.now });
+  return { log, sessionId, segmentId, skipped: [], created: true, release };
+}
+
+/** The durable inbox saved by a previous run of the pod, one JSON line per item (a torn last line is dropped). */
+function readInbox(file: string): InboxItem[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    return [];
+  }
+  return text.split("\n").flatMap((line): InboxItem[] => {
+    try {
+      const item = JSON.parse(line) as InboxItem;
+      return item && (item.kind === "notify" || item.kind === "pod_event") ? [item] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** The environment a tool's processes get: the pod's without credentials (see isCredentialVariable). */
 export function withoutCredentials(env: NodeJS.ProcessEnv, extra?: string): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !isCredentialVariable(name, extra)));
@@ -67,12 +127,22 @@ export function defaultSystemPrompt(name: string, cwd: string): string {
  */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const paths = podPaths(options.paths, options.name);
-  const cwd = fs.realpathSync(path.resolve(options.cwd));
+  // A pod with state is restored (its session, and the settings the command line does not override).
+  const saved = options.fresh ? {} : readPodMetadata(paths.dataDir);
+  const restored = saved.metadata;
+  const cwd = fs.realpathSync(path.resolve(options.cwd ?? restored?.cwd ?? process.cwd()));
   if (!fs.statSync(cwd).isDirectory()) throw new Error(`--cwd ${cwd} is not a directory`);
   const env = options.env ?? process.env;
+  const modelSpec = options.modelSpec ?? restored?.model ?? "scripted";
+  const baseUrl = options.baseUrl ?? (options.modelSpec === undefined ? restored?.base_url : undefined);
+  const scopeRules = options.scope ?? restored?.scope ?? { allow: [], deny: [] };
+  const bash = options.bash ?? restored?.bash ?? true;
+  const cliRules = options.permissions ?? (restored?.permissions ?? []).map(parsePermissionRuleText);
+  const systemPrompt = options.systemPrompt ?? restored?.system_prompt ?? defaultSystemPrompt(options.name, cwd);
+  const maxTurnsPerRun = options.maxTurnsPerRun ?? restored?.max_turns_per_run ?? DEFAULT_MAX_TURNS_PER_RUN;
   // Everything that can be refused is checked before anything is created.
   const configRules = ((await loadConfigFile(options.paths.home)).permissions ?? []).map(parsePermissionRuleText);
-  const modelConfig = await resolveModelConfig(options.modelSpec ?? "scripted", { baseUrl: options.baseUrl, home: options.paths.home, env });
+  const modelConfig = await resolveModelConfig(modelSpec, { baseUrl, home: options.paths.home, env });
 
   fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   const logger: Logger = pino(
@@ -84,20 +154,18 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const runtime = new RuntimeDir(paths);
   runtime.prepare();
   const now = (): number => Date.now();
-  const sessionId = ulid();
-  const segmentId = ulid();
-  const tools = builtinTools({ bash: options.bash ?? true });
+  const tools = builtinTools({ bash });
   const spillDir = path.join(paths.runtimeDir, "tool-output");
   fs.mkdirSync(spillDir, { recursive: true, mode: 0o700 });
   const scope = new Scope({
     allow: [
       { target: cwd, permission: "write", recursive: true },
-      ...(options.scope?.allow ?? []),
+      ...(scopeRules.allow ?? []),
       // Tools spill long output here; the model may read it back.
       { target: spillDir, permission: "read", recursive: true },
     ],
     deny: [
-      ...(options.scope?.deny ?? []),
+      ...(scopeRules.deny ?? []),
       // podd's own config and state are never the model's to change (a profile's base_url or a
       // permission rule rewritten by a tool would take effect for the next pod).
       ...[configFilePath(options.paths.home), path.join(options.paths.home, "sessions"), path.join(options.paths.home, "pods"), options.paths.runtime].map(
@@ -105,9 +173,16 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       ),
     ],
   });
-  const permissions = new PermissionRules([...(options.permissions ?? []), ...configRules]);
+  const permissions = new PermissionRules([...cliRules, ...configRules]);
   const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger });
-  const log = SessionLog.create({ sessionDir: sessionDir(options.paths, sessionId), sessionId, segmentId, podName: options.name, now: now() });
+  // The name is taken by a live pod: say so before touching its session.
+  if (await isLive(paths.socket)) {
+    throw new PoddError("invalid_request", `a live pod already owns ${paths.socket}; stop it first or choose another name`);
+  }
+  const session = openSession({ paths: options.paths, podName: options.name, restored, now: now() });
+  const { log, sessionId, segmentId } = session;
+  const inboxFile = path.join(paths.dataDir, "inbox.jsonl");
+  if (!restored) fs.rmSync(inboxFile, { force: true });
 
   const controller = new PodController(
     {
@@ -125,8 +200,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
           alert: (message: string) => controller.alert("warn", "worker", message),
           env: withoutCredentials(env, modelConfig.apiKeyEnv),
         },
-        systemPrompt: options.systemPrompt ?? defaultSystemPrompt(options.name, cwd),
-        maxTurnsPerRun: options.maxTurnsPerRun ?? DEFAULT_MAX_TURNS_PER_RUN,
+        systemPrompt,
+        maxTurnsPerRun,
       },
       reporter,
       logger,
@@ -145,21 +220,52 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
         max_output_tokens: model.info.maxOutputTokens,
         context_tokens: 0,
       },
+      initialInbox: restored ? readInbox(inboxFile) : [],
+      inboxStore: {
+        // One line per queued item (an O(1) append per notify); rewritten when the inbox drains.
+        append: (item) => fs.appendFileSync(inboxFile, `${JSON.stringify(item)}\n`, { mode: 0o600 }),
+        replace: (items) => writeFileAtomic.sync(inboxFile, items.map((item) => `${JSON.stringify(item)}\n`).join(""), { mode: 0o600 }),
+      },
     },
   );
+  if (saved.problem) controller.alert("warn", "worker", `session: ${saved.problem}; started a new session`);
+  if (restored && session.created) controller.alert("warn", "worker", `session: the segment file of session ${restored.session_id} is missing; started a new session`);
+  for (const line of session.skipped) {
+    controller.alert(
+      "warn",
+      "worker",
+      `session: ${line.torn ? "skipped a torn last line" : "skipped a line that is not a log entry"} (line ${line.line}, ${line.bytes} bytes) of ${log.file}; everything before it was kept`,
+    );
+  }
 
   let server: SocketServer;
   try {
     server = await SocketServer.listen({ socketPath: paths.socket, controller, logger });
   } catch (error) {
     log.close();
-    fs.rmSync(log.file, { force: true });
+    if (session.created) fs.rmSync(log.file, { force: true });
+    session.release();
     throw error;
   }
+  writePodMetadata(paths.dataDir, {
+    pod_name: options.name,
+    session_id: sessionId,
+    segment_id: segmentId,
+    cwd,
+    model: modelSpec,
+    base_url: baseUrl,
+    scope: { allow: scopeRules.allow ?? [], deny: scopeRules.deny ?? [] },
+    bash,
+    permissions: cliRules.map(describeRule),
+    system_prompt: systemPrompt,
+    max_turns_per_run: maxTurnsPerRun,
+    created_at_ms: restored?.created_at_ms ?? now(),
+    updated_at_ms: now(),
+  });
   const publishing = runtime.publish({
     pod_name: options.name,
     pid: process.pid,
-    status: "idle",
+    status: controller.status,
     socket: paths.socket,
     cwd,
     provider: model.info.provider,
@@ -175,6 +281,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   } catch (error) {
     await server.close();
     log.close();
+    session.release();
     await runtime.remove();
     throw error;
   }
@@ -194,6 +301,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     for (const signal of signals) process.off(signal, shutdown);
     await server.close();
     log.close();
+    session.release();
     await runtime.remove();
     logger.info("pod stopped");
     await new Promise<void>((resolve) => logger.flush(() => resolve()));

@@ -48,9 +48,9 @@ export function buildProgram(): Command {
     .argument("[name]", "pod name, [A-Za-z0-9._-] (default: the cwd's base name)")
     .option(
       "--model <spec>",
-      "scripted (embedded demo) | scripted:<scenario.json> | anthropic:<model> | openai:<model> | openai-compatible:<model> | <profile>",
-      "scripted",
+      "scripted (embedded demo; the default) | scripted:<scenario.json> | anthropic:<model> | openai:<model> | openai-compatible:<model> | <profile>",
     )
+    .option("--new", "start a new session even if this pod has one (by default a pod's session is restored)")
     .option("--base-url <url>", "API base URL (an OpenAI-compatible server such as Ollama, vLLM or llama.cpp, or a proxy)")
     .option("--allow-read <dir>", "also let the pod's file tools read DIR (repeatable; the cwd is always read+write)", collect, [])
     .option("--allow-write <dir>", "also let the pod's file tools read and write DIR (repeatable)", collect, [])

@@ -17,6 +17,8 @@ const START_TIMEOUT_MS = 15_000;
 
 export interface StartOptions {
   model?: string;
+  /** `--new`: a fresh session even if the pod has one. */
+  new?: boolean;
   baseUrl?: string;
   allowRead?: string[];
   allowWrite?: string[];
@@ -59,7 +61,10 @@ export async function startCommand(nameArgument: string | undefined, options: St
   if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) throw new CliError(`--cwd ${cwd} is not a directory`, 2);
   await checkModel(options);
   const entry = daemonEntry();
-  const args = [...entry.execArgv, entry.file, name, "--cwd", cwd];
+  // Settings not given here are the restored pod's own (or the defaults for a new pod).
+  const args = [...entry.execArgv, entry.file, name];
+  if (options.cwd) args.push("--cwd", cwd);
+  if (options.new) args.push("--new");
   if (options.model) args.push("--model", options.model);
   if (options.baseUrl) args.push("--base-url", options.baseUrl);
   for (const [flag, targets] of [

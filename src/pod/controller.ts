@@ -59,12 +59,22 @@ export interface ControllerDeps {
   maxAlerts?: number;
   /** The greeting sent in every snapshot; `context_tokens` is kept up to date from usage. */
   greeting: Greeting;
+  /** Notifications queued before a restart (the durable inbox). */
+  initialInbox?: InboxItem[];
+  /** Keeps the queued notifications on disk: `append` one as it is queued, `replace` all after a drain or requeue. */
+  inboxStore?: { append(item: InboxItem): void; replace(items: readonly InboxItem[]): void };
 }
 
 /** The synthetic result of a tool call that an interruption left unanswered (the reference's wording). */
 const INTERRUPTED_TOOL_RESULT = "[Interrupted by user]";
 /** The note the model sees before the next user input after a pause or cancel. */
 const USER_INTERRUPT_NOTE = "[Interrupted by user]\nThe user interrupted the previous turn before it finished. Tool calls that had not completed were not run.";
+/** The note the model sees before the next user input after the pod stopped in the middle of a run. */
+const CRASH_INTERRUPT_NOTE =
+  "[Interrupted]\nThe pod stopped (it was killed or crashed) before the previous turn finished; it was restored from its session log. Tool calls that had not completed were not run.";
+/** The message of the run_errored entry recorded for a run a restart found unfinished. */
+export const CRASHED_RUN_MESSAGE = "interrupted: the pod stopped during this run";
+
 /** The note the model sees before the next user input after a run failed. */
 function errorInterruptNote(message: string): string {
   return `[Interrupted]\nThe previous turn ended early with an error: ${message}\nTool calls that had not completed were not run.`;
@@ -133,6 +143,50 @@ export class PodController {
     this.deps = deps;
     this.greetingValue = { ...deps.greeting };
     this.messages = toModelMessages(deps.log.entries);
+    for (const item of deps.initialInbox ?? []) this.inbox.push(item);
+    this.restoreFromLog();
+    if (this.statusValue === "idle") this.stageFollowUp();
+  }
+
+  /**
+   * Pick up where the session left off: the cumulative turn and model-call counters, the
+   * context size, and the state of the last run — paused (resumable), or unfinished because
+   * the pod was killed: its unanswered tool calls are closed and it is recorded as errored,
+   * so the next request is valid and the model is told.
+   */
+  private restoreFromLog(): void {
+    const entries = this.deps.log.entries;
+    let lastInvoke = -1;
+    let lastEnd = -1;
+    for (const [index, entry] of entries.entries()) {
+      if (entry.kind === "turn_end") this.turnCounter = Math.max(this.turnCounter, entry.turn + 1);
+      if (entry.kind === "llm_usage") {
+        this.llmCallCounter = Math.max(this.llmCallCounter, entry.llm_call + 1);
+        this.greetingValue.context_tokens =
+          (entry.input_tokens ?? 0) + (entry.cache_read_input_tokens ?? 0) + (entry.cache_creation_input_tokens ?? 0) + (entry.output_tokens ?? 0);
+      }
+      if (entry.kind === "invoke") lastInvoke = index;
+      if (entry.kind === "run_completed" || entry.kind === "run_errored") lastEnd = index;
+    }
+    if (lastInvoke === -1) return;
+    const end = entries[lastEnd];
+    const workedAfterEnd = entries.slice(lastEnd + 1).some((entry) => entry.kind === "assistant_item" || entry.kind === "tool_result" || entry.kind === "turn_end");
+    if (lastEnd < lastInvoke || workedAfterEnd || !end) {
+      this.closeUnansweredToolCalls(lastInvoke);
+      this.commit({ kind: "run_errored", ts: this.deps.now(), code: "internal", message: CRASHED_RUN_MESSAGE });
+      this.interruptNote = CRASH_INTERRUPT_NOTE;
+    } else if (end.kind === "run_completed" && end.result === "paused") {
+      this.statusValue = "paused";
+      this.pausedFrom = lastInvoke;
+      this.interruptNote = USER_INTERRUPT_NOTE;
+    } else if (end.kind === "run_errored") {
+      this.interruptNote = end.code === "internal" && end.message === "Cancelled" ? USER_INTERRUPT_NOTE : errorInterruptNote(end.message);
+    }
+  }
+
+  /** Keep the queued notifications on disk after a drain or requeue. */
+  private inboxChanged(): void {
+    this.deps.inboxStore?.replace(this.inbox.items);
   }
 
   get status(): PodStatus {
@@ -227,6 +281,7 @@ export class PodController {
         const refusal = this.inbox.refusal(item);
         if (refusal) return this.fail(requester, "invalid_request", refusal);
         this.inbox.push(item);
+        this.deps.inboxStore?.append(item);
         const wakes = item.kind === "pod_event" || item.wake;
         if (status === "idle" && wakes) this.pending ??= { kind: "notification", invokeKind: item.kind };
         return this.ack(requester, method);
@@ -372,12 +427,15 @@ export class PodController {
       // A copy: the stream's own items are committed into `this.messages` while the model reads the request.
       messages: () => this.messages.map((message) => (message.role === "assistant" ? { ...message, content: [...message.content] } : message)),
       beforeModelRequest: () => {
-        for (const item of this.inbox.drain()) {
+        const drained = this.inbox.drain();
+        for (const item of drained) {
           active.drained.push(item);
           const systemItem = toSystemItem(item);
           this.commit({ kind: "system_item", ts: this.deps.now(), item: systemItem });
           this.broadcast({ event: "system_item", data: { item: systemItem } });
         }
+        // Only now (committed to the log) may they leave the durable inbox.
+        if (drained.length > 0) this.inboxChanged();
       },
       nextTurn: () => this.turnCounter++,
       nextLlmCall: () => this.llmCallCounter++,
@@ -453,6 +511,7 @@ export class PodController {
     this.deps.log.truncate(active.mark);
     this.rebuildMessages();
     this.inbox.requeue(active.drained);
+    if (active.drained.length > 0) this.inboxChanged();
     this.interruptNote = active.noteBefore;
     this.closeUnansweredToolCalls(this.pausedFrom ?? 0);
     this.pausedFrom = undefined;

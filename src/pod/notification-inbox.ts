@@ -30,12 +30,12 @@ export const MAX_QUEUED_NOTIFICATIONS = 10_000;
 export const MAX_QUEUED_NOTIFICATION_CHARS = 16 * 1024 * 1024;
 
 export class NotificationInbox {
-  private items: InboxItem[] = [];
+  private queue: InboxItem[] = [];
   private chars = 0;
 
   /** Why `item` cannot be queued now, or undefined when it can. */
   refusal(item: InboxItem): string | undefined {
-    if (this.items.length >= MAX_QUEUED_NOTIFICATIONS) return `the notification inbox is full (${this.items.length} queued); wait for the pod to take them`;
+    if (this.queue.length >= MAX_QUEUED_NOTIFICATIONS) return `the notification inbox is full (${this.queue.length} queued); wait for the pod to take them`;
     if (item.kind === "notify" && this.chars + item.message.length > MAX_QUEUED_NOTIFICATION_CHARS) {
       return `the notification inbox is full (${this.chars} characters queued); wait for the pod to take them`;
     }
@@ -43,31 +43,36 @@ export class NotificationInbox {
   }
 
   push(item: InboxItem): void {
-    this.items.push(item);
+    this.queue.push(item);
     if (item.kind === "notify") this.chars += item.message.length;
   }
 
   /** Take every queued item, oldest first. */
   drain(): InboxItem[] {
-    const drained = this.items;
-    this.items = [];
+    const drained = this.queue;
+    this.queue = [];
     this.chars = 0;
     return drained;
   }
 
   /** Put items back at the front, in their order (a rolled-back turn loses nothing). */
   requeue(items: readonly InboxItem[]): void {
-    this.items = [...items, ...this.items];
+    this.queue = [...items, ...this.queue];
     for (const item of items) if (item.kind === "notify") this.chars += item.message.length;
   }
 
   /** The invoke kind of the oldest item that should start a turn by itself, if any. */
   get firstWakingKind(): "notify" | "pod_event" | undefined {
-    const item = this.items.find((queued) => queued.kind === "pod_event" || queued.wake);
+    const item = this.queue.find((queued) => queued.kind === "pod_event" || queued.wake);
     return item?.kind;
   }
 
   get size(): number {
-    return this.items.length;
+    return this.queue.length;
+  }
+
+  /** The queued items, oldest first (for the durable inbox). */
+  get items(): readonly InboxItem[] {
+    return this.queue;
   }
 }

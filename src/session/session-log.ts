@@ -10,7 +10,25 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { encodeLine, type LogEntry } from "../../protocol/index.js";
+import { encodeLine, LogEntry } from "../../protocol/index.js";
+
+/** A line of a segment file that was not a LogEntry. */
+export interface SkippedLine {
+  /** 1-based line number. */
+  line: number;
+  bytes: number;
+  /** The file's last line (a write cut by a crash); it was cut off the file. */
+  torn: boolean;
+}
+
+function parseEntry(text: string): LogEntry | undefined {
+  try {
+    const parsed = LogEntry.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface LogMark {
   /** File size in bytes at the mark. */
@@ -50,6 +68,46 @@ export class SessionLog {
       pod_name: options.podName,
     });
     return log;
+  }
+
+  /**
+   * Open an existing segment file for appending and read its entries. A torn last line (no
+   * newline, or not a LogEntry: a write cut by a crash) is cut off the file so appends stay
+   * clean; a bad line in the middle is skipped but kept in the file. Each is reported in
+   * `skipped`, to be raised as an alert. Throws if the file cannot be read.
+   */
+  static open(options: { file: string; sessionId: string; segmentId: string }): { log: SessionLog; skipped: SkippedLine[] } {
+    const bytes = fs.readFileSync(options.file);
+    const skipped: SkippedLine[] = [];
+    const entries: LogEntry[] = [];
+    let keepBytes = 0;
+    for (let start = 0, lineNumber = 1; start < bytes.length; lineNumber += 1) {
+      const newline = bytes.indexOf(0x0a, start);
+      const end = newline === -1 ? bytes.length : newline;
+      const isLast = newline === -1 || newline + 1 >= bytes.length;
+      const text = bytes.subarray(start, end).toString("utf8");
+      // A line without its newline is incomplete by definition (every append writes a whole line).
+      const entry = newline === -1 ? undefined : parseEntry(text);
+      if (entry) {
+        entries.push(entry);
+        keepBytes = end + 1;
+      } else if (text.trim() === "") {
+        if (newline !== -1) keepBytes = end + 1;
+      } else if (isLast) {
+        skipped.push({ line: lineNumber, bytes: end - start, torn: true });
+      } else {
+        skipped.push({ line: lineNumber, bytes: end - start, torn: false });
+        keepBytes = end + 1;
+      }
+      if (newline === -1) break;
+      start = newline + 1;
+    }
+    const fd = fs.openSync(options.file, "r+");
+    // Cut a torn tail so the next append starts on a line of its own.
+    if (keepBytes < bytes.length) fs.ftruncateSync(fd, keepBytes);
+    const log = new SessionLog(options.file, options.sessionId, options.segmentId, fd);
+    log.committed.push(...entries);
+    return { log, skipped };
   }
 
   /** Committed entries of this segment, in order. */

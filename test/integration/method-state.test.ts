@@ -34,7 +34,7 @@ function collect(client: PodClient, predicate: (event: Event) => boolean): Promi
 
 function sessionEntries(pod: PodProcess): LogEntry[] {
   const sessions = path.join(pod.home, "sessions");
-  const files = fs.readdirSync(sessions).flatMap((session) => fs.readdirSync(path.join(sessions, session)).map((file) => path.join(sessions, session, file)));
+  const files = fs.readdirSync(sessions).flatMap((session) => fs.readdirSync(path.join(sessions, session)).filter((file) => file.endsWith(".jsonl")).map((file) => path.join(sessions, session, file)));
   return files.flatMap((file) =>
     fs
       .readFileSync(file, "utf8")
