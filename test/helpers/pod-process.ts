@@ -47,6 +47,8 @@ export interface StartPodOptions {
   baseUrl?: string;
   /** Extra environment for the pod process (e.g. an API key). */
   env?: NodeJS.ProcessEnv;
+  /** More command-line flags for the pod (e.g. `--new`, `--deny-write DIR`). */
+  extraArgs?: string[];
   home?: ReturnType<typeof tempHome>;
 }
 
@@ -83,6 +85,7 @@ export async function startPod(options: StartPodOptions = {}): Promise<PodProces
   if (options.parentSocket) args.push("--parent", options.parentSocket);
   if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
   if (options.baseUrl) args.push("--base-url", options.baseUrl);
+  args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, {
     env: { ...home.env, ...options.env, PODD_READY_FD: "3", PODD_QUIET: "1" },
     stdio: ["ignore", "pipe", "pipe", "pipe"],
