@@ -10,6 +10,7 @@ import { CliError } from "./cli-error.js";
 const start = () => import("./start.js");
 const talk = () => import("./talk.js");
 const inspect = () => import("./inspect.js");
+const rewind = () => import("./rewind.js");
 
 function positiveInt(value: string): number {
   const number = Number(value);
@@ -113,6 +114,14 @@ Keys are read from the environment and handed to the pod through its environment
     .argument("<pod>", POD_ARGUMENT_HELP)
     .option("--timeout <ms>", "how long to wait for the process to exit", positiveInt, 10_000)
     .action(async (target: string, options: { timeout: number }) => (await talk()).stopCommand(target, { timeoutMs: options.timeout }));
+
+  program
+    .command("rewind")
+    .description("list a pod's rewind targets (its user inputs, numbered); with <n>, rewind to target n and print its input for editing")
+    .argument("<pod>", POD_ARGUMENT_HELP)
+    .argument("[n]", "the target to rewind to, as numbered by `podd rewind <pod>`", positiveInt)
+    .option("--json", "machine-readable output")
+    .action(async (target: string, n: number | undefined, options: { json?: boolean }) => (await rewind()).rewindCommand(target, n, options));
 
   program
     .command("status")

@@ -34,6 +34,7 @@ import { applyEntry, toModelMessages, unansweredToolCalls } from "../session/mod
 import type { SessionLog } from "../session/session-log.js";
 import { listFileCompletions } from "./list-completions.js";
 import { NotificationInbox, toSystemItem, type InboxItem } from "./notification-inbox.js";
+import { listRewindTargets, markAt, planRewind } from "./rewind.js";
 import type { UpwardReporter } from "./upward-reports.js";
 
 /** Who sent a method: where its errors and replies go. */
@@ -322,6 +323,11 @@ export class PodController {
         if (status === "paused" && method.method !== "list_rewind_targets") {
           return this.fail(requester, "invalid_request", `Cannot ${method.method} while the Pod is paused; resume or start a fresh turn first`);
         }
+        if (method.method === "list_rewind_targets") {
+          const data = listRewindTargets(this.deps.log.entries, this.deps.log.segmentId);
+          return requester.reply({ event: "rewind_targets", data, reply_to: requester.id });
+        }
+        if (method.method === "rewind_to") return this.rewindTo(method.params, requester, method);
         return this.fail(requester, "invalid_request", `${method.method} is not supported by this pod yet`);
       case "list_completions":
         if (method.params.kind !== "file") {
@@ -339,6 +345,31 @@ export class PodController {
       case "attach_or_restore_pod":
         return this.fail(requester, "invalid_request", "attach_or_restore_pod is not supported by this pod yet");
     }
+  }
+
+  /**
+   * rewind_to (idle only): cut the segment (durably) before the target's run, rebuild the
+   * model's view, and pick up the state the remaining log ends in; the inbox is kept.
+   */
+  private rewindTo(params: Extract<Method, { method: "rewind_to" }>["params"], requester: Requester, method: Method): void {
+    const plan = planRewind(this.deps.log.entries, this.deps.log.segmentId, params);
+    if (!plan.ok) return this.fail(requester, "invalid_request", plan.message);
+    this.deps.log.truncate(markAt(this.deps.log, plan.keep));
+    this.rebuildMessages();
+    this.pausedFrom = undefined;
+    this.interruptNote = undefined;
+    const lastEnd = this.deps.log.entries.findLast((entry) => entry.kind === "run_completed" || entry.kind === "run_errored");
+    if (lastEnd?.kind === "run_completed" && lastEnd.result === "paused") {
+      // The kept log ends in a paused run: end it as cancelled (what a restore then reads as idle).
+      this.closeUnansweredToolCalls(0);
+      this.commit({ kind: "run_errored", ts: this.deps.now(), code: "internal", message: "Cancelled" });
+      this.interruptNote = USER_INTERRUPT_NOTE;
+    } else if (lastEnd?.kind === "run_errored") {
+      this.interruptNote = lastEnd.code === "internal" && lastEnd.message === "Cancelled" ? USER_INTERRUPT_NOTE : errorInterruptNote(lastEnd.message);
+    }
+    this.broadcast({ event: "rewind_applied", data: { entries: [...this.deps.log.entries], input: plan.input, summary: plan.summary } });
+    this.setStatus("idle");
+    this.ack(requester, method);
   }
 
   private describeSelf(): Record<string, unknown> {

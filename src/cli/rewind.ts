@@ -1,0 +1,66 @@
+/**
+ * `podd rewind <pod> [n]`: list a pod's rewind targets (its user inputs, numbered, oldest
+ * first), or rewind to target n and print the rewound input so it can be edited and resent.
+ */
+import { flattenSegments, type Event, type EventOf, type Method, type RewindTarget } from "../../protocol/index.js";
+import { PodRequestError, type PodClient } from "../client/pod-client.js";
+import { CliError, connectTo } from "./targets.js";
+
+async function request(client: PodClient, method: Method): Promise<Event> {
+  try {
+    return await client.request(method);
+  } catch (error) {
+    client.destroy();
+    if (error instanceof PodRequestError) throw new CliError(`${error.message} (${error.code})`);
+    throw new CliError((error as Error).message);
+  }
+}
+
+function ageOf(ms: number): string {
+  const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (seconds < 90) return `${seconds}s ago`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}m ago`;
+  if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)}h ago`;
+  return `${Math.round(seconds / 86400)}d ago`;
+}
+
+async function listTargets(client: PodClient): Promise<EventOf<"rewind_targets">["data"]> {
+  const reply = await request(client, { method: "list_rewind_targets" });
+  if (reply.event !== "rewind_targets") throw new CliError(`unexpected reply to list_rewind_targets: ${reply.event}`);
+  return reply.data;
+}
+
+function formatTargets(targets: readonly RewindTarget[]): string {
+  if (targets.length === 0) return "no rewind targets (the session has no user input yet)\n";
+  const width = String(targets.length).length;
+  const ages = targets.map((target) => ageOf(target.ts));
+  const ageWidth = Math.max(...ages.map((age) => age.length));
+  return targets.map((target, index) => `${String(index + 1).padStart(width)}  ${(ages[index] ?? "").padEnd(ageWidth)}  ${target.preview}`).join("\n") + "\n";
+}
+
+export async function rewindCommand(target: string, n: number | undefined, options: { json?: boolean }): Promise<void> {
+  const client = await connectTo(target);
+  const listing = await listTargets(client);
+  if (n === undefined) {
+    process.stdout.write(options.json ? `${JSON.stringify(listing)}\n` : formatTargets(listing.targets));
+    await client.close();
+    return;
+  }
+  const chosen = listing.targets[n - 1];
+  if (!chosen) {
+    client.destroy();
+    throw new CliError(`no rewind target ${n} (the pod has ${listing.targets.length}; run \`podd rewind ${target}\` to list them)`);
+  }
+  const applied = client.waitFor("rewind_applied", { timeoutMs: 10_000 });
+  applied.catch(() => undefined);
+  await request(client, { method: "rewind_to", params: { target: chosen.target, expected_head_entries: listing.head_entries } });
+  const event = await applied;
+  await client.close();
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ summary: event.data.summary, input: event.data.input, text: flattenSegments(event.data.input), entries: event.data.entries.length })}\n`);
+    return;
+  }
+  process.stderr.write(`podd: ${event.data.summary}; the rewound input was:\n`);
+  const text = flattenSegments(event.data.input);
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}

@@ -1,0 +1,181 @@
+/**
+ * Rewind through the socket and the CLI, against real pod processes: list_rewind_targets,
+ * rewind_to (the cut, the model's view after it, the guards), and a restart after a rewind.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { Event, LogEntry } from "../../protocol/index.js";
+import type { PodClient } from "../../src/client/pod-client.js";
+import { script } from "../../src/model/scripted/script-builder.js";
+import { runCli } from "../helpers/cli-run.js";
+import { cleanupAll, startPod, tempHome, type PodProcess } from "../helpers/pod-process.js";
+
+afterEach(cleanupAll);
+
+const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
+const isStatus = (status: string) => (event: Event) => event.event === "status" && event.data.status === status;
+
+async function connected(pod: PodProcess): Promise<{ client: PodClient; entries: LogEntry[] }> {
+  const client = await pod.connect();
+  const snapshot = await client.waitFor("snapshot");
+  return { client, entries: snapshot.data.entries };
+}
+
+async function runTurn(client: PodClient, text: string): Promise<void> {
+  client.send(RUN(text));
+  await client.collectUntil(isStatus("idle"));
+}
+
+async function entriesOf(pod: PodProcess): Promise<LogEntry[]> {
+  const { client, entries } = await connected(pod);
+  client.destroy();
+  return entries;
+}
+
+async function listTargets(client: PodClient) {
+  const reply = await client.request({ method: "list_rewind_targets" });
+  if (reply.event !== "rewind_targets") throw new Error(`unexpected reply ${reply.event}`);
+  return reply.data;
+}
+
+const userTexts = (entries: readonly LogEntry[]) =>
+  entries.flatMap((entry) => (entry.kind === "user_input" ? entry.segments.map((segment) => (segment.kind === "text" ? segment.content : "?")) : []));
+
+describe("rewind through the socket", () => {
+  it("lists the user inputs, rewinds to one (durably), and the next request no longer holds the rewound exchange", async () => {
+    const home = tempHome();
+    const scenario = script().text("one").finish().text("two").finish().text("saw {{last_user_text}}").finish().build();
+    const pod = await startPod({ home, name: "rewinder", scenario });
+    const { client } = await connected(pod);
+    await runTurn(client, "first");
+    await runTurn(client, "second");
+    const before = await entriesOf(pod);
+
+    const listing = await listTargets(client);
+    expect(listing.head_entries).toBe(before.length);
+    expect(listing.targets.map((target) => target.preview)).toEqual(["first", "second"]);
+    const second = listing.targets[1];
+    if (!second) throw new Error("no second target");
+    expect(before[second.target.user_input_entry_index]).toMatchObject({ kind: "user_input" });
+
+    // A stale head count (the session moved on since the listing) is refused, and nothing changes.
+    await expect(client.request({ method: "rewind_to", params: { target: second.target, expected_head_entries: before.length - 1 } })).rejects.toMatchObject({
+      code: "invalid_request",
+      message: `the session changed since the targets were listed (${before.length} entries, expected ${before.length - 1}); list again`,
+    });
+    await expect(
+      client.request({ method: "rewind_to", params: { target: { ...second.target, user_input_entry_index: 0 }, expected_head_entries: before.length } }),
+    ).rejects.toMatchObject({ code: "invalid_request" });
+    expect(await entriesOf(pod)).toEqual(before);
+
+    client.drain();
+    const ack = await client.request({ method: "rewind_to", params: { target: second.target, expected_head_entries: listing.head_entries } });
+    expect(ack).toMatchObject({ event: "ack", data: { method: "rewind_to" } });
+    const applied = await client.waitFor("rewind_applied");
+    const keep = second.target.user_input_entry_index - 1;
+    expect(before[keep]).toMatchObject({ kind: "invoke" });
+    expect(applied.data.entries).toEqual(before.slice(0, keep));
+    expect(applied.data.input).toEqual([{ kind: "text", content: "second" }]);
+    expect(applied.data.summary).toBe(`rewound ${before.length - keep} entries (1 run)`);
+    await client.waitFor("status", { where: (event) => event.data.status === "idle" });
+    const after = await entriesOf(pod);
+    expect(after).toEqual(before.slice(0, keep));
+    expect((await listTargets(client)).targets.map((target) => target.preview)).toEqual(["first"]);
+
+    // The next model request sees "first" as the last user message: "second" is gone from the model's view.
+    client.send({ method: "notify", params: { message: "go on" } });
+    const events = await client.collectUntil(isStatus("idle"));
+    expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "saw first" } });
+    const final = await entriesOf(pod);
+    expect(userTexts(final)).toEqual(["first"]);
+    client.destroy();
+
+    // A restart restores the rewound session.
+    await pod.stop();
+    const restarted = await startPod({ home, name: "rewinder", scenario: script().text("again").finish().build() });
+    expect(await entriesOf(restarted)).toEqual(final);
+    await restarted.stop();
+  });
+
+  it("running → already_running for both methods; paused → targets listed, rewind_to refused", async () => {
+    const pod = await startPod({ scenario: script().text("partial").hang().build() });
+    const { client } = await connected(pod);
+    client.send(RUN("go"));
+    await client.waitFor("text_done");
+    const rewind = { method: "rewind_to" as const, params: { target: { segment_id: "x", user_input_entry_index: 2 }, expected_head_entries: 3 } };
+    await expect(client.request(rewind)).rejects.toMatchObject({ code: "already_running" });
+    await expect(client.request({ method: "list_rewind_targets" })).rejects.toMatchObject({ code: "already_running" });
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    const listing = await listTargets(client);
+    expect(listing.targets.map((target) => target.preview)).toEqual(["go"]);
+    const target = listing.targets[0];
+    if (!target) throw new Error("no target");
+    await expect(client.request({ method: "rewind_to", params: { target: target.target, expected_head_entries: listing.head_entries } })).rejects.toMatchObject({
+      code: "invalid_request",
+    });
+    client.destroy();
+  });
+});
+
+describe("rewind past a run that followed a pause", () => {
+  it("ends the paused run as cancelled (its open tool calls closed), so the pod and a restart are idle", async () => {
+    const home = tempHome();
+    const scenario = script().toolCall("list_files", {}, { id: "t1" }).hang().text("after pause").finish().text("{{last_tool_output}}").finish().build();
+    const pod = await startPod({ home, name: "paused-tail", scenario });
+    const { client } = await connected(pod);
+    client.send(RUN("a"));
+    await client.waitFor("tool_call_done");
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    await runTurn(client, "b");
+    const listing = await listTargets(client);
+    const second = listing.targets[1];
+    if (!second) throw new Error("no second target");
+    await client.request({ method: "rewind_to", params: { target: second.target, expected_head_entries: listing.head_entries } });
+    const applied = await client.waitFor("rewind_applied");
+    expect(applied.data.entries.slice(-3)).toMatchObject([
+      { kind: "run_completed", result: "paused" },
+      { kind: "tool_result", item: { id: "t1", output: "[Interrupted by user]", is_error: true } },
+      { kind: "run_errored", code: "internal", message: "Cancelled" },
+    ]);
+    client.destroy();
+    await pod.stop();
+    const restarted = await startPod({ home, name: "paused-tail", scenario: script().text("{{last_system_text:21}}").finish().build() });
+    const again = await connected(restarted);
+    expect(again.entries).toEqual(applied.data.entries);
+    again.client.send(RUN("c"));
+    const events = await again.client.collectUntil(isStatus("idle"));
+    expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "[Interrupted by user]" } });
+    again.client.destroy();
+  });
+});
+
+describe("podd rewind", () => {
+  it("lists the targets numbered with their age, applies one and prints its input for editing", async () => {
+    const pod = await startPod({ scenario: script().text("one").finish().text("two").finish().build() });
+    const { client } = await connected(pod);
+    await runTurn(client, "first");
+    await runTurn(client, "second\nline two");
+    client.destroy();
+    const cli = (args: string[]) => runCli(["rewind", pod.socket, ...args], { env: pod.env });
+
+    const listed = await cli([]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^1 {2}\d+s ago {2}first\n2 {2}\d+s ago {2}second line two\n$/);
+
+    const missing = await cli(["3"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("no rewind target 3");
+
+    const applied = await cli(["2"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toBe("second\nline two\n");
+    expect(applied.stderr).toMatch(/rewound \d+ entries \(1 run\)/);
+
+    const json = await cli(["--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    const listing = JSON.parse(json.stdout) as { head_entries: number; targets: { preview: string }[] };
+    expect(listing.targets.map((target) => target.preview)).toEqual(["first"]);
+    expect(listing.head_entries).toBe((await entriesOf(pod)).length);
+  });
+});
