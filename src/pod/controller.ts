@@ -34,6 +34,15 @@ import { applyEntry, toModelMessages, unansweredToolCalls } from "../session/mod
 import type { SessionLog } from "../session/session-log.js";
 import { listFileCompletions } from "./list-completions.js";
 import { NotificationInbox, toSystemItem, type InboxItem } from "./notification-inbox.js";
+import {
+  CRASH_INTERRUPT_NOTE,
+  CRASHED_RUN_MESSAGE,
+  errorInterruptNote,
+  INTERRUPTED_TOOL_RESULT,
+  noteAfterError,
+  readSessionState,
+  USER_INTERRUPT_NOTE,
+} from "./session-state.js";
 import { listRewindTargets, markAt, planRewind } from "./rewind.js";
 import type { UpwardReporter } from "./upward-reports.js";
 
@@ -64,21 +73,6 @@ export interface ControllerDeps {
   initialInbox?: InboxItem[];
   /** Keeps the queued notifications on disk: `append` one as it is queued, `replace` all after a drain or requeue. */
   inboxStore?: { append(item: InboxItem): void; replace(items: readonly InboxItem[]): void };
-}
-
-/** The synthetic result of a tool call that an interruption left unanswered (the reference's wording). */
-const INTERRUPTED_TOOL_RESULT = "[Interrupted by user]";
-/** The note the model sees before the next user input after a pause or cancel. */
-const USER_INTERRUPT_NOTE = "[Interrupted by user]\nThe user interrupted the previous turn before it finished. Tool calls that had not completed were not run.";
-/** The note the model sees before the next user input after the pod stopped in the middle of a run. */
-const CRASH_INTERRUPT_NOTE =
-  "[Interrupted]\nThe pod stopped (it was killed or crashed) before the previous turn finished; it was restored from its session log. Tool calls that had not completed were not run.";
-/** The message of the run_errored entry recorded for a run a restart found unfinished. */
-export const CRASHED_RUN_MESSAGE = "interrupted: the pod stopped during this run";
-
-/** The note the model sees before the next user input after a run failed. */
-function errorInterruptNote(message: string): string {
-  return `[Interrupted]\nThe previous turn ended early with an error: ${message}\nTool calls that had not completed were not run.`;
 }
 
 /** How long a shutdown waits for an aborted run to stop (e.g. a tool that ignores abort) before exiting anyway, ms. */
@@ -156,32 +150,21 @@ export class PodController {
    * so the next request is valid and the model is told.
    */
   private restoreFromLog(): void {
-    const entries = this.deps.log.entries;
-    let lastInvoke = -1;
-    let lastEnd = -1;
-    for (const [index, entry] of entries.entries()) {
-      if (entry.kind === "turn_end") this.turnCounter = Math.max(this.turnCounter, entry.turn + 1);
-      if (entry.kind === "llm_usage") {
-        this.llmCallCounter = Math.max(this.llmCallCounter, entry.llm_call + 1);
-        this.greetingValue.context_tokens =
-          (entry.input_tokens ?? 0) + (entry.cache_read_input_tokens ?? 0) + (entry.cache_creation_input_tokens ?? 0) + (entry.output_tokens ?? 0);
-      }
-      if (entry.kind === "invoke") lastInvoke = index;
-      if (entry.kind === "run_completed" || entry.kind === "run_errored") lastEnd = index;
-    }
-    if (lastInvoke === -1) return;
-    const end = entries[lastEnd];
-    const workedAfterEnd = entries.slice(lastEnd + 1).some((entry) => entry.kind === "assistant_item" || entry.kind === "tool_result" || entry.kind === "turn_end");
-    if (lastEnd < lastInvoke || workedAfterEnd || !end) {
-      this.closeUnansweredToolCalls(lastInvoke);
+    const state = readSessionState(this.deps.log.entries);
+    this.turnCounter = state.turnCounter;
+    this.llmCallCounter = state.llmCallCounter;
+    if (state.contextTokens !== undefined) this.greetingValue.context_tokens = state.contextTokens;
+    const lastRun = state.lastRun;
+    if (lastRun.kind === "crashed") {
+      this.closeUnansweredToolCalls(state.lastInvoke);
       this.commit({ kind: "run_errored", ts: this.deps.now(), code: "internal", message: CRASHED_RUN_MESSAGE });
       this.interruptNote = CRASH_INTERRUPT_NOTE;
-    } else if (end.kind === "run_completed" && end.result === "paused") {
+    } else if (lastRun.kind === "paused") {
       this.statusValue = "paused";
-      this.pausedFrom = lastInvoke;
+      this.pausedFrom = state.lastInvoke;
       this.interruptNote = USER_INTERRUPT_NOTE;
-    } else if (end.kind === "run_errored") {
-      this.interruptNote = end.code === "internal" && end.message === "Cancelled" ? USER_INTERRUPT_NOTE : errorInterruptNote(end.message);
+    } else if (lastRun.kind === "errored") {
+      this.interruptNote = noteAfterError(lastRun.entry);
     }
   }
 
@@ -365,7 +348,7 @@ export class PodController {
       this.commit({ kind: "run_errored", ts: this.deps.now(), code: "internal", message: "Cancelled" });
       this.interruptNote = USER_INTERRUPT_NOTE;
     } else if (lastEnd?.kind === "run_errored") {
-      this.interruptNote = lastEnd.code === "internal" && lastEnd.message === "Cancelled" ? USER_INTERRUPT_NOTE : errorInterruptNote(lastEnd.message);
+      this.interruptNote = noteAfterError(lastEnd);
     }
     this.broadcast({ event: "rewind_applied", data: { entries: [...this.deps.log.entries], input: plan.input, summary: plan.summary } });
     this.setStatus("idle");
