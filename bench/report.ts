@@ -6,6 +6,7 @@
 import type { FanoutResult } from "./fanout.js";
 import type { PodPathName, ProviderResult, ReferenceName } from "./provider.js";
 import type { RoundTripResult } from "./round-trip.js";
+import type { SessionsResult } from "./sessions.js";
 import type { StartupResult } from "./startup.js";
 
 export interface MachineInfo {
@@ -27,6 +28,7 @@ export interface BenchResults {
   roundTrip: RoundTripResult[];
   startup: StartupResult;
   provider: ProviderResult;
+  sessions: SessionsResult;
   durationMs: number;
 }
 
@@ -57,6 +59,7 @@ const verdict = (pass: boolean | undefined): string => (pass === undefined ? "�
 const microseconds = (value: number): string => `${fixed(value, 2)} µs`;
 const signedMicroseconds = (value: number): string => `${value >= 0 ? "+" : "−"}${fixed(Math.abs(value), 2)} µs`;
 const percent = (share: number): string => `${fixed(share * 100, 0)}%`;
+const signedMs = (value: number): string => `${value >= 0 ? "+" : "−"}${fixed(Math.abs(value), 0)} ms`;
 
 function row(cells: string[]): string {
   return `| ${cells.join(" | ")} |`;
@@ -122,6 +125,30 @@ export function checks(results: BenchResults): Check[] {
       pass: undefined,
     });
   }
+  const { restore, append } = results.sessions;
+  out.push(
+    {
+      benchmark: "sessions",
+      measure: `restore ${integer(restore.entries)}-entry session: spawn → ready, median (new session: ${ms(restore.empty.readyMs.median)})`,
+      value: `${ms(restore.restored.readyMs.median)} (${signedMs(restore.restored.readyMs.median - restore.empty.readyMs.median)})`,
+      target: "none",
+      pass: undefined,
+    },
+    {
+      benchmark: "sessions",
+      measure: "append, write(2) per entry, no fsync (podd's policy)",
+      value: `${integer(append.podd.median)} entries/s`,
+      target: "none",
+      pass: undefined,
+    },
+    {
+      benchmark: "sessions",
+      measure: "append with fsync after every entry (not podd's policy)",
+      value: `${integer(append.fsync.median)} entries/s`,
+      target: "none",
+      pass: undefined,
+    },
+  );
   return out;
 }
 
@@ -404,6 +431,72 @@ function providerSection(result: ProviderResult): string {
   ].join("\n");
 }
 
+function sessionsSection(result: SessionsResult): string {
+  const { restore, append } = result;
+  const runs = (samples: number[]): string => samples.map((value) => fixed(value, 0)).join(", ");
+  const restoreRows = [
+    [
+      "spawn → ready line on fd 3, median (runs)",
+      `${ms(restore.restored.readyMs.median)} (${runs(restore.restored.readyMs.samples)})`,
+      `${ms(restore.empty.readyMs.median)} (${runs(restore.empty.readyMs.samples)})`,
+      signedMs(restore.restored.readyMs.median - restore.empty.readyMs.median),
+    ],
+    [
+      "spawn → snapshot read on a first connection, median (runs)",
+      `${ms(restore.restored.snapshotMs.median)} (${runs(restore.restored.snapshotMs.samples)})`,
+      `${ms(restore.empty.snapshotMs.median)} (${runs(restore.empty.snapshotMs.samples)})`,
+      signedMs(restore.restored.snapshotMs.median - restore.empty.snapshotMs.median),
+    ],
+  ];
+  const inProcessRows = [
+    ["`SessionLog.open` (read, split, `JSON.parse` + schema check per line)", `${ms(restore.openMs.median)} (${restore.openMs.samples.map((value) => fixed(value, 1)).join(", ")})`, `${microseconds((restore.openMs.median * 1000) / restore.entries)}`],
+    [`\`toModelMessages\` fold (→ ${integer(restore.messages)} messages)`, `${ms(restore.foldMs.median)} (${restore.foldMs.samples.map((value) => fixed(value, 2)).join(", ")})`, `${microseconds((restore.foldMs.median * 1000) / restore.entries)}`],
+  ];
+  const appendRow = (label: string, variant: SessionsResult["append"]["podd"]): string[] => [
+    label,
+    integer(variant.entries),
+    `${integer(variant.median)} (${variant.entriesPerSecond.map(integer).join(", ")})`,
+    microseconds(variant.usPerEntry),
+    ratio(variant.median, append.podd.median),
+  ];
+  const counts = Object.entries(restore.counts)
+    .map(([kind, count]) => `${kind} ${integer(count)}`)
+    .join(", ");
+  return [
+    "## (e) Sessions: restore time and append throughput (no target)",
+    "",
+    `How measured, restore: a segment file of ${integer(restore.entries)} entries (${megabytes(restore.fileBytes)}) shaped like a real pod's runs ` +
+      `(${counts}; assistant messages of 200 characters, tool results of 1 KB, every fifth run started by a notification) is written with ` +
+      "`SessionLog.create` / `append` into a temp `PODD_HOME`, with a matching `pods/<name>/metadata.json`. Each of 1 warm-up and " +
+      `${restore.runs} measured iterations starts (1) the baseline, a new pod with no metadata (an empty new session), and (2) the restoring ` +
+      "pod, both `node dist/src/daemon-main.js <name> --model scripted:<file>` with `PODD_READY_FD=3`, timed from just before `spawn()` to " +
+      "the readiness line and to the snapshot line read whole on a first connection " +
+      `(${megabytes(restore.snapshotBytes)} for the restored pod; its entry count is checked), then stopped with \`shutdown\`; the session ` +
+      "file must be unchanged afterwards. In the runner process, the same file is opened and folded " +
+      `${restore.openMs.samples.length} times after one warm-up (\`SessionLog.open\`, then \`toModelMessages\` on its entries). Medians.`,
+    "",
+    table(["measure", `restored (${integer(restore.entries)} entries)`, "new session (baseline)", "restored − new"], restoreRows),
+    "",
+    table(["in the runner process", "median (runs)", "per entry"], inProcessRows),
+    "",
+    `How measured, append: assistant message entries of ${append.lineBytes} bytes per line, appended to a new segment file in the OS temp dir ` +
+      "through (1) `SessionLog.append`, podd's policy: one `write(2)` of the whole line per entry, no fsync; (2) the same followed by " +
+      "`fsyncSync` after every entry (bounded in count and time); (3) a bare `fs.appendFileSync(path, line)` loop and (4) a bare " +
+      "`fs.writeSync(fd, line)` loop on a held descriptor, both of the same lines encoded beforehand (so they leave out `JSON.stringify`). " +
+      `One warm-up round, then ${append.podd.entriesPerSecond.length} rounds of (1), (3), (4) and one of (2); medians. Temp files are removed.`,
+    "",
+    table(
+      ["variant", "entries", "entries/s, median (rounds)", "µs per entry", "× podd"],
+      [
+        appendRow("`SessionLog.append` (podd: write(2) per entry, no fsync)", append.podd),
+        appendRow("`SessionLog.append` + `fsyncSync` per entry", append.fsync),
+        appendRow("bare `fs.appendFileSync` loop (pre-encoded)", append.appendFile),
+        appendRow("bare `fs.writeSync` on a held fd (pre-encoded)", append.writeSync),
+      ],
+    ),
+  ].join("\n");
+}
+
 /** The generated part of docs/benchmarks.md. */
 export function renderReport(results: BenchResults): string {
   return [
@@ -422,5 +515,7 @@ export function renderReport(results: BenchResults): string {
     startupSection(results.startup),
     "",
     providerSection(results.provider),
+    "",
+    sessionsSection(results.sessions),
   ].join("\n");
 }

@@ -2,7 +2,8 @@
  * The benchmark runner (`npm run bench`, after `npm run build`): runs start-up, round-trip
  * and fan-out in that order (the heaviest last, so its garbage does not disturb the
  * latency numbers), each against its baseline measured in the same run, then the provider
- * path against the scripted model (informative, no target), prints a summary
+ * path against the scripted model and the session benchmark (restore, append; both
+ * informative, no target), prints a summary
  * and writes the results into docs/benchmarks.md between the bench markers (text outside
  * them, such as hand-written analysis, is kept). Every process and temp dir is cleaned up
  * on success, failure, Ctrl-C and the overall time limit; nothing is written when a
@@ -16,6 +17,7 @@ import { runFanout } from "./fanout.js";
 import { runProvider } from "./provider.js";
 import { checks, renderReport, type BenchResults, type MachineInfo } from "./report.js";
 import { runRoundTrip } from "./round-trip.js";
+import { runSessions } from "./sessions.js";
 import { runStartup } from "./startup.js";
 import { cleanupAll, DAEMON_ENTRY, REPO_ROOT } from "./support.js";
 
@@ -82,7 +84,9 @@ async function main(): Promise<number> {
   const fanout = await runFanout(log);
   log("(d) provider path");
   const provider = await runProvider(log);
-  const results: BenchResults = { machine: { ...machine, loadAverageAfter: os.loadavg() }, fanout, roundTrip, startup, provider, durationMs: Date.now() - startedAt };
+  log("(e) sessions");
+  const sessions = await runSessions(log);
+  const results: BenchResults = { machine: { ...machine, loadAverageAfter: os.loadavg() }, fanout, roundTrip, startup, provider, sessions, durationMs: Date.now() - startedAt };
 
   log("\nsummary");
   for (const check of checks(results)) {
