@@ -22,8 +22,8 @@ import path from "node:path";
 import type { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 
-/** After SIGTERM, how long the group may take to exit before SIGKILL, ms. */
-export const BASH_KILL_GRACE_MS = 2_000;
+export { BASH_KILL_GRACE_MS } from "./bash-limits.js";
+import { BASH_KILL_GRACE_MS } from "./bash-limits.js";
 /** After SIGKILL, how long to wait for the group to be gone before giving up, ms. */
 const BASH_KILL_WAIT_MS = 2_000;
 /** After the group is gone, how long to wait for the output pipe to close, ms. */

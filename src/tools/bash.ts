@@ -14,8 +14,8 @@
  */
 import { z } from "zod";
 import { defineTool, ToolFailure } from "./define-tool.js";
-import { SpillingOutput } from "./bash-output.js";
-import { BASH_KILL_GRACE_MS, findShell, runInProcessGroup, type GroupRunResult } from "./bash-process.js";
+import { BASH_KILL_GRACE_MS } from "./bash-limits.js";
+import type { GroupRunResult } from "./bash-process.js";
 
 /** Time limit when the call gives none, ms. */
 export const BASH_DEFAULT_TIMEOUT_MS = 120_000;
@@ -53,6 +53,8 @@ export const bashTool = defineTool({
   async execute(input, ctx) {
     if (ctx.signal.aborted) throw new ToolFailure(`${interruptedStatus(ctx.signal.reason)} before the command started; nothing ran`);
     const timeoutMs = input.timeout_ms ?? BASH_DEFAULT_TIMEOUT_MS;
+    // The process and spill machinery loads on first use: it is off the pod's start-up path.
+    const [{ SpillingOutput }, { findShell, runInProcessGroup }] = await Promise.all([import("./bash-output.js"), import("./bash-process.js")]);
     const output = new SpillingOutput({ maxBytes: BASH_MAX_OUTPUT_BYTES, maxSpillBytes: BASH_MAX_SPILL_BYTES, spillDir: ctx.spillDir, prefix: "bash" });
     let run: GroupRunResult;
     try {

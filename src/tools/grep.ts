@@ -10,8 +10,6 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { defineTool, ToolFailure, type ToolContext, type ToolOutput } from "./define-tool.js";
-import { GrepFallbackEngine } from "./grep-fallback.js";
-import { findRipgrep, RipgrepEngine, RipgrepUnavailableError } from "./grep-ripgrep.js";
 import { GREP_MAX_FILE_BYTES, type GrepQuery, type GrepResult } from "./grep-search.js";
 import { canonicalPath } from "./scope.js";
 
@@ -91,10 +89,15 @@ export async function searchFiles(
   query: GrepQuery,
   signal: AbortSignal,
   engine: GrepEngineChoice = "auto",
-  locateRipgrep: () => Promise<string | undefined> = findRipgrep,
+  locateRipgrep?: () => Promise<string | undefined>,
 ): Promise<GrepResult> {
+  // The engines load on first use: they are off the pod's start-up path.
+  const [{ GrepFallbackEngine }, { findRipgrep, RipgrepEngine, RipgrepUnavailableError }] = await Promise.all([
+    import("./grep-fallback.js"),
+    import("./grep-ripgrep.js"),
+  ]);
   if (engine === "js") return new GrepFallbackEngine().search(query, signal);
-  const rgPath = await locateRipgrep();
+  const rgPath = await (locateRipgrep ?? findRipgrep)();
   if (!rgPath) {
     if (engine === "ripgrep") throw new Error("ripgrep is not installed (@vscode/ripgrep and its platform package)");
     return new GrepFallbackEngine().search(query, signal);
