@@ -27,7 +27,7 @@ export class RuntimeDir {
 
   /** Write `pid` and the first status.json — after the socket is bound (the name is ours). */
   async publish(status: PodStatusFile): Promise<void> {
-    writeFileAtomic.sync(this.paths.pidFile, `${status.pid}\n`, { mode: 0o600 });
+    writeFileAtomic.sync(this.paths.pidFile, `${status.pid}\n`, { mode: 0o600, fsync: false });
     this.current = status;
     await this.flush();
   }
@@ -47,7 +47,8 @@ export class RuntimeDir {
     const write = async (): Promise<void> => {
       do {
         this.dirty = false;
-        await writeFileAtomic(this.paths.statusFile, `${JSON.stringify(this.current, null, 2)}\n`, { mode: 0o600 });
+        // Atomic (rename) but not fsynced: runtime state, rewritten on every status change and gone on reboot.
+        await writeFileAtomic(this.paths.statusFile, `${JSON.stringify(this.current, null, 2)}\n`, { mode: 0o600, fsync: false });
       } while (this.dirty);
     };
     this.writing = write().finally(() => {
