@@ -9,7 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeMethod, LineDecoder, type Method, type PodEvent } from "../../protocol/index.js";
+import { decodeMethod, LineDecoder, type Event, type Method, type PodEvent } from "../../protocol/index.js";
 import { PodClient } from "../../src/client/pod-client.js";
 import type { ModelProfile } from "../../src/config/model-config.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
@@ -204,6 +204,21 @@ export class FakeParent {
       return false;
     });
   }
+}
+
+/** A `run` method with one text segment. */
+export function runText(content: string) {
+  return { method: "run" as const, params: { input: [{ kind: "text" as const, content }] } };
+}
+
+/** The status event that ends a run: idle. */
+export function isIdleStatus(event: Event): boolean {
+  return event.event === "status" && event.data.status === "idle";
+}
+
+/** The status event that ends a run: idle or paused. */
+export function isSettledStatus(event: Event): boolean {
+  return event.event === "status" && event.data.status !== "running";
 }
 
 /** Names of events, for order assertions. */

@@ -10,13 +10,12 @@ import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { describeResult, isAlive, killCliProcesses, runCli, trackDaemon } from "../helpers/cli-run.js";
-import { cleanupAll, connectClient, startPod, tempHome } from "../helpers/pod-process.js";
+import { cleanupAll, connectClient, runText, startPod, tempHome } from "../helpers/pod-process.js";
 import { readPid, waitForFile } from "../helpers/wait-for-file.js";
 
 afterEach(cleanupAll);
 afterAll(killCliProcesses);
 
-const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
 
 /**
  * A pod whose model calls bash with `sleep 60` that has a `sleep 60` child of its own; resolves
@@ -31,7 +30,7 @@ async function podInLongBash() {
   const pod = await startPod({ home, scenario: script().toolCall("bash", { command }, { id: "call-1" }).finish().text("after").finish().build() });
   const client = await pod.connect();
   await client.waitFor("snapshot");
-  client.send(RUN("run the long command"));
+  client.send(runText("run the long command"));
   await waitForFile(path.join(pids, "child.pid"));
   const shell = readPid(path.join(pids, "bash.pid"));
   const child = readPid(path.join(pids, "child.pid"));

@@ -20,14 +20,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { LogEntry, type Event } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
-import { cleanupAll, startPod, tempHome, type PodProcess } from "../helpers/pod-process.js";
+import { cleanupAll, isIdleStatus, type PodProcess, runText, startPod, tempHome } from "../helpers/pod-process.js";
 import { readPid, waitForFile } from "../helpers/wait-for-file.js";
 
 // The cases run concurrently, so cleanup happens once at the end (cleanupAll is global).
 afterAll(cleanupAll);
 
-const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
-const idle = (event: Event): boolean => event.event === "status" && event.data.status === "idle";
 const TORN_ALERT = /^session: skipped a torn last line/;
 
 /** Files in the pod's cwd (its home) that hold the scripted run at known points. */
@@ -83,15 +81,15 @@ interface KillPoint {
 }
 
 const after = (name: Event["event"], nth = 1) => async ({ client }: Ctx): Promise<void> => {
-  client.send(RUN("go"));
+  client.send(runText("go"));
   for (let i = 0; i < nth; i++) await client.waitFor(name);
 };
 const midTool = (pidFile: string) => async ({ client, home }: Ctx): Promise<void> => {
-  client.send(RUN("go"));
+  client.send(runText("go"));
   await waitForFile(path.join(home, pidFile));
 };
 const afterFirstRun = async ({ client }: Ctx): Promise<void> => {
-  client.send(RUN("go"));
+  client.send(runText("go"));
   await client.waitFor("run_end");
   await client.waitFor("status", { where: (event) => event.data.status === "idle" });
 };
@@ -129,7 +127,7 @@ const POINTS: KillPoint[] = [
     open: FIRST_RUN,
     reach: async (ctx) => {
       await afterFirstRun(ctx);
-      ctx.client.send(RUN("again"));
+      ctx.client.send(runText("again"));
       await waitForFile(path.join(ctx.home, "pid2"));
     },
   },
@@ -215,14 +213,14 @@ describe("crash recovery: SIGKILL at 20 points, then restart", () => {
       // (2) Every tool call has its result (a paused run keeps its open calls for resume).
       if (snapshot.data.status === "paused") {
         await watcher.request({ method: "resume" });
-        await watcher.collectUntil(idle);
+        await watcher.collectUntil(isIdleStatus);
       } else {
         expect(snapshot.data.status).toBe("idle");
         expect(unansweredToolCalls(snapshot.data.entries)).toEqual([]);
       }
       // (3) A new run is accepted and finishes.
-      watcher.send(RUN("still there?"));
-      const events = await watcher.collectUntil(idle);
+      watcher.send(runText("still there?"));
+      const events = await watcher.collectUntil(isIdleStatus);
       expect(events.find((event) => event.event === "run_end")).toEqual({ event: "run_end", data: { result: "finished" } });
       if (point.name.includes("notify")) {
         expect(events.find((event) => event.event === "system_item")).toMatchObject({ data: { item: { kind: "notification", message: "remember the milk" } } });

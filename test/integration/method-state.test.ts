@@ -11,11 +11,10 @@ import { LogEntry, type Event } from "../../protocol/index.js";
 import { PodClient } from "../../src/client/pod-client.js";
 import { script, type ScriptBuilder } from "../../src/model/scripted/script-builder.js";
 import { notificationBody } from "../../src/pod/notification-inbox.js";
-import { cleanupAll, names, startPod, tempHome, type PodProcess } from "../helpers/pod-process.js";
+import { cleanupAll, names, type PodProcess, runText, startPod, tempHome } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
 
-const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
 
 /** A pod whose scenario may use gates; `open(n)` releases gate n. */
 async function gatedPod(build: (gate: (n: number) => string) => ScriptBuilder, options: { maxTurns?: number } = {}) {
@@ -66,7 +65,7 @@ const isStatus = (status: string) => (event: Event) => event.event === "status" 
 describe("run", () => {
   it("idle: user_message, status, invoke_start{user_send}, then the turn (thinking, text) to run_end{finished}", async () => {
     const { client } = await gatedPod(() => script().thinking("Let me think.", { signature: "sig" }).text("Hi.").finish());
-    client.send(RUN("Hello"));
+    client.send(runText("Hello"));
     const events = await collect(client, isStatus("idle"));
     expect(names(events)).toEqual([
       "user_message", "status", "invoke_start", "turn_start", "llm_call_start",
@@ -88,9 +87,9 @@ describe("run", () => {
     const { pod, client, open } = await gatedPod((gate) => script().text("a").gate(gate(1)).finish());
     const other = await pod.connect();
     await other.waitFor("snapshot");
-    client.send(RUN("first"));
+    client.send(runText("first"));
     await client.waitFor("text_done");
-    await expect(other.request(RUN("second"))).rejects.toMatchObject({ code: "already_running" });
+    await expect(other.request(runText("second"))).rejects.toMatchObject({ code: "already_running" });
     open(1);
     const events = await collect(client, isStatus("idle"));
     expect(events.filter((event) => event.event === "error")).toEqual([]);
@@ -101,11 +100,11 @@ describe("run", () => {
     const { pod, client } = await gatedPod(() =>
       script().toolCall("list_files", {}, { id: "t1" }).hang().text("tool said: {{last_tool_output}}").finish(),
     );
-    client.send(RUN("list"));
+    client.send(runText("list"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
-    client.send(RUN("go on"));
+    client.send(runText("go on"));
     const events = await collect(client, isStatus("idle"));
     expect(names(events).slice(0, 6)).toEqual(["user_message", "status", "invoke_start", "tool_result", "system_item", "turn_start"]);
     expect(events[3]).toEqual({ event: "tool_result", data: { id: "t1", summary: "[Interrupted by user]", output: "[Interrupted by user]", is_error: true } });
@@ -136,7 +135,7 @@ describe("notify", () => {
     const { client, open } = await gatedPod((gate) =>
       script().toolCall("list_files", {}).gate(gate(1)).finish().text("{{last_system_text:14}}").finish(),
     );
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "notify", params: { message: "mid-turn" } });
     open(1);
@@ -150,7 +149,7 @@ describe("notify", () => {
 
   it("running, during the last model call: starts a follow-up turn when the run ends", async () => {
     const { client, open } = await gatedPod((gate) => script().text("first").gate(gate(1)).finish().text("{{last_system_text:14}}").finish());
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     await client.request({ method: "notify", params: { message: "late news" } });
     open(1);
@@ -165,7 +164,7 @@ describe("notify", () => {
 
   it("paused: queued and delivered on resume", async () => {
     const { client } = await gatedPod(() => script().text("partial").hang().text("{{last_system_text:14}}").finish());
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
@@ -179,7 +178,7 @@ describe("notify", () => {
   it("wake:false: queued without starting a turn, drained into the next run", async () => {
     const { client } = await gatedPod(() => script().text("ok").finish());
     await client.request({ method: "notify", params: { message: "quiet", wake: false } });
-    client.send(RUN("hello"));
+    client.send(runText("hello"));
     const events = await collect(client, isStatus("idle"));
     expect(names(events).slice(0, 6)).toEqual(["user_message", "status", "invoke_start", "turn_start", "system_item", "llm_call_start"]);
     expect(events[2]).toEqual({ event: "invoke_start", data: { kind: "user_send" } });
@@ -202,7 +201,7 @@ describe("pod_event", () => {
     const { client, open } = await gatedPod((gate) =>
       script().toolCall("list_files", {}).gate(gate(1)).finish().text("partial").hang().text("done").finish(),
     );
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "pod_event", params: { kind: "errored", pod_name: "c", message: "boom" } });
     await client.request({ method: "pod_event", params: { kind: "shut_down", pod_name: "c" } });
@@ -226,7 +225,7 @@ describe("resume", () => {
   it("idle → not_paused; running → already_running", async () => {
     const { client, open } = await gatedPod((gate) => script().text("a").gate(gate(1)).finish());
     await expect(client.request({ method: "resume" })).rejects.toMatchObject({ code: "not_paused", message: "Pod is not paused" });
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     await expect(client.request({ method: "resume" })).rejects.toMatchObject({ code: "already_running" });
     open(1);
@@ -235,7 +234,7 @@ describe("resume", () => {
 
   it("paused: continues the turn without user_message or invoke_start, running the unanswered tool calls", async () => {
     const { client } = await gatedPod(() => script().toolCall("list_files", {}, { id: "t1" }).hang().text("after").finish());
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "pause" });
     const paused = await collect(client, isStatus("paused"));
@@ -255,7 +254,7 @@ describe("cancel", () => {
   it("idle and paused → not_running", async () => {
     const { client } = await gatedPod(() => script().text("partial").hang());
     await expect(client.request({ method: "cancel" })).rejects.toMatchObject({ code: "not_running", message: "Pod is not running" });
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
@@ -264,7 +263,7 @@ describe("cancel", () => {
 
   it("running with output: error{internal, Cancelled}, then idle", async () => {
     const { client } = await gatedPod(() => script().text("partial").hang());
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     await client.request({ method: "cancel" });
     const events = await collect(client, isStatus("idle"));
@@ -273,7 +272,7 @@ describe("cancel", () => {
 
   it("running with nothing produced: run_end{rolled_back}, idle, and the run is gone from the log", async () => {
     const { pod, client } = await gatedPod(() => script().hang());
-    client.send(RUN("never mind"));
+    client.send(runText("never mind"));
     await client.waitFor("llm_call_start");
     await client.request({ method: "cancel" });
     const events = await collect(client, isStatus("idle"));
@@ -288,7 +287,7 @@ describe("pause", () => {
   it("idle → not_running; paused → no-op", async () => {
     const { client } = await gatedPod(() => script().text("partial").hang().text("x").finish());
     await expect(client.request({ method: "pause" })).rejects.toMatchObject({ code: "not_running" });
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
@@ -300,22 +299,22 @@ describe("pause", () => {
   it("running with nothing produced: run_end{rolled_back} and idle; notifications drained by it are kept", async () => {
     const { client } = await gatedPod(() => script().hang().text("{{last_system_text:14}}").finish());
     await client.request({ method: "notify", params: { message: "keep me", wake: false } });
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("llm_call_start");
     await client.request({ method: "pause" });
     const events = await collect(client, isStatus("idle"));
     expect(events.filter((event) => event.event === "run_end")).toEqual([{ event: "run_end", data: { result: "rolled_back" } }]);
-    client.send(RUN("again"));
+    client.send(runText("again"));
     const next = await collect(client, isStatus("idle"));
     expect(next.find((event) => event.event === "system_item")).toMatchObject({ data: { item: { message: "keep me" } } });
   });
 
   it("a pause or cancel sent right behind the run is honoured, never lost", async () => {
     const { client } = await gatedPod(() => script().text("never").finish());
-    client.writeRaw(`${JSON.stringify(RUN("go"))}\n${JSON.stringify({ method: "pause" })}\n`);
+    client.writeRaw(`${JSON.stringify(runText("go"))}\n${JSON.stringify({ method: "pause" })}\n`);
     const events = await collect(client, isStatus("idle"));
     expect(events.find(isRunEnd)).toEqual({ event: "run_end", data: { result: "rolled_back" } });
-    client.writeRaw(`${JSON.stringify(RUN("go"))}\n${JSON.stringify({ method: "cancel" })}\n`);
+    client.writeRaw(`${JSON.stringify(runText("go"))}\n${JSON.stringify({ method: "cancel" })}\n`);
     const cancelled = await collect(client, isStatus("idle"));
     expect(cancelled.find(isRunEnd)).toEqual({ event: "run_end", data: { result: "rolled_back" } });
   });
@@ -324,7 +323,7 @@ describe("pause", () => {
 describe("compact, rewind", () => {
   it("running → already_running; paused → invalid_request for compact and rewind_to", async () => {
     const { client } = await gatedPod(() => script().text("partial").hang());
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     const rewind = { method: "rewind_to" as const, params: { target: { segment_id: "x", user_input_entry_index: 1 }, expected_head_entries: 3 } };
     for (const method of [{ method: "compact" as const }, { method: "list_rewind_targets" as const }, rewind]) {
@@ -349,7 +348,7 @@ describe("shutdown", () => {
 
   it("running: aborts the turn, ends its events, then shutdown and exit", async () => {
     const { pod, client } = await gatedPod(() => script().text("partial").hang());
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     client.send({ method: "shutdown" });
     const events = await collect(client, (event) => event.event === "shutdown");
@@ -363,7 +362,7 @@ describe("shutdown", () => {
 
   it("paused: shutdown and exit", async () => {
     const { pod, client } = await gatedPod(() => script().text("partial").hang());
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
@@ -376,7 +375,7 @@ describe("shutdown", () => {
 describe("turn bound", () => {
   it("a run that keeps calling tools ends with run_end{limit_reached}", async () => {
     const { client } = await gatedPod(() => script().toolCall("list_files", {}).finish().whenExhausted("repeat_last"), { maxTurns: 3 });
-    client.send(RUN("loop"));
+    client.send(runText("loop"));
     const events = await collect(client, isStatus("idle"));
     expect(events.filter((event) => event.event === "turn_start")).toHaveLength(3);
     expect(events.find((event) => event.event === "run_end")).toEqual({ event: "run_end", data: { result: "limit_reached" } });
@@ -388,7 +387,7 @@ describe("snapshot", () => {
     const { pod, client, open } = await gatedPod((gate) =>
       script().text("streaming so far", { chunks: ["streaming ", "so far"], gate: gate(1) }).finish(),
     );
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_delta", { where: (event) => event.data.text === "so far" });
     const late = await pod.connect();
     const snapshot = await late.waitFor("snapshot");
@@ -420,7 +419,7 @@ describe("interrupted runs leave nothing open", () => {
         .text("partial").toolCall("list_files", {}, { id: "paused_call" }).hang()
         .text("done").finish(),
     );
-    client.send(RUN("first"));
+    client.send(runText("first"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "cancel" });
     const cancelled = await collect(client, isStatus("idle"));
@@ -428,7 +427,7 @@ describe("interrupted runs leave nothing open", () => {
     expect(cancelled[0]).toEqual({ event: "tool_result", data: { id: "cancelled_call", summary: "[Interrupted by user]", output: "[Interrupted by user]", is_error: true } });
     client.send({ method: "notify", params: { message: "meanwhile" } });
     await client.waitFor("run_end");
-    client.send(RUN("second"));
+    client.send(runText("second"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
@@ -445,7 +444,7 @@ describe("interrupted runs leave nothing open", () => {
     const { client, open } = await gatedPod((gate) =>
       script().text("working").gate(gate(1)).fail("upstream exploded").text("{{last_system_text:14}}").finish().text("{{last_system_text}}").finish(),
     );
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     await client.request({ method: "notify", params: { message: "while failing" } });
     open(1);
@@ -454,7 +453,7 @@ describe("interrupted runs leave nothing open", () => {
     expect(followUp.find((event) => event.event === "invoke_start")).toEqual({ event: "invoke_start", data: { kind: "notify" } });
     expect(followUp.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "[Notification]" } });
     await client.waitFor("status", { where: (event) => event.data.status === "idle" });
-    client.send(RUN("again"));
+    client.send(runText("again"));
     const next = await collect(client, (event) => event.event === "run_end");
     const note = next.find((event) => event.event === "system_item");
     expect(note).toMatchObject({ data: { item: { kind: "interrupt", body: expect.stringContaining("ended early with an error: upstream exploded") } } });
@@ -462,7 +461,7 @@ describe("interrupted runs leave nothing open", () => {
 
   it("a follow-up turn started by a pod event says invoke_start{pod_event}", async () => {
     const { client, open } = await gatedPod((gate) => script().text("a").gate(gate(1)).finish().text("b").finish());
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     await client.request({ method: "pod_event", params: { kind: "turn_ended", pod_name: "c" } });
     open(1);

@@ -16,12 +16,10 @@ import { CONTINUE_TEXT } from "../../src/model/anthropic/to-anthropic-messages.j
 import { script, type ScriptBuilder } from "../../src/model/scripted/script-builder.js";
 import { anthropicError, anthropicStream, messageStart, ping, streamError, textDelta, textStart } from "../helpers/anthropic-sse.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
-import { cleanupAll, FakeParent, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
+import { cleanupAll, FakeParent, isSettledStatus, runText, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
 import { expectSameTurn, expectSameTurns } from "../helpers/turn-equivalence.js";
 
 const KEY = "sk-ant-test-SECRET-1234";
-const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
-const settled = (event: Event): boolean => event.event === "status" && event.data.status !== "running";
 
 let fake: FakeProvider;
 beforeEach(async () => {
@@ -60,8 +58,8 @@ async function anthropicPod(options: AnthropicPodOptions = {}) {
 
 /** Send a run and collect its events until the pod leaves `running`. */
 async function run(client: PodClient, content = "go", timeoutMs = 10_000): Promise<Event[]> {
-  client.send(RUN(content));
-  return client.collectUntil(settled, { timeoutMs });
+  client.send(runText(content));
+  return client.collectUntil(isSettledStatus, { timeoutMs });
 }
 
 /** A pod on the scripted model playing `builder`, connected, past its snapshot. */
@@ -363,10 +361,10 @@ describe("anthropic provider through the real SDK", () => {
   it("cancel during a backoff ends the run promptly, and no second request is made; the same run as the scripted model", async () => {
     /** Run, cancel once the retry is scheduled, and collect every event of the run. */
     const cancelDuringBackoff = async (client: PodClient): Promise<Event[]> => {
-      client.send(RUN("go"));
+      client.send(runText("go"));
       const upToRetry = await client.collectUntil("llm_retry");
       await client.request({ method: "cancel" });
-      return [...upToRetry, ...(await client.collectUntil(settled, { timeoutMs: 3_000 }))];
+      return [...upToRetry, ...(await client.collectUntil(isSettledStatus, { timeoutMs: 3_000 }))];
     };
     fake.enqueue(anthropicError(429, "rate_limit_error", "slow down", { "retry-after-ms": "60000" }));
     const { client } = await anthropicPod();
@@ -381,12 +379,12 @@ describe("anthropic provider through the real SDK", () => {
   it("pause mid-stream ends the run paused; resume serves the next response and finishes; the same runs as the scripted model", async () => {
     /** Run, pause after the first text delta, resume: every event of the paused run and of the resumed one. */
     const pauseThenResume = async (client: PodClient): Promise<Event[][]> => {
-      client.send(RUN("go"));
+      client.send(runText("go"));
       const head = await client.collectUntil("text_delta");
       await client.request({ method: "pause" });
-      const paused = [...head, ...(await client.collectUntil(settled, { timeoutMs: 3_000 }))];
+      const paused = [...head, ...(await client.collectUntil(isSettledStatus, { timeoutMs: 3_000 }))];
       await client.request({ method: "resume" });
-      return [paused, await client.collectUntil(settled)];
+      return [paused, await client.collectUntil(isSettledStatus)];
     };
     fake.enqueue(
       { sse: [messageStart(), textStart(0), textDelta(0, "Working on it"), { stall: true }] },

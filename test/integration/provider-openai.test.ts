@@ -14,13 +14,11 @@ import type { PodClient } from "../../src/client/pod-client.js";
 import { script, type ScriptBuilder } from "../../src/model/scripted/script-builder.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { jsonChunks, openAIError, openAIStream, wordChunks } from "../helpers/openai-sse.js";
-import { cleanupAll, FakeParent, names, startPod, tempHome, writeProfiles, type PodProcess } from "../helpers/pod-process.js";
+import { cleanupAll, FakeParent, isSettledStatus, names, type PodProcess, runText, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
 import { expectSameTurn, expectSameTurns } from "../helpers/turn-equivalence.js";
 
 const KEY = "sk-test-SECRET-5678";
 const NOTES = "hi from notes\n";
-const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
-const settled = (event: Event): boolean => event.event === "status" && event.data.status !== "running";
 
 let fake: FakeProvider;
 beforeEach(async () => {
@@ -81,7 +79,7 @@ async function greet(pod: PodProcess, home: ReturnType<typeof tempHome>, parent?
 
 /** Send a run and collect its events up to `run_end` (or the `error` that ends a failed run). */
 function runTurn(client: PodClient, input = "go"): Promise<Event[]> {
-  client.send(RUN(input));
+  client.send(runText(input));
   return client.collectUntil((event) => event.event === "run_end" || event.event === "error");
 }
 
@@ -302,10 +300,10 @@ describe("the OpenAI adapter through a pod", () => {
   it("cancels during a retry backoff promptly, without a second request, the same run as the scripted model", async () => {
     /** Run, cancel once the retry is scheduled, and collect every event of the run. */
     const cancelDuringBackoff = async (client: PodClient): Promise<Event[]> => {
-      client.send(RUN("go"));
+      client.send(runText("go"));
       const upToRetry = await client.collectUntil("llm_retry");
       await client.request({ method: "cancel" });
-      return [...upToRetry, ...(await client.collectUntil(settled, { timeoutMs: 5_000 }))];
+      return [...upToRetry, ...(await client.collectUntil(isSettledStatus, { timeoutMs: 5_000 }))];
     };
     fake.enqueue(openAIError(429, "Rate limit reached", { headers: { "retry-after-ms": "60000" } }));
     const { client } = await providerPod();
@@ -322,12 +320,12 @@ describe("the OpenAI adapter through a pod", () => {
   it("pauses mid-stream and resumes with the next response, the same runs as the scripted model", async () => {
     /** Run, pause after the first text delta, resume: every event of the paused run and of the resumed one. */
     const pauseThenResume = async (client: PodClient): Promise<Event[][]> => {
-      client.send(RUN("go"));
+      client.send(runText("go"));
       const head = await client.collectUntil("text_delta");
       await client.request({ method: "pause" });
-      const paused = [...head, ...(await client.collectUntil(settled))];
+      const paused = [...head, ...(await client.collectUntil(isSettledStatus))];
       await client.request({ method: "resume" });
-      return [paused, await client.collectUntil(settled)];
+      return [paused, await client.collectUntil(isSettledStatus)];
     };
     fake.enqueue(openAIStream({ text: ["Working "], cut: [{ stall: true }] }), openAIStream({ text: ["Resumed."] }));
     const { client } = await providerPod();

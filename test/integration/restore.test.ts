@@ -10,12 +10,10 @@ import { script } from "../../src/model/scripted/script-builder.js";
 import { lockSession } from "../../src/session/pod-metadata.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { openAIStream } from "../helpers/openai-sse.js";
-import { cleanupAll, startPod, tempHome, writeProfiles, type PodProcess } from "../helpers/pod-process.js";
+import { cleanupAll, isIdleStatus, type PodProcess, runText, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
 
-const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
-const idle = (event: Event): boolean => event.event === "status" && event.data.status === "idle";
 
 async function snapshotOf(pod: PodProcess): Promise<{ entries: LogEntry[]; status: string }> {
   const client = await pod.connect();
@@ -27,8 +25,8 @@ async function snapshotOf(pod: PodProcess): Promise<{ entries: LogEntry[]; statu
 async function runTurn(pod: PodProcess, text: string): Promise<Event[]> {
   const client = await pod.connect();
   await client.waitFor("snapshot");
-  client.send(RUN(text));
-  const events = await client.collectUntil(idle);
+  client.send(runText(text));
+  const events = await client.collectUntil(isIdleStatus);
   client.destroy();
   return events;
 }
@@ -78,7 +76,7 @@ describe("restore", () => {
     const pod = await startPod({ home, name: "crashy", scenario: script().text("working").toolCall("list_files", {}, { id: "t1" }).gate(gate).finish().build() });
     const client = await pod.connect();
     await client.waitFor("snapshot");
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("tool_call_done");
     process.kill(pod.pid, "SIGKILL");
     await pod.exited;
@@ -137,7 +135,7 @@ describe("restore", () => {
     const pod = await startPod({ home, name: "pausy", scenario: script().toolCall("list_files", {}, { id: "p1" }).hang().build() });
     const client = await pod.connect();
     await client.waitFor("snapshot");
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
@@ -146,7 +144,7 @@ describe("restore", () => {
     const resumed = await again.connect();
     expect((await resumed.waitFor("snapshot")).data.status).toBe("paused");
     await resumed.request({ method: "resume" });
-    const events = await resumed.collectUntil(idle);
+    const events = await resumed.collectUntil(isIdleStatus);
     expect(events.find((event) => event.event === "tool_result")).toMatchObject({ data: { id: "p1", is_error: false } });
     expect(events.find((event) => event.event === "run_end")).toEqual({ event: "run_end", data: { result: "finished" } });
   });

@@ -4,14 +4,11 @@
  * backoff returning at once.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { Event } from "../../protocol/index.js";
 import { script } from "../../src/model/scripted/script-builder.js";
-import { cleanupAll, names, startPod } from "../helpers/pod-process.js";
+import { cleanupAll, isSettledStatus, names, runText, startPod } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
 
-const RUN = { method: "run" as const, params: { input: [{ kind: "text" as const, content: "go" }] } };
-const settled = (event: Event) => event.event === "status" && event.data.status !== "running";
 
 describe("retry", () => {
   it("announces each retry with llm_retry (honouring the provider's wait) and then streams the answer", async () => {
@@ -20,8 +17,8 @@ describe("retry", () => {
     });
     const client = await pod.connect();
     await client.waitFor("snapshot");
-    client.send(RUN);
-    const events = await client.collectUntil(settled);
+    client.send(runText("go"));
+    const events = await client.collectUntil(isSettledStatus);
     expect(names(events).slice(3, 8)).toEqual(["turn_start", "llm_call_start", "llm_retry", "llm_retry", "text_delta"]);
     expect(events[5]).toMatchObject({ event: "llm_retry", data: { llm_call: 0, failed_attempt: 1, max_attempts: 5, wait_ms: 30, status: 429, error: "rate limited" } });
     expect(events[6]).toMatchObject({ event: "llm_retry", data: { failed_attempt: 2, status: 529, error: "overloaded" } });
@@ -34,8 +31,8 @@ describe("retry", () => {
     const pod = await startPod({ scenario: failing.build() });
     const client = await pod.connect();
     await client.waitFor("snapshot");
-    client.send(RUN);
-    const events = await client.collectUntil(settled);
+    client.send(runText("go"));
+    const events = await client.collectUntil(isSettledStatus);
     expect(events.filter((event) => event.event === "llm_retry")).toHaveLength(4);
     expect(events.find((event) => event.event === "error")).toEqual({
       event: "error",
@@ -47,10 +44,10 @@ describe("retry", () => {
     const pod = await startPod({ scenario: script().fail("rate limited", { status: 429, retryable: true, retryAfterMs: 600_000 }).text("never").finish().build() });
     const client = await pod.connect();
     await client.waitFor("snapshot");
-    client.send(RUN);
+    client.send(runText("go"));
     await client.waitFor("llm_retry");
     await client.request({ method });
-    const events = await client.collectUntil(settled, { timeoutMs: 5_000 });
+    const events = await client.collectUntil(isSettledStatus, { timeoutMs: 5_000 });
     const turnEnd = method === "pause" ? [{ event: "turn_end", data: { turn: 0, result: "paused" } }] : [];
     expect(events).toEqual([...turnEnd, { event: "run_end", data: { result: "rolled_back" } }, { event: "status", data: { status: "idle" } }]);
   });

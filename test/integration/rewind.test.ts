@@ -7,11 +7,10 @@ import type { Event, LogEntry } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { runCli } from "../helpers/cli-run.js";
-import { cleanupAll, startPod, tempHome, type PodProcess } from "../helpers/pod-process.js";
+import { cleanupAll, type PodProcess, runText, startPod, tempHome } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
 
-const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
 const isStatus = (status: string) => (event: Event) => event.event === "status" && event.data.status === status;
 
 async function connected(pod: PodProcess): Promise<{ client: PodClient; entries: LogEntry[] }> {
@@ -21,7 +20,7 @@ async function connected(pod: PodProcess): Promise<{ client: PodClient; entries:
 }
 
 async function runTurn(client: PodClient, text: string): Promise<void> {
-  client.send(RUN(text));
+  client.send(runText(text));
   await client.collectUntil(isStatus("idle"));
 }
 
@@ -99,7 +98,7 @@ describe("rewind through the socket", () => {
   it("running → already_running for both methods; paused → targets listed, rewind_to refused", async () => {
     const pod = await startPod({ scenario: script().text("partial").hang().build() });
     const { client } = await connected(pod);
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("text_done");
     const rewind = { method: "rewind_to" as const, params: { target: { segment_id: "x", user_input_entry_index: 2 }, expected_head_entries: 3 } };
     await expect(client.request(rewind)).rejects.toMatchObject({ code: "already_running" });
@@ -123,7 +122,7 @@ describe("rewind past a run that followed a pause", () => {
     const scenario = script().toolCall("list_files", {}, { id: "t1" }).hang().text("after pause").finish().text("{{last_tool_output}}").finish().build();
     const pod = await startPod({ home, name: "paused-tail", scenario });
     const { client } = await connected(pod);
-    client.send(RUN("a"));
+    client.send(runText("a"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
@@ -143,7 +142,7 @@ describe("rewind past a run that followed a pause", () => {
     const restarted = await startPod({ home, name: "paused-tail", scenario: script().text("{{last_system_text:21}}").finish().build() });
     const again = await connected(restarted);
     expect(again.entries).toEqual(applied.data.entries);
-    again.client.send(RUN("c"));
+    again.client.send(runText("c"));
     const events = await again.client.collectUntil(isStatus("idle"));
     expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "[Interrupted by user]" } });
     again.client.destroy();

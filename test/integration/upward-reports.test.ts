@@ -7,11 +7,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { script, type ScriptBuilder } from "../../src/model/scripted/script-builder.js";
-import { cleanupAll, FakeParent, startPod, tempHome } from "../helpers/pod-process.js";
+import { cleanupAll, FakeParent, runText, startPod, tempHome } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
 
-const RUN = (content: string) => ({ method: "run" as const, params: { input: [{ kind: "text" as const, content }] } });
 
 async function childOf(build: (gate: (n: number) => string) => ScriptBuilder) {
   const home = tempHome();
@@ -26,7 +25,7 @@ async function childOf(build: (gate: (n: number) => string) => ScriptBuilder) {
 describe("upward reports", () => {
   it("a finished run reports turn_ended, in the reference's wire shape", async () => {
     const { client, parent, pod } = await childOf(() => script().text("done").finish());
-    client.send(RUN("work"));
+    client.send(runText("work"));
     expect(await parent.waitForReport("turn_ended")).toEqual({ kind: "turn_ended", pod_name: "kid" });
     expect(parent.lines[0]).toBe('{"method":"pod_event","params":{"kind":"turn_ended","pod_name":"kid"}}');
     await pod.stop();
@@ -39,7 +38,7 @@ describe("upward reports", () => {
 
   it("a failed run reports errored with the provider's message", async () => {
     const { client, parent } = await childOf(() => script().fail("rate limited for good", { status: 429 }));
-    client.send(RUN("work"));
+    client.send(runText("work"));
     const error = await client.waitFor("error");
     expect(error.data).toEqual({ code: "provider_error", message: "rate limited for good" });
     expect(await parent.waitForReport("errored")).toEqual({ kind: "errored", pod_name: "kid", message: "rate limited for good" });
@@ -47,7 +46,7 @@ describe("upward reports", () => {
 
   it("a cancelled run reports errored (Cancelled), as the reference does", async () => {
     const { client, parent } = await childOf(() => script().text("partial").hang());
-    client.send(RUN("work"));
+    client.send(runText("work"));
     await client.waitFor("text_done");
     await client.request({ method: "cancel" });
     expect(await parent.waitForReport("errored")).toEqual({ kind: "errored", pod_name: "kid", message: "Cancelled" });
@@ -57,7 +56,7 @@ describe("upward reports", () => {
     const { client, parent, pod } = await childOf(() => script().text("noted").finish().text("partial").hang().text("resumed").finish());
     client.send({ method: "notify", params: { message: "fyi" } });
     await client.waitFor("run_end");
-    client.send(RUN("work"));
+    client.send(runText("work"));
     await client.waitFor("text_done", { where: (event) => event.data.text === "partial" });
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
@@ -73,7 +72,7 @@ describe("upward reports", () => {
 
   it.each(["SIGTERM", "SIGINT"] as const)("%s runs the clean exit: shutdown event, shut_down upward, exit 0", async (signal) => {
     const { client, parent, pod } = await childOf(() => script().text("partial").hang());
-    client.send(RUN("work"));
+    client.send(runText("work"));
     await client.waitFor("text_done");
     process.kill(pod.pid, signal);
     await client.waitFor("shutdown");
@@ -87,7 +86,7 @@ describe("upward reports", () => {
     const home = tempHome();
     const pod = await startPod({ home, name: "orphan", scenario: script().text("x").finish().build(), parentSocket: path.join(home.home, "nobody.sock") });
     const client = await pod.connect();
-    client.send(RUN("go"));
+    client.send(runText("go"));
     await client.waitFor("run_end");
     expect(await pod.stop()).toEqual({ code: 0, signal: null });
   });
