@@ -15,15 +15,14 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type net from "node:net";
 import { script } from "../src/model/scripted/script-builder.js";
 import {
   connect,
+  DeltaClient,
   elapsedMs,
   median,
   nowNs,
   procStatusBytes,
-  readLines,
   removeDir,
   startBaseline,
   startPod,
@@ -44,9 +43,6 @@ export const BATCHED_REFERENCE_LINES = 64;
 /** Longest a single run may take before the benchmark fails. */
 const RUN_TIMEOUT_MS = 60_000;
 
-const TEXT_DELTA_MARKER = '"event":"text_delta"';
-const RUN_END_MARKER = '"event":"run_end"';
-const SNAPSHOT_MARKER = '"event":"snapshot"';
 
 export interface FanoutSide {
   /** Per measured run: trigger → every client saw run_end, ms. */
@@ -69,62 +65,18 @@ export interface FanoutResult {
   baselineBatched: FanoutSide;
 }
 
-/** One attached client that counts text_delta lines and signals run_end. */
-class CountingClient {
-  deltas = 0;
-  deltaBytes = 0;
-  readonly attached: Promise<void>;
-  private onAttached!: () => void;
-  private onEnd: (() => void) | undefined;
-  private readonly socket: net.Socket;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-    this.attached = new Promise((resolve) => (this.onAttached = resolve));
-    readLines(socket, (line) => this.line(line));
-  }
-
-  /** Reset the counters; resolves on the next run_end line. */
-  nextRunEnd(): Promise<void> {
-    this.deltas = 0;
-    this.deltaBytes = 0;
-    return new Promise((resolve) => (this.onEnd = resolve));
-  }
-
-  write(line: string): void {
-    this.socket.write(line);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private line(line: string): void {
-    if (line.includes(TEXT_DELTA_MARKER)) {
-      this.deltas += 1;
-      this.deltaBytes += line.length + 1;
-    } else if (line.includes(RUN_END_MARKER)) {
-      const onEnd = this.onEnd;
-      this.onEnd = undefined;
-      onEnd?.();
-    } else if (line.includes(SNAPSHOT_MARKER)) {
-      this.onAttached();
-    }
-  }
-}
-
 interface Target {
   label: string;
   pid: number;
   trigger: string;
-  clients: CountingClient[];
+  clients: DeltaClient[];
   runsMs: number[];
   deltaBytes: number;
 }
 
-async function attach(label: string, socket: string, count: number): Promise<CountingClient[]> {
-  const clients: CountingClient[] = [];
-  for (let index = 0; index < count; index += 1) clients.push(new CountingClient(await connect(socket)));
+async function attach(label: string, socket: string, count: number): Promise<DeltaClient[]> {
+  const clients: DeltaClient[] = [];
+  for (let index = 0; index < count; index += 1) clients.push(new DeltaClient(await connect(socket)));
   await withTimeout(Promise.all(clients.map((client) => client.attached)), 10_000, `${label}: snapshot on every client`);
   return clients;
 }
@@ -158,7 +110,7 @@ async function measureClients(clientCount: number, scenarioFile: string, log: (l
   const home = tempDir();
   let pod: PodProcess | undefined;
   let baseline: BaselineProcess | undefined;
-  const clients: CountingClient[] = [];
+  const clients: DeltaClient[] = [];
   try {
     baseline = await startBaseline(home);
     pod = await startPod({ home, name: "fanout", scenarioFile });
@@ -166,7 +118,7 @@ async function measureClients(clientCount: number, scenarioFile: string, log: (l
     clients.push(...baselineClients);
     const poddClients = await attach("podd", pod.socket, clientCount);
     clients.push(...poddClients);
-    const target = (label: string, pid: number, attached: CountingClient[], trigger: object): Target => ({
+    const target = (label: string, pid: number, attached: DeltaClient[], trigger: object): Target => ({
       label,
       pid,
       clients: attached,

@@ -28,7 +28,6 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import type net from "node:net";
 import OpenAI from "openai";
 import { pino } from "pino";
 import type { ModelConfig } from "../src/config/model-config.js";
@@ -38,12 +37,12 @@ import type { LanguageModel, ModelRequest } from "../src/model/types.js";
 import { ANTHROPIC_PATH, anthropicBody, BenchProvider, OPENAI_PATH, openAIBody } from "./provider-server.js";
 import {
   connect,
+  DeltaClient,
   DAEMON_ENTRY,
   elapsedMs,
   median,
   nowNs,
   podEnv,
-  readLines,
   removeDir,
   sendShutdown,
   spawnUntilReady,
@@ -65,10 +64,6 @@ const OPENAI_MODEL = "gpt-4.1";
 const RUN_TIMEOUT_MS = 30_000;
 const FAKE_KEYS = { ANTHROPIC_API_KEY: "sk-ant-bench-not-a-key", OPENAI_API_KEY: "sk-bench-not-a-key" };
 
-const TEXT_DELTA_MARKER = '"event":"text_delta"';
-const RUN_END_MARKER = '"event":"run_end"';
-const SNAPSHOT_MARKER = '"event":"snapshot"';
-const TROUBLE_MARKERS = ['"event":"error"', '"event":"llm_retry"'];
 
 export type PodPathName = "scripted" | "anthropic" | "openai";
 
@@ -118,59 +113,6 @@ export interface ProviderResult {
   sseBytes: { anthropic: number; openai: number };
   pods: Record<PodPathName, PodPathResult>;
   references: Record<ReferenceName, Timing>;
-}
-
-// ---- the attached client ------------------------------------------------------------------
-
-/** One client on a pod: counts text_delta lines, notes the first one, resolves on run_end. */
-class RunClient {
-  deltas = 0;
-  deltaBytes = 0;
-  firstDeltaNs: bigint | undefined;
-  trouble: string[] = [];
-  readonly attached: Promise<void>;
-  private onAttached!: () => void;
-  private onEnd: ((line: string) => void) | undefined;
-  private readonly socket: net.Socket;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-    this.attached = new Promise((resolve) => (this.onAttached = resolve));
-    readLines(socket, (line) => this.line(line));
-  }
-
-  /** Reset the counters; resolves with the next run_end line. */
-  nextRunEnd(): Promise<string> {
-    this.deltas = 0;
-    this.deltaBytes = 0;
-    this.firstDeltaNs = undefined;
-    this.trouble = [];
-    return new Promise((resolve) => (this.onEnd = resolve));
-  }
-
-  write(line: string): void {
-    this.socket.write(line);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private line(line: string): void {
-    if (line.includes(TEXT_DELTA_MARKER)) {
-      if (this.deltas === 0) this.firstDeltaNs = nowNs();
-      this.deltas += 1;
-      this.deltaBytes += line.length + 1;
-    } else if (line.includes(RUN_END_MARKER)) {
-      const onEnd = this.onEnd;
-      this.onEnd = undefined;
-      onEnd?.(line);
-    } else if (line.includes(SNAPSHOT_MARKER)) {
-      this.onAttached();
-    } else if (TROUBLE_MARKERS.some((marker) => line.includes(marker))) {
-      this.trouble.push(line.slice(0, 300));
-    }
-  }
 }
 
 // ---- pods ---------------------------------------------------------------------------------
@@ -231,7 +173,7 @@ function runnerCpuMs(): number {
 interface PodTarget {
   path: PodPathName;
   pod: Pod;
-  client: RunClient;
+  client: DeltaClient;
   /** The fake server's path for this provider (none for scripted). */
   requestPath?: string;
   runsMs: number[];
@@ -435,7 +377,7 @@ export async function runProvider(log: (line: string) => void): Promise<Provider
   const sseBytes = { anthropic: bodies.anthropic.length, openai: bodies.openai.length };
   let server: BenchProvider | undefined;
   const pods: Pod[] = [];
-  const clients: RunClient[] = [];
+  const clients: DeltaClient[] = [];
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     server = await BenchProvider.start(
@@ -463,7 +405,7 @@ export async function runProvider(log: (line: string) => void): Promise<Provider
       }
       const pod = await startPod(home, `provider-${spec.path}`, spec.model);
       pods.push(pod);
-      const client = new RunClient(await connect(pod.socket));
+      const client = new DeltaClient(await connect(pod.socket));
       clients.push(client);
       await withTimeout(client.attached, 10_000, `${spec.path} pod: snapshot`);
       targets.push({

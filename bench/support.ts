@@ -371,3 +371,63 @@ export async function startBaseline(dir: string): Promise<BaselineProcess> {
   };
   return { ...started, socket, stop };
 }
+
+const TEXT_DELTA_MARKER = '"event":"text_delta"';
+const RUN_END_MARKER = '"event":"run_end"';
+const SNAPSHOT_MARKER = '"event":"snapshot"';
+const TROUBLE_MARKERS = ['"event":"error"', '"event":"llm_retry"'];
+
+/**
+ * One attached client of a pod or a baseline server: counts text_delta lines (and their bytes),
+ * notes the first one, keeps error / llm_retry lines, resolves on run_end. Lines are matched by
+ * marker, not parsed, so the client side costs the same for every server measured.
+ */
+export class DeltaClient {
+  deltas = 0;
+  deltaBytes = 0;
+  firstDeltaNs: bigint | undefined;
+  trouble: string[] = [];
+  readonly attached: Promise<void>;
+  private onAttached!: () => void;
+  private onEnd: ((line: string) => void) | undefined;
+  private readonly socket: net.Socket;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+    this.attached = new Promise((resolve) => (this.onAttached = resolve));
+    readLines(socket, (line) => this.line(line));
+  }
+
+  /** Reset the counters; resolves with the next run_end line. */
+  nextRunEnd(): Promise<string> {
+    this.deltas = 0;
+    this.deltaBytes = 0;
+    this.firstDeltaNs = undefined;
+    this.trouble = [];
+    return new Promise((resolve) => (this.onEnd = resolve));
+  }
+
+  write(line: string): void {
+    this.socket.write(line);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private line(line: string): void {
+    if (line.includes(TEXT_DELTA_MARKER)) {
+      if (this.deltas === 0) this.firstDeltaNs = nowNs();
+      this.deltas += 1;
+      this.deltaBytes += line.length + 1;
+    } else if (line.includes(RUN_END_MARKER)) {
+      const onEnd = this.onEnd;
+      this.onEnd = undefined;
+      onEnd?.(line);
+    } else if (line.includes(SNAPSHOT_MARKER)) {
+      this.onAttached();
+    } else if (TROUBLE_MARKERS.some((marker) => line.includes(marker))) {
+      this.trouble.push(line.slice(0, 300));
+    }
+  }
+}
