@@ -1,18 +1,11 @@
 /** Commands that look at pods without driving them: ls and status. */
 import { PodClient } from "../client/pod-client.js";
 import { listPods, type PodListing } from "../client/pod-directory.js";
-import { CliError, poddPaths } from "./targets.js";
-
-function ageOf(ms: number): string {
-  const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (seconds < 90) return `${seconds}s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
-  return `${Math.round(seconds / 3600)}h`;
-}
+import { CliError, formatAge, poddPaths } from "./targets.js";
 
 function row(pod: PodListing): string[] {
   const status = pod.state === "alive" ? (pod.status?.status ?? "?") : "dead";
-  return [pod.name, status, String(pod.status?.pid ?? "-"), pod.status ? ageOf(pod.status.started_at_ms) : "-", pod.status?.model ?? "-", pod.status?.socket ?? "-"];
+  return [pod.name, status, String(pod.status?.pid ?? "-"), pod.status ? formatAge(pod.status.started_at_ms) : "-", pod.status?.model ?? "-", pod.status?.socket ?? "-"];
 }
 
 function table(rows: string[][]): string {
@@ -60,7 +53,7 @@ export async function statusCommand(name: string | undefined, options: { json?: 
     ["entries", String(entries.length)],
     ["session", pod.status.session_id],
     ["socket", pod.status.socket],
-    ["up", ageOf(pod.status.started_at_ms)],
+    ["up", formatAge(pod.status.started_at_ms)],
   ];
   if (pod.status.parent_socket) lines.push(["parent", pod.status.parent_socket]);
   process.stdout.write(lines.map(([key, value]) => `${(key ?? "").padEnd(8)} ${value}`).join("\n") + "\n");

@@ -2,27 +2,9 @@
  * `podd rewind <pod> [n]`: list a pod's rewind targets (its user inputs, numbered, oldest
  * first), or rewind to target n and print the rewound input so it can be edited and resent.
  */
-import { flattenSegments, type Event, type EventOf, type Method, type RewindTarget } from "../../protocol/index.js";
-import { PodRequestError, type PodClient } from "../client/pod-client.js";
-import { CliError, connectTo } from "./targets.js";
-
-async function request(client: PodClient, method: Method): Promise<Event> {
-  try {
-    return await client.request(method);
-  } catch (error) {
-    client.destroy();
-    if (error instanceof PodRequestError) throw new CliError(`${error.message} (${error.code})`);
-    throw new CliError((error as Error).message);
-  }
-}
-
-function ageOf(ms: number): string {
-  const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (seconds < 90) return `${seconds}s ago`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)}m ago`;
-  if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)}h ago`;
-  return `${Math.round(seconds / 86400)}d ago`;
-}
+import { flattenSegments, type EventOf, type RewindTarget } from "../../protocol/index.js";
+import type { PodClient } from "../client/pod-client.js";
+import { CliError, connectTo, formatAge, request } from "./targets.js";
 
 async function listTargets(client: PodClient): Promise<EventOf<"rewind_targets">["data"]> {
   const reply = await request(client, { method: "list_rewind_targets" });
@@ -33,7 +15,7 @@ async function listTargets(client: PodClient): Promise<EventOf<"rewind_targets">
 function formatTargets(targets: readonly RewindTarget[]): string {
   if (targets.length === 0) return "no rewind targets (the session has no user input yet)\n";
   const width = String(targets.length).length;
-  const ages = targets.map((target) => ageOf(target.ts));
+  const ages = targets.map((target) => `${formatAge(target.ts)} ago`);
   const ageWidth = Math.max(...ages.map((age) => age.length));
   return targets.map((target, index) => `${String(index + 1).padStart(width)}  ${(ages[index] ?? "").padEnd(ageWidth)}  ${target.preview}`).join("\n") + "\n";
 }

@@ -1,24 +1,12 @@
 /** Commands that talk to a running pod over its socket: send, notify, pause, resume, cancel, stop, attach --json. */
 import fs from "node:fs";
-import type { Event, RunResult } from "../../protocol/index.js";
-import { PodRequestError, type PodClient } from "../client/pod-client.js";
+import type { RunResult } from "../../protocol/index.js";
 import { isProcessAlive, readPodStatus } from "../client/pod-directory.js";
 import { podPaths } from "../config/paths.js";
-import { CliError, connectTo, poddPaths } from "./targets.js";
+import { CliError, connectTo, poddPaths, request } from "./targets.js";
 
 /** Exit codes of `podd send` by how the run ended. */
 export const SEND_EXIT_CODES: Record<RunResult | "error", number> = { finished: 0, limit_reached: 0, paused: 3, rolled_back: 4, error: 1 };
-
-/** Send a method and wait for its ack; on refusal close the connection and throw a CliError. */
-async function request(client: PodClient, method: Parameters<PodClient["request"]>[0]): Promise<Event> {
-  try {
-    return await client.request(method);
-  } catch (error) {
-    client.destroy();
-    if (error instanceof PodRequestError) throw new CliError(`${error.message} (${error.code})`);
-    throw new CliError((error as Error).message);
-  }
-}
 
 /**
  * `podd send <pod> <text…>`: send a user turn and stream the assistant's text to stdout until

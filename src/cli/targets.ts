@@ -1,6 +1,7 @@
 /** Resolving a pod argument (a name, or a path to a socket) and common CLI plumbing. */
 import { podPaths, resolvePaths, type PoddPaths } from "../config/paths.js";
-import { PodClient } from "../client/pod-client.js";
+import type { Event, Method } from "../../protocol/index.js";
+import { PodClient, PodRequestError } from "../client/pod-client.js";
 import { CliError } from "./cli-error.js";
 
 export { CliError };
@@ -21,4 +22,24 @@ export async function connectTo(target: string, options: { buffer?: boolean } = 
   } catch (error) {
     throw new CliError(target.includes("/") ? (error as Error).message : `pod ${target} is not running (${(error as Error).message})`);
   }
+}
+
+/** Send a method and wait for its ack or reply; on refusal close the connection and throw a CliError. */
+export async function request(client: PodClient, method: Method): Promise<Event> {
+  try {
+    return await client.request(method);
+  } catch (error) {
+    client.destroy();
+    if (error instanceof PodRequestError) throw new CliError(`${error.message} (${error.code})`);
+    throw new CliError((error as Error).message);
+  }
+}
+
+/** How long ago `ms` (ms since the epoch) was, shortly: `12s`, `5m`, `3h`, `2d`. */
+export function formatAge(ms: number): string {
+  const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (seconds < 90) return `${seconds}s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86400)}d`;
 }
