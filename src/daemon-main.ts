@@ -1,6 +1,6 @@
 /**
  * The pod process entry: `node dist/src/daemon-main.js <name> [--cwd DIR] [--model SPEC]
- * [--parent SOCKET] [--max-turns N]`. Started by `podd start` (detached, or attached with
+ * [--parent SOCKET] [--max-turns N] …` (USAGE below). Started by `podd start` (detached, or attached with
  * `--foreground`); not a user-facing command. When `PODD_READY_FD` names an inherited pipe,
  * one JSON line reports readiness (`{"ok":true,"socket":…,"pid":…}`) or the start-up error
  * (`{"ok":false,"error":…}`) on it, then the fd is closed.
@@ -37,11 +37,23 @@ interface DaemonArgs {
   scope?: { allow: ScopeRule[]; deny: ScopeRule[] };
   bash?: boolean;
   permissions?: PermissionRule[];
+  compactAt?: number;
+  compactTimeoutMs?: number;
+  fork?: { from: string; at?: number; compact?: boolean };
 }
 
 const USAGE =
   "usage: daemon-main <name> [--cwd DIR] [--model SPEC] [--base-url URL] [--parent SOCKET] [--max-turns N] " +
-  "[--allow-read DIR] [--allow-write DIR] [--deny-read DIR] [--deny-write DIR] [--no-bash] [--allow-tool RULE] [--deny-tool RULE] [--new]";
+  "[--allow-read DIR] [--allow-write DIR] [--deny-read DIR] [--deny-write DIR] [--no-bash] [--allow-tool RULE] [--deny-tool RULE] [--new] " +
+  "[--compact-at FRACTION] [--compact-timeout MS] [--fork-from POD [--fork-at N] [--fork-compact]]";
+
+/** A numeric option: undefined when absent; throws the usage problem when out of range. */
+function numberOption(value: string | undefined, flag: string, check: (number: number) => boolean, expected: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || !check(number)) throw new Error(`${flag} takes ${expected}`);
+  return number;
+}
 
 /** Parse the internal entry's arguments (node:util, not commander: this is on the start-up path). Tool rules keep their order. */
 function parseDaemonArgs(argv: string[]): DaemonArgs {
@@ -64,12 +76,22 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
       new: { type: "boolean" },
       "allow-tool": repeated,
       "deny-tool": repeated,
+      "compact-at": { type: "string" },
+      "compact-timeout": { type: "string" },
+      "fork-from": { type: "string" },
+      "fork-at": { type: "string" },
+      "fork-compact": { type: "boolean" },
     },
   });
   const name = positionals[0];
   if (!name || positionals.length > 1) throw new Error(USAGE);
-  const maxTurns = values["max-turns"] === undefined ? undefined : Number(values["max-turns"]);
-  if (maxTurns !== undefined && (!Number.isInteger(maxTurns) || maxTurns < 1)) throw new Error("--max-turns takes a positive whole number");
+  const positiveInteger = (number: number): boolean => Number.isInteger(number) && number >= 1;
+  const maxTurns = numberOption(values["max-turns"], "--max-turns", positiveInteger, "a positive whole number");
+  const compactAt = numberOption(values["compact-at"], "--compact-at", (number) => number >= 0 && number <= 1, "a share of the context window from 0 (off) to 1");
+  const compactTimeoutMs = numberOption(values["compact-timeout"], "--compact-timeout", positiveInteger, "a positive whole number of ms");
+  const forkAt = numberOption(values["fork-at"], "--fork-at", positiveInteger, "a rewind target number (1 is the first user input)");
+  const forkFrom = values["fork-from"];
+  if (!forkFrom && (forkAt !== undefined || values["fork-compact"])) throw new Error("--fork-at and --fork-compact need --fork-from");
   const cwd = values.cwd;
   const rule = (permission: "read" | "write") => (target: string): ScopeRule => ({ target: path.resolve(cwd ?? process.cwd(), target), permission, recursive: true });
   const permissions = tokens.flatMap((token) =>
@@ -90,6 +112,9 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
     scope: allow.length + deny.length > 0 ? { allow, deny } : undefined,
     bash: values["no-bash"] ? false : undefined,
     permissions: permissions.length > 0 ? permissions : undefined,
+    compactAt,
+    compactTimeoutMs,
+    fork: forkFrom ? { from: forkFrom, at: forkAt, compact: values["fork-compact"] ?? false } : undefined,
   };
 }
 
@@ -128,6 +153,9 @@ try {
     scope: options.scope,
     bash: options.bash,
     permissions: options.permissions,
+    compactAt: options.compactAt,
+    compactTimeoutMs: options.compactTimeoutMs,
+    fork: options.fork,
     onReady: ({ socket, pid }) => {
       reportReady({ ok: true, socket, pid });
       if (!process.env.PODD_QUIET) process.stderr.write(`pod ${name} listening on ${socket}\n`);

@@ -6,13 +6,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pino, type Logger } from "pino";
-import { ulid } from "ulid";
+import { monotonicFactory } from "ulid";
 import { podPaths, sessionDir, type PoddPaths } from "./config/paths.js";
 import { isLive, SocketServer } from "./ipc/socket-server.js";
 import { PoddError } from "./errors.js";
 import { resolveModelConfig } from "./config/model-config.js";
 import { resolveModel } from "./model/resolve-model.js";
 import { INTERNAL_REQUESTER, PodController } from "./pod/controller.js";
+import { DEFAULT_COMPACT_THRESHOLD, DEFAULT_COMPACT_TIMEOUT_MS } from "./pod/compaction.js";
+import { writeFork } from "./pod/fork.js";
 import { RuntimeDir } from "./pod/runtime-dir.js";
 import { UpwardReporter } from "./pod/upward-reports.js";
 import { lockSession, readPodMetadata, writePodMetadata, type PodMetadata } from "./session/pod-metadata.js";
@@ -49,9 +51,18 @@ export interface DaemonOptions {
   /** Per-tool rules from the command line, checked before those of config.json. */
   permissions?: PermissionRule[];
   systemPrompt?: string;
+  /** Compact before a run once the context passes this share of the window (0: never; default DEFAULT_COMPACT_THRESHOLD). */
+  compactAt?: number;
+  /** Time limit of a compaction's summary call, ms. */
+  compactTimeoutMs?: number;
+  /** Start as a fork of another pod's session (at its head or at rewind target `at`), compacted first if asked. */
+  fork?: { from: string; at?: number; compact?: boolean };
   /** Called once the socket accepts connections. */
   onReady?(info: { socket: string; pid: number }): void;
 }
+
+/** Session and segment ids: ULIDs, monotonic within this process so segment files sort in order. */
+const ulid = monotonicFactory();
 
 /** Paths to keys in log records that must never be written (API keys, auth headers). */
 export const LOG_REDACT_PATHS = ["apiKey", "*.apiKey", "api_key", "*.api_key", "headers.authorization", "*.headers.authorization", "*.headers[\"x-api-key\"]"];
@@ -60,12 +71,14 @@ export const LOG_REDACT_PATHS = ["apiKey", "*.apiKey", "api_key", "*.api_key", "
  * The session a pod runs on: its saved active segment when restoring (opened for appending,
  * torn tail cut), else a new session. Either way the session is locked to this process.
  */
-function openSession(options: { paths: PoddPaths; podName: string; restored?: PodMetadata; now: number }): {
+function openSession(options: { paths: PoddPaths; podName: string; restored?: PodMetadata; fork?: { source: PodMetadata; at?: number }; now: number }): {
   log: SessionLog;
   sessionId: string;
   segmentId: string;
   skipped: SkippedLine[];
   created: boolean;
+  /** Segment files newer than the active one that were removed (a compaction cut short by a crash). */
+  orphans: string[];
   release(): void;
 } {
   const { restored } = options;
@@ -76,7 +89,8 @@ function openSession(options: { paths: PoddPaths; podName: string; restored?: Po
       const release = lockSession(dir, options.podName);
       try {
         const { log, skipped } = SessionLog.open({ file, sessionId: restored.session_id, segmentId: restored.segment_id });
-        return { log, sessionId: restored.session_id, segmentId: restored.segment_id, skipped, created: false, release };
+        const orphans = removeOrphanSegments(dir, restored.segment_id);
+        return { log, sessionId: restored.session_id, segmentId: restored.segment_id, skipped, created: false, orphans, release };
       } catch (error) {
         release();
         throw error;
@@ -87,8 +101,38 @@ function openSession(options: { paths: PoddPaths; podName: string; restored?: Po
   const segmentId = ulid();
   const dir = sessionDir(options.paths, sessionId);
   const release = lockSession(dir, options.podName);
+  if (options.fork) {
+    const { source, at } = options.fork;
+    try {
+      const log = writeFork({
+        source: { podName: source.pod_name, sessionId: source.session_id, segmentId: source.segment_id, sessionDir: sessionDir(options.paths, source.session_id) },
+        at,
+        podName: options.podName,
+        sessionDir: dir,
+        sessionId,
+        segmentId,
+        now: options.now,
+      });
+      return { log, sessionId, segmentId, skipped: [], created: true, orphans: [], release };
+    } catch (error) {
+      release();
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
   const log = SessionLog.create({ sessionDir: dir, sessionId, segmentId, podName: options.podName, now: options.now });
-  return { log, sessionId, segmentId, skipped: [], created: true, release };
+  return { log, sessionId, segmentId, skipped: [], created: true, orphans: [], release };
+}
+
+/**
+ * Remove the segment files of a session that are newer than its active segment: the active
+ * segment is always the newest (segment ids are ULIDs), so a newer one is a compaction's new
+ * segment that a crash stopped before it became active. Returns their file names.
+ */
+function removeOrphanSegments(dir: string, activeSegmentId: string): string[] {
+  const orphans = fs.readdirSync(dir).filter((name) => name.endsWith(".jsonl") && name.slice(0, -".jsonl".length) > activeSegmentId);
+  for (const name of orphans) fs.rmSync(path.join(dir, name), { force: true });
+  return orphans;
 }
 
 /** The durable inbox saved by a previous run of the pod, one JSON line per item (a torn last line is dropped). */
@@ -107,6 +151,16 @@ function readInbox(file: string): InboxItem[] {
       return [];
     }
   });
+}
+
+/** The metadata of the pod a fork starts from; refuses a fork into a pod that has state of its own (unless `--new`). */
+function readForkSource(options: DaemonOptions, own: PodMetadata | undefined): PodMetadata {
+  const from = options.fork?.from ?? "";
+  if (from === options.name) throw new PoddError("invalid_request", "a pod cannot be forked into itself; give the fork a new name");
+  if (own) throw new PoddError("invalid_request", `pod ${options.name} already has a session; fork into a new name, or add --new to replace it`);
+  const source = readPodMetadata(podPaths(options.paths, from).dataDir);
+  if (!source.metadata) throw new PoddError("invalid_request", source.problem ?? `pod ${from} has no session to fork`);
+  return source.metadata;
 }
 
 /** The environment a tool's processes get: the pod's without credentials (see isCredentialVariable). */
@@ -129,17 +183,25 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const paths = podPaths(options.paths, options.name);
   // A pod with state is restored (its session, and the settings the command line does not override).
   const saved = options.fresh ? {} : readPodMetadata(paths.dataDir);
-  const restored = saved.metadata;
-  const cwd = fs.realpathSync(path.resolve(options.cwd ?? restored?.cwd ?? process.cwd()));
+  const forkSource = options.fork ? readForkSource(options, saved.metadata) : undefined;
+  const restored = forkSource ? undefined : saved.metadata;
+  // A fork takes its source's settings, as a restore takes the pod's own.
+  const inherited = restored ?? forkSource;
+  const cwd = fs.realpathSync(path.resolve(options.cwd ?? inherited?.cwd ?? process.cwd()));
   if (!fs.statSync(cwd).isDirectory()) throw new Error(`--cwd ${cwd} is not a directory`);
   const env = options.env ?? process.env;
-  const modelSpec = options.modelSpec ?? restored?.model ?? "scripted";
-  const baseUrl = options.baseUrl ?? (options.modelSpec === undefined ? restored?.base_url : undefined);
-  const scopeRules = options.scope ?? restored?.scope ?? { allow: [], deny: [] };
-  const bash = options.bash ?? restored?.bash ?? true;
-  const cliRules = options.permissions ?? (restored?.permissions ?? []).map(parsePermissionRuleText);
-  const systemPrompt = options.systemPrompt ?? restored?.system_prompt ?? defaultSystemPrompt(options.name, cwd);
-  const maxTurnsPerRun = options.maxTurnsPerRun ?? restored?.max_turns_per_run ?? DEFAULT_MAX_TURNS_PER_RUN;
+  const modelSpec = options.modelSpec ?? inherited?.model ?? "scripted";
+  const baseUrl = options.baseUrl ?? (options.modelSpec === undefined ? inherited?.base_url : undefined);
+  const scopeRules = options.scope ?? inherited?.scope ?? { allow: [], deny: [] };
+  const bash = options.bash ?? inherited?.bash ?? true;
+  const cliRules = options.permissions ?? (inherited?.permissions ?? []).map(parsePermissionRuleText);
+  // A fork of a pod on the default prompt gets the default prompt under its own name.
+  const inheritedPrompt =
+    forkSource && forkSource.system_prompt === defaultSystemPrompt(forkSource.pod_name, forkSource.cwd) ? undefined : inherited?.system_prompt;
+  const systemPrompt = options.systemPrompt ?? inheritedPrompt ?? defaultSystemPrompt(options.name, cwd);
+  const maxTurnsPerRun = options.maxTurnsPerRun ?? inherited?.max_turns_per_run ?? DEFAULT_MAX_TURNS_PER_RUN;
+  const compactAt = options.compactAt ?? inherited?.compact_at ?? DEFAULT_COMPACT_THRESHOLD;
+  const compactTimeoutMs = options.compactTimeoutMs ?? inherited?.compact_timeout_ms ?? DEFAULT_COMPACT_TIMEOUT_MS;
   // Everything that can be refused is checked before anything is created.
   const configRules = ((await loadConfigFile(options.paths.home)).permissions ?? []).map(parsePermissionRuleText);
   const modelConfig = await resolveModelConfig(modelSpec, { baseUrl, home: options.paths.home, env });
@@ -179,8 +241,31 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   if (await isLive(paths.socket)) {
     throw new PoddError("invalid_request", `a live pod already owns ${paths.socket}; stop it first or choose another name`);
   }
-  const session = openSession({ paths: options.paths, podName: options.name, restored, now: now() });
+  const session = openSession({
+    paths: options.paths,
+    podName: options.name,
+    restored,
+    fork: forkSource ? { source: forkSource, at: options.fork?.at } : undefined,
+    now: now(),
+  });
   const { log, sessionId, segmentId } = session;
+  const metadata: PodMetadata = {
+    pod_name: options.name,
+    session_id: sessionId,
+    segment_id: segmentId,
+    cwd,
+    model: modelSpec,
+    base_url: baseUrl,
+    scope: { allow: scopeRules.allow ?? [], deny: scopeRules.deny ?? [] },
+    bash,
+    permissions: cliRules.map(describeRule),
+    system_prompt: systemPrompt,
+    max_turns_per_run: maxTurnsPerRun,
+    compact_at: compactAt,
+    compact_timeout_ms: compactTimeoutMs,
+    created_at_ms: restored?.created_at_ms ?? now(),
+    updated_at_ms: now(),
+  };
   const inboxFile = path.join(paths.dataDir, "inbox.jsonl");
   if (!restored) fs.rmSync(inboxFile, { force: true });
 
@@ -207,7 +292,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       logger,
       now,
       onStatus: (status) => {
-        runtime.updateStatus(status, now()).catch((error: Error) => logger.warn({ err: error }, "status.json write failed"));
+        runtime.update({ status }, now()).catch((error: Error) => logger.warn({ err: error }, "status.json write failed"));
       },
       greeting: {
         pod_name: options.name,
@@ -221,6 +306,22 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
         context_tokens: 0,
       },
       initialInbox: restored ? readInbox(inboxFile) : [],
+      compaction: { threshold: compactAt, timeoutMs: compactTimeoutMs },
+      compactOnStart: options.fork?.compact ?? false,
+      segments: {
+        create: (compactedFrom) =>
+          SessionLog.create({ sessionDir: sessionDir(options.paths, sessionId), sessionId, segmentId: ulid(), podName: options.name, now: now(), compactedFrom }),
+        activate: (next) => {
+          metadata.segment_id = next.segmentId;
+          metadata.updated_at_ms = now();
+          writePodMetadata(paths.dataDir, metadata);
+          runtime.update({ segment_id: next.segmentId }, now()).catch((error: Error) => logger.warn({ err: error }, "status.json write failed"));
+        },
+        discard: (next) => {
+          next.close();
+          fs.rmSync(next.file, { force: true });
+        },
+      },
       inboxStore: {
         // One line per queued item (an O(1) append per notify); rewritten when the inbox drains.
         append: (item) => fs.appendFileSync(inboxFile, `${JSON.stringify(item)}\n`, { mode: 0o600 }),
@@ -230,6 +331,9 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   );
   if (saved.problem) controller.alert("warn", "worker", `session: ${saved.problem}; started a new session`);
   if (restored && session.created) controller.alert("warn", "worker", `session: the segment file of session ${restored.session_id} is missing; started a new session`);
+  for (const orphan of session.orphans) {
+    controller.alert("warn", "worker", `session: removed ${orphan}, a compacted segment that a crash left unfinished; the session goes on from ${segmentId}`);
+  }
   for (const line of session.skipped) {
     controller.alert(
       "warn",
@@ -247,21 +351,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     session.release();
     throw error;
   }
-  writePodMetadata(paths.dataDir, {
-    pod_name: options.name,
-    session_id: sessionId,
-    segment_id: segmentId,
-    cwd,
-    model: modelSpec,
-    base_url: baseUrl,
-    scope: { allow: scopeRules.allow ?? [], deny: scopeRules.deny ?? [] },
-    bash,
-    permissions: cliRules.map(describeRule),
-    system_prompt: systemPrompt,
-    max_turns_per_run: maxTurnsPerRun,
-    created_at_ms: restored?.created_at_ms ?? now(),
-    updated_at_ms: now(),
-  });
+  writePodMetadata(paths.dataDir, metadata);
   const publishing = runtime.publish({
     pod_name: options.name,
     pid: process.pid,
@@ -300,7 +390,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   } finally {
     for (const signal of signals) process.off(signal, shutdown);
     await server.close();
-    log.close();
+    controller.segmentLog.close();
     session.release();
     await runtime.remove();
     logger.info("pod stopped");

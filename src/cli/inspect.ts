@@ -1,16 +1,11 @@
 /** Commands that look at pods without driving them: ls and status. */
 import { PodClient } from "../client/pod-client.js";
 import { listPods, type PodListing } from "../client/pod-directory.js";
-import { CliError, formatAge, poddPaths } from "./targets.js";
+import { CliError, formatAge, poddPaths, table } from "./targets.js";
 
 function row(pod: PodListing): string[] {
   const status = pod.state === "alive" ? (pod.status?.status ?? "?") : "dead";
   return [pod.name, status, String(pod.status?.pid ?? "-"), pod.status ? formatAge(pod.status.started_at_ms) : "-", pod.status?.model ?? "-", pod.status?.socket ?? "-"];
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((cells) => (cells[column] ?? "").length))) ?? [];
-  return rows.map((cells) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join("  ")).join("\n") + "\n";
 }
 
 /** `podd ls`: every pod with a runtime dir: name, status (or `dead` for one left by a killed pod), pid, age, model, socket. */

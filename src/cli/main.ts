@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "./cli-error.js";
+import type { ExportFormat } from "./sessions.js";
 
 // Command modules are loaded when their command runs, so `podd start` does not load the
 // protocol schemas (zod) or the socket client it never uses (start-up time is a target).
@@ -11,10 +12,18 @@ const start = () => import("./start.js");
 const talk = () => import("./talk.js");
 const inspect = () => import("./inspect.js");
 const rewind = () => import("./rewind.js");
+const compact = () => import("./compact.js");
+const sessions = () => import("./sessions.js");
 
 function positiveInt(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError("expected a positive whole number");
+  return number;
+}
+
+function fraction(value: string): number {
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number) || number < 0 || number > 1) throw new InvalidArgumentError("expected a number from 0 to 1");
   return number;
 }
 
@@ -63,6 +72,8 @@ export function buildProgram(): Command {
     .option("--cwd <dir>", "the pod's working directory (default: this directory)")
     .option("--parent <socket>", "parent pod socket to report turn_ended / errored / shut_down to")
     .option("--max-turns <n>", "most model calls per run before run_end{limit_reached} (default 50)", positiveInt)
+    .option("--compact-at <fraction>", "compact the session before a run once the context passes this share of the model's window (default 0.8; 0: never)", fraction)
+    .option("--compact-timeout <ms>", "time limit of a compaction's summary call (default 120000)", positiveInt)
     .option("--foreground", "stay attached to this terminal until the pod stops")
     .option("--json", "print {name, pid, socket} as JSON")
     .addHelpText(
@@ -79,6 +90,41 @@ Models:
 Keys are read from the environment and handed to the pod through its environment only.`,
     )
     .action(async (name: string | undefined, options) => (await start()).startCommand(name, { ...options, toolRules }));
+
+  program
+    .command("fork")
+    .description("start a new pod from another pod's session, at its head or at a rewind target; the source keeps working")
+    .argument("<source>", "the pod whose session is copied (live or stopped)")
+    .argument("<name>", "the new pod's name")
+    .option("--at <n>", "fork at rewind target n (as numbered by `podd rewind <source>`): the session before that input's run", positiveInt)
+    .option("--compact", "compact the copy before the new pod takes work (the source is not touched)")
+    .option("--new", "replace the session of an existing pod called <name>")
+    .option("--model <spec>", "the model (default: the source's)")
+    .option("--base-url <url>", "API base URL (default: the source's)")
+    .option("--cwd <dir>", "the working directory (default: the source's)")
+    .option("--parent <socket>", "parent pod socket to report turn_ended / errored / shut_down to")
+    .option("--max-turns <n>", "most model calls per run (default: the source's)", positiveInt)
+    .option("--json", "print {name, pid, socket} as JSON")
+    .addHelpText(
+      "after",
+      `
+The fork's first segment records where it came from (segment_start.forked_from). Scope, tools, permissions and the
+system prompt are the source's. Example:
+  podd rewind main               list main's rewind targets
+  podd fork main try-2 --at 3    a new pod from main's session before its third input`,
+    )
+    .action(async (source: string, name: string, options: { at?: number; compact?: boolean } & Record<string, unknown>) => {
+      const { at, compact: compactFirst, ...rest } = options;
+      await (await start()).startCommand(name, { ...rest, fork: { from: source, at, compact: compactFirst ?? false } });
+    });
+
+  program
+    .command("compact")
+    .description("summarise an idle pod's session into a new segment to free context (exit 1 if it fails; the session is then kept as it was)")
+    .argument("<pod>", POD_ARGUMENT_HELP)
+    .option("--timeout <ms>", "how long to wait for the outcome", positiveInt, 300_000)
+    .option("--json", "print {ok, new_segment_id | error} as JSON")
+    .action(async (target: string, options: { json?: boolean; timeout: number }) => (await compact()).compactCommand(target, options));
 
   program
     .command("send")
@@ -150,6 +196,34 @@ Keys are read from the environment and handed to the pod through its environment
     .option("-f, --follow", "keep printing new lines")
     .option("-n, --lines <n>", "only the last n lines", positiveInt)
     .action(async (name: string, options: { follow?: boolean; lines?: number }) => (await talk()).logsCommand(name, options));
+
+  program
+    .command("sessions")
+    .description("list the sessions on disk, newest first: pod, segments, entries, last activity, live/active, provenance")
+    .option("--pod <name>", "only this pod's sessions")
+    .option("--json", "machine-readable output")
+    .action(async (options: { pod?: string; json?: boolean }) => (await sessions()).sessionsCommand(options));
+
+  program
+    .command("history")
+    .description("print a pod's session as a transcript, read from its files (the pod may be running or stopped)")
+    .argument("<name>", "pod name")
+    .option("--session <id>", "one of the pod's other sessions (see `podd sessions`) instead of its current one")
+    .option("--all", "every segment of the session, with the summary at each compaction (default: the active segment)")
+    .option("--json", "the raw entries: {pod_name, session_id, segment_ids, entries, skipped_lines}")
+    .action(async (name: string, options: { session?: string; all?: boolean; json?: boolean }) => (await sessions()).historyCommand(name, options));
+
+  program
+    .command("export")
+    .description("export a pod's session, every segment in order: raw log entries (jsonl) or a Markdown document")
+    .argument("<name>", "pod name")
+    .addOption(new Option("--format <jsonl|markdown>", "output format (required)").choices(["jsonl", "markdown"] satisfies ExportFormat[]).makeOptionMandatory())
+    .option("--session <id>", "one of the pod's other sessions (see `podd sessions`) instead of its current one")
+    .option("--active", "only the active segment (since the last compaction)")
+    .option("-o, --output <file>", "write to FILE (atomically, mode 0600) instead of stdout")
+    .action(async (name: string, options: { format: ExportFormat; session?: string; active?: boolean; output?: string }) =>
+      (await sessions()).exportCommand(name, options),
+    );
 
   return program;
 }

@@ -32,6 +32,12 @@ export interface StartOptions {
   parent?: string;
   foreground?: boolean;
   maxTurns?: number;
+  /** `--compact-at`: share of the context window that triggers compaction (0: off). */
+  compactAt?: number;
+  /** `--compact-timeout`: time limit of the summary call, ms. */
+  compactTimeout?: number;
+  /** `podd fork`: start from this pod's session, at its head or rewind target `at`, compacted first if asked. */
+  fork?: { from: string; at?: number; compact?: boolean };
   json?: boolean;
 }
 
@@ -51,6 +57,13 @@ export function defaultPodName(cwd: string): string {
 
 export async function startCommand(nameArgument: string | undefined, options: StartOptions): Promise<void> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
+  if (options.fork) {
+    try {
+      podPaths(resolvePaths(), options.fork.from);
+    } catch (error) {
+      throw new CliError((error as Error).message, 2);
+    }
+  }
   const name = nameArgument ?? defaultPodName(cwd);
   let paths;
   try {
@@ -79,6 +92,13 @@ export async function startCommand(nameArgument: string | undefined, options: St
   for (const { action, rule } of options.toolRules ?? []) args.push(`--${action}-tool`, rule);
   if (options.parent) args.push("--parent", path.resolve(options.parent));
   if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
+  if (options.compactAt !== undefined) args.push("--compact-at", String(options.compactAt));
+  if (options.compactTimeout !== undefined) args.push("--compact-timeout", String(options.compactTimeout));
+  if (options.fork) {
+    args.push("--fork-from", options.fork.from);
+    if (options.fork.at !== undefined) args.push("--fork-at", String(options.fork.at));
+    if (options.fork.compact) args.push("--fork-compact");
+  }
 
   // Keys go to the pod on a pipe (fd 4), never in its environment (see daemon-main.ts, readSecrets).
   const { isCredentialVariable } = await import("../config/model-config.js");
@@ -113,7 +133,10 @@ export async function startCommand(nameArgument: string | undefined, options: St
   child.unref();
   if (!ready.ok) throw new CliError(`cannot start pod ${name}: ${ready.error}`);
   if (options.json) process.stdout.write(`${JSON.stringify({ name, pid: ready.pid, socket: ready.socket })}\n`);
-  else process.stdout.write(`pod ${name} started (pid ${ready.pid})\nsocket: ${ready.socket}\n`);
+  else {
+    const how = options.fork ? ` as a fork of ${options.fork.from}${options.fork.at === undefined ? "" : ` at target ${options.fork.at}`}` : "";
+    process.stdout.write(`pod ${name} started${how} (pid ${ready.pid})\nsocket: ${ready.socket}\n`);
+  }
 }
 
 /** Before daemonising: the model spec resolves, its credentials exist, and every permission rule parses — or a clear error (exit 2). */

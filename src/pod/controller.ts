@@ -34,7 +34,9 @@ import { applyEntry, toModelMessages, unansweredToolCalls } from "../session/mod
 import type { SessionLog } from "../session/session-log.js";
 import { listFileCompletions } from "./list-completions.js";
 import { NotificationInbox, toSystemItem, type InboxItem } from "./notification-inbox.js";
+import { DEFAULT_COMPACT_TIMEOUT_MS, summaryItem, writeSummary, type SummaryResult } from "./compaction.js";
 import {
+  COUNTERS_EXTENSION,
   CRASH_INTERRUPT_NOTE,
   CRASHED_RUN_MESSAGE,
   errorInterruptNote,
@@ -42,6 +44,7 @@ import {
   noteAfterError,
   readSessionState,
   USER_INTERRUPT_NOTE,
+  type CarriedCounters,
 } from "./session-state.js";
 import { listRewindTargets, markAt, planRewind } from "./rewind.js";
 import type { UpwardReporter } from "./upward-reports.js";
@@ -73,6 +76,22 @@ export interface ControllerDeps {
   initialInbox?: InboxItem[];
   /** Keeps the queued notifications on disk: `append` one as it is queued, `replace` all after a drain or requeue. */
   inboxStore?: { append(item: InboxItem): void; replace(items: readonly InboxItem[]): void };
+  /** New segments of the session (compaction); without it `compact` is refused. */
+  segments?: SegmentStore;
+  /** Automatic compaction: at `threshold` × the context window before a run (0: never); the summary's time limit. */
+  compaction?: { threshold: number; timeoutMs: number };
+  /** Compact before taking any work (a fork made with compaction). */
+  compactOnStart?: boolean;
+}
+
+/** Where a compaction's new segment is made and how it becomes the pod's active one. */
+export interface SegmentStore {
+  /** A new segment of the session, its `segment_start` naming `compactedFrom`. */
+  create(compactedFrom: string): SessionLog;
+  /** Make `log` the pod's active segment (metadata.json); it is complete and fsynced. */
+  activate(log: SessionLog): void;
+  /** Remove a segment that never became active. */
+  discard(log: SessionLog): void;
 }
 
 /** How long a shutdown waits for an aborted run to stop (e.g. a tool that ignores abort) before exiting anyway, ms. */
@@ -99,7 +118,22 @@ interface ActiveRun {
 }
 
 type RunOutcome = { ok: true; result: "finished" | "limit_reached" } | { ok: false; error: unknown };
-type MailItem = { type: "method"; method: Method; requester: Requester } | { type: "run_done"; outcome: RunOutcome };
+type CompactionOutcome = { ok: true; result: SummaryResult } | { ok: false; error: unknown };
+type MailItem =
+  | { type: "method"; method: Method; requester: Requester }
+  | { type: "run_done"; outcome: RunOutcome }
+  | { type: "compact_done"; outcome: CompactionOutcome };
+
+/** A compaction in progress: methods that would change the conversation wait for it (`deferred`). */
+interface ActiveCompaction {
+  trigger: "manual" | "auto" | "fork";
+  abort: AbortController;
+  deferred: MailItem[];
+  contextBefore: number | undefined;
+}
+
+/** Methods held while a compaction runs, handled in order after it (the reference blocks its loop the same way). */
+const WAITS_FOR_COMPACTION: ReadonlySet<Method["method"]> = new Set(["run", "resume", "rewind_to"]);
 
 export interface SnapshotData {
   entries: readonly LogEntry[];
@@ -112,6 +146,11 @@ export class PodController {
   private statusValue: PodStatus = "idle";
   private pending: PendingRun | undefined;
   private active: ActiveRun | undefined;
+  private compacting: ActiveCompaction | undefined;
+  /** Context size at which the last automatic compaction was tried (not tried again at that size). */
+  private autoCompactTriedAt: number | undefined;
+  private compactOnStart: boolean;
+  private log: SessionLog;
   private readonly mailbox: MailItem[] = [];
   private wake: (() => void) | undefined;
   private readonly listeners = new Set<(event: Event) => void>();
@@ -137,6 +176,8 @@ export class PodController {
   constructor(deps: ControllerDeps) {
     this.deps = deps;
     this.greetingValue = { ...deps.greeting };
+    this.log = deps.log;
+    this.compactOnStart = deps.compactOnStart ?? false;
     this.messages = toModelMessages(deps.log.entries);
     for (const item of deps.initialInbox ?? []) this.inbox.push(item);
     this.restoreFromLog();
@@ -150,7 +191,7 @@ export class PodController {
    * so the next request is valid and the model is told.
    */
   private restoreFromLog(): void {
-    const state = readSessionState(this.deps.log.entries);
+    const state = readSessionState(this.log.entries);
     this.turnCounter = state.turnCounter;
     this.llmCallCounter = state.llmCallCounter;
     if (state.contextTokens !== undefined) this.greetingValue.context_tokens = state.contextTokens;
@@ -165,12 +206,19 @@ export class PodController {
       this.interruptNote = USER_INTERRUPT_NOTE;
     } else if (lastRun.kind === "errored") {
       this.interruptNote = noteAfterError(lastRun.entry);
+    } else if (lastRun.kind === "none") {
+      this.interruptNote = state.carriedNote;
     }
   }
 
   /** Keep the queued notifications on disk after a drain or requeue. */
   private inboxChanged(): void {
     this.deps.inboxStore?.replace(this.inbox.items);
+  }
+
+  /** The active segment's log (a compaction replaces it). */
+  get segmentLog(): SessionLog {
+    return this.log;
   }
 
   get status(): PodStatus {
@@ -189,7 +237,7 @@ export class PodController {
 
   /** The current segment's entries, greeting, status and the open model call, if any. */
   snapshot(): SnapshotData {
-    return { entries: this.deps.log.entries, greeting: this.greetingValue, status: this.statusValue, in_flight: this.inFlight };
+    return { entries: this.log.entries, greeting: this.greetingValue, status: this.statusValue, in_flight: this.inFlight };
   }
 
   /** Alerts to replay to a new connection, oldest first. */
@@ -212,14 +260,19 @@ export class PodController {
    */
   async run(): Promise<void> {
     for (;;) {
-      if (this.pending && !this.active && !this.exitRequested) {
-        const run = this.pending;
-        this.pending = undefined;
-        this.startRun(run);
+      if (!this.active && !this.compacting && !this.exitRequested) {
+        const trigger = this.compactionDue();
+        if (trigger) this.startCompaction(trigger);
+        else if (this.pending) {
+          const run = this.pending;
+          this.pending = undefined;
+          this.startRun(run);
+        }
       }
-      if (this.exitRequested && !this.active) break;
+      if (this.exitRequested && !this.active && !this.compacting) break;
       const item = await this.take();
       if (item.type === "run_done") this.finishRun(item.outcome);
+      else if (item.type === "compact_done") this.finishCompaction(item.outcome);
       else this.handle(item.method, item.requester);
     }
     this.broadcast({ event: "shutdown" });
@@ -249,6 +302,7 @@ export class PodController {
 
   private handle(method: Method, requester: Requester): void {
     if (this.exitRequested) return this.fail(requester, "invalid_request", "Pod is shutting down");
+    if (this.compacting && this.handleWhileCompacting(this.compacting, method, requester)) return;
     const status = this.statusValue;
     switch (method.method) {
       case "run":
@@ -307,11 +361,11 @@ export class PodController {
           return this.fail(requester, "invalid_request", `Cannot ${method.method} while the Pod is paused; resume or start a fresh turn first`);
         }
         if (method.method === "list_rewind_targets") {
-          const data = listRewindTargets(this.deps.log.entries, this.deps.log.segmentId);
+          const data = listRewindTargets(this.log.entries, this.log.segmentId);
           return requester.reply({ event: "rewind_targets", data, reply_to: requester.id });
         }
         if (method.method === "rewind_to") return this.rewindTo(method.params, requester, method);
-        return this.fail(requester, "invalid_request", `${method.method} is not supported by this pod yet`);
+        return this.compact(requester, method);
       case "list_completions":
         if (method.params.kind !== "file") {
           return requester.reply({ event: "completions", data: { kind: method.params.kind, entries: [] }, reply_to: requester.id });
@@ -335,13 +389,13 @@ export class PodController {
    * model's view, and pick up the state the remaining log ends in; the inbox is kept.
    */
   private rewindTo(params: Extract<Method, { method: "rewind_to" }>["params"], requester: Requester, method: Method): void {
-    const plan = planRewind(this.deps.log.entries, this.deps.log.segmentId, params);
+    const plan = planRewind(this.log.entries, this.log.segmentId, params);
     if (!plan.ok) return this.fail(requester, "invalid_request", plan.message);
-    this.deps.log.truncate(markAt(this.deps.log, plan.keep));
+    this.log.truncate(markAt(this.log, plan.keep));
     this.rebuildMessages();
     this.pausedFrom = undefined;
     this.interruptNote = undefined;
-    const lastEnd = this.deps.log.entries.findLast((entry) => entry.kind === "run_completed" || entry.kind === "run_errored");
+    const lastEnd = this.log.entries.findLast((entry) => entry.kind === "run_completed" || entry.kind === "run_errored");
     if (lastEnd?.kind === "run_completed" && lastEnd.result === "paused") {
       // The kept log ends in a paused run: end it as cancelled (what a restore then reads as idle).
       this.closeUnansweredToolCalls(0);
@@ -350,9 +404,138 @@ export class PodController {
     } else if (lastEnd?.kind === "run_errored") {
       this.interruptNote = noteAfterError(lastEnd);
     }
-    this.broadcast({ event: "rewind_applied", data: { entries: [...this.deps.log.entries], input: plan.input, summary: plan.summary } });
+    this.broadcast({ event: "rewind_applied", data: { entries: [...this.log.entries], input: plan.input, summary: plan.summary } });
     this.setStatus("idle");
     this.ack(requester, method);
+  }
+
+  // ---- compaction --------------------------------------------------------------------------
+
+  /** Methods during a compaction: true when handled here (held, refused, or the compaction cancelled). */
+  private handleWhileCompacting(compaction: ActiveCompaction, method: Method, requester: Requester): boolean {
+    if (WAITS_FOR_COMPACTION.has(method.method)) {
+      compaction.deferred.push({ type: "method", method, requester });
+      return true;
+    }
+    switch (method.method) {
+      case "compact":
+        this.fail(requester, "already_running", "Pod is already compacting its session");
+        return true;
+      case "cancel":
+        if (!compaction.abort.signal.aborted) compaction.abort.abort("cancel");
+        this.ack(requester, method);
+        return true;
+      case "pause":
+        this.fail(requester, "not_running", "Pod is compacting its session, not running a turn; cancel stops the compaction");
+        return true;
+      case "shutdown":
+        if (!compaction.abort.signal.aborted) compaction.abort.abort("shutdown");
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** The compact method (idle only): summarise the segment into a new one; progress goes to every client. */
+  private compact(requester: Requester, method: Method): void {
+    if (!this.deps.segments) return this.fail(requester, "invalid_request", "this pod cannot compact its session (no session store)");
+    if (!this.hasConversation()) return this.fail(requester, "invalid_request", "Nothing to compact: the session has no conversation yet");
+    this.startCompaction("manual");
+    this.ack(requester, method);
+  }
+
+  private hasConversation(): boolean {
+    return this.log.entries.some((entry) => entry.kind === "user_input" || entry.kind === "assistant_item" || entry.kind === "system_item");
+  }
+
+  /** Whether to compact before the staged run: a fork asked for it, or the context passed the threshold. */
+  private compactionDue(): ActiveCompaction["trigger"] | undefined {
+    if (!this.deps.segments || this.statusValue !== "idle") return undefined;
+    if (this.compactOnStart) {
+      this.compactOnStart = false;
+      return this.hasConversation() ? "fork" : undefined;
+    }
+    const threshold = this.deps.compaction?.threshold ?? 0;
+    const tokens = this.greetingValue.context_tokens;
+    if (!this.pending || this.pending.kind === "resume" || threshold <= 0 || tokens === undefined) return undefined;
+    if (tokens < threshold * this.greetingValue.context_window || tokens === this.autoCompactTriedAt) return undefined;
+    return this.hasConversation() ? "auto" : undefined;
+  }
+
+  private startCompaction(trigger: ActiveCompaction["trigger"]): void {
+    const compaction: ActiveCompaction = { trigger, abort: new AbortController(), deferred: [], contextBefore: this.greetingValue.context_tokens };
+    this.compacting = compaction;
+    if (trigger === "auto") this.autoCompactTriedAt = compaction.contextBefore;
+    this.broadcast({ event: "compact_start" });
+    const { model, systemPrompt, tools } = this.deps.loop;
+    writeSummary(
+      { model, system: systemPrompt, tools: tools.specs(), messages: this.messages },
+      { signal: compaction.abort.signal, timeoutMs: this.deps.compaction?.timeoutMs ?? DEFAULT_COMPACT_TIMEOUT_MS },
+    ).then(
+      (result) => this.post({ type: "compact_done", outcome: { ok: true, result } }),
+      (error: unknown) => this.post({ type: "compact_done", outcome: { ok: false, error } }),
+    );
+  }
+
+  private finishCompaction(outcome: CompactionOutcome): void {
+    const compaction = this.compacting;
+    if (!compaction) return;
+    this.compacting = undefined;
+    let failure = outcome.ok ? undefined : outcome.error;
+    if (outcome.ok) {
+      try {
+        this.rotateSegment(outcome.result);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    if (failure !== undefined) {
+      const message =
+        failure instanceof AbortedError ? (failure.reason === "shutdown" ? "the pod is shutting down" : "cancelled") : toWireError(failure).message;
+      this.deps.logger.warn({ err: failure, trigger: compaction.trigger }, "compaction failed");
+      this.broadcast({ event: "compact_failed", data: { error: message } });
+      if (compaction.trigger !== "manual" && !(failure instanceof AbortedError)) {
+        this.alert("warn", "worker", `compaction: ${message}; the session was kept as it was`);
+      }
+    }
+    // Held methods go first, in their order; then the loop's top starts a staged run.
+    this.mailbox.unshift(...compaction.deferred);
+  }
+
+  /**
+   * Start the new segment: `segment_start{compacted_from}`, the carried counters, the summary;
+   * fsynced, then made active. Until `activate` returns the old segment is the pod's (a crash
+   * restores it); a failure discards the new file.
+   */
+  private rotateSegment(result: SummaryResult): void {
+    const segments = this.deps.segments;
+    if (!segments) throw new Error("no session store");
+    const previous = this.log;
+    const next = segments.create(previous.segmentId);
+    const item = summaryItem(result.summary);
+    const { outputTokens } = result.usage;
+    // What the next request starts from: the summary (its output tokens, or about 4 characters a token).
+    const contextTokens = outputTokens ?? Math.ceil((item.body ?? "").length / 4);
+    try {
+      const data: CarriedCounters = { turn: this.turnCounter, llm_call: this.llmCallCounter, context_tokens: contextTokens };
+      if (this.interruptNote !== undefined) data.interrupt_note = this.interruptNote;
+      next.append({ kind: "extension", ts: this.deps.now(), name: COUNTERS_EXTENSION, data });
+      next.append({ kind: "system_item", ts: this.deps.now(), item });
+      next.sync();
+      segments.activate(next);
+    } catch (error) {
+      segments.discard(next);
+      throw error;
+    }
+    this.log = next;
+    previous.close();
+    this.rebuildMessages();
+    this.pausedFrom = undefined;
+    this.greetingValue.context_tokens = contextTokens;
+    const start = next.entries[0];
+    if (start?.kind === "segment_start") this.broadcast({ event: "segment_rotated", data: { entry: start } });
+    this.broadcast({ event: "system_item", data: { item } });
+    this.broadcast({ event: "compact_done", data: { new_segment_id: next.segmentId } });
   }
 
   private describeSelf(): Record<string, unknown> {
@@ -373,7 +556,7 @@ export class PodController {
     const active: ActiveRun = {
       run,
       abort: new AbortController(),
-      mark: this.deps.log.mark(),
+      mark: this.log.mark(),
       drained: [],
       produced: false,
       noteBefore: this.interruptNote,
@@ -389,7 +572,7 @@ export class PodController {
   private async executeRun(active: ActiveRun): Promise<"finished" | "limit_reached"> {
     const io = this.turnLoopIo(active);
     const { run } = active;
-    if (run.kind === "resume") return driveTurns(this.deps.loop, io, unansweredToolCalls(this.deps.log.entries.slice(this.pausedFrom ?? 0)));
+    if (run.kind === "resume") return driveTurns(this.deps.loop, io, unansweredToolCalls(this.log.entries.slice(this.pausedFrom ?? 0)));
     const invokeKind = run.kind === "run" ? "user_send" : run.invokeKind;
     this.commit({ kind: "invoke", ts: this.deps.now(), invoke_kind: invokeKind });
     this.broadcast({ event: "invoke_start", data: { kind: invokeKind } });
@@ -416,7 +599,7 @@ export class PodController {
 
   /** Answer every tool call from entry `from` on that has no result with `[Interrupted by user]`. */
   private closeUnansweredToolCalls(from: number): void {
-    for (const call of unansweredToolCalls(this.deps.log.entries.slice(from))) {
+    for (const call of unansweredToolCalls(this.log.entries.slice(from))) {
       const item = { kind: "tool_result" as const, id: call.id, summary: INTERRUPTED_TOOL_RESULT, output: INTERRUPTED_TOOL_RESULT, is_error: true };
       this.commit({ kind: "tool_result", ts: this.deps.now(), item });
       this.broadcast({ event: "tool_result", data: { id: item.id, summary: item.summary, output: item.output, is_error: true } });
@@ -522,7 +705,7 @@ export class PodController {
    * run that this one followed is over: its open tool calls are closed.
    */
   private rollBack(active: ActiveRun): void {
-    this.deps.log.truncate(active.mark);
+    this.log.truncate(active.mark);
     this.rebuildMessages();
     this.inbox.requeue(active.drained);
     if (active.drained.length > 0) this.inboxChanged();
@@ -536,14 +719,14 @@ export class PodController {
   // ---- plumbing ----------------------------------------------------------------------------
 
   private commit(entry: LogEntry): void {
-    this.deps.log.append(entry);
+    this.log.append(entry);
     applyEntry(this.messages, entry, this.toolNames);
   }
 
   private rebuildMessages(): void {
     this.toolNames = new Map();
     this.messages = [];
-    for (const entry of this.deps.log.entries) applyEntry(this.messages, entry, this.toolNames);
+    for (const entry of this.log.entries) applyEntry(this.messages, entry, this.toolNames);
   }
 
   private setStatus(status: PodStatus): void {

@@ -32,10 +32,10 @@ export class RuntimeDir {
     await this.flush();
   }
 
-  /** Record a new status; writes are coalesced so status.json always ends at the latest one. */
-  updateStatus(status: PodStatus, now: number): Promise<void> {
+  /** Record a new status or active segment; writes are coalesced so status.json always ends at the latest state. */
+  update(patch: { status?: PodStatus; segment_id?: string }, now: number): Promise<void> {
     if (!this.current) return Promise.resolve();
-    this.current = { ...this.current, status, updated_at_ms: now };
+    this.current = { ...this.current, ...patch, updated_at_ms: now };
     return this.flush();
   }
 

@@ -27,6 +27,31 @@ export function noteAfterError(entry: Extract<LogEntry, { kind: "run_errored" }>
   return entry.code === "internal" && entry.message === "Cancelled" ? USER_INTERRUPT_NOTE : errorInterruptNote(entry.message);
 }
 
+/**
+ * The extension entry after a compacted segment's `segment_start` that carries on what the
+ * summarised entries counted: `data: {turn, llm_call, context_tokens?, interrupt_note?}`.
+ */
+export const COUNTERS_EXTENSION = "podd.counters";
+
+export interface CarriedCounters {
+  turn: number;
+  llm_call: number;
+  context_tokens?: number;
+  interrupt_note?: string;
+}
+
+function carriedCounters(data: unknown): CarriedCounters | undefined {
+  if (typeof data !== "object" || data === null) return undefined;
+  const { turn, llm_call: llmCall, context_tokens: contextTokens, interrupt_note: note } = data as Record<string, unknown>;
+  if (typeof turn !== "number" || typeof llmCall !== "number") return undefined;
+  return {
+    turn,
+    llm_call: llmCall,
+    ...(typeof contextTokens === "number" ? { context_tokens: contextTokens } : {}),
+    ...(typeof note === "string" ? { interrupt_note: note } : {}),
+  };
+}
+
 export interface SessionState {
   /** Next cumulative turn index. */
   turnCounter: number;
@@ -34,6 +59,8 @@ export interface SessionState {
   llmCallCounter: number;
   /** Tokens of the last model call's context, if any was reported. */
   contextTokens?: number;
+  /** The interrupt note a compaction carried over (for the next user input when no run followed it). */
+  carriedNote?: string;
   /** Index of the last run's `invoke` entry (-1: no run yet). */
   lastInvoke: number;
   /**
@@ -47,6 +74,15 @@ export function readSessionState(entries: readonly LogEntry[]): SessionState {
   const state: SessionState = { turnCounter: 0, llmCallCounter: 0, lastInvoke: -1, lastRun: { kind: "none" } };
   let lastEnd = -1;
   for (const [index, entry] of entries.entries()) {
+    if (entry.kind === "extension" && entry.name === COUNTERS_EXTENSION) {
+      const carried = carriedCounters(entry.data);
+      if (carried) {
+        state.turnCounter = Math.max(state.turnCounter, carried.turn);
+        state.llmCallCounter = Math.max(state.llmCallCounter, carried.llm_call);
+        if (carried.context_tokens !== undefined) state.contextTokens = carried.context_tokens;
+        state.carriedNote = carried.interrupt_note;
+      }
+    }
     if (entry.kind === "turn_end") state.turnCounter = Math.max(state.turnCounter, entry.turn + 1);
     if (entry.kind === "llm_usage") {
       state.llmCallCounter = Math.max(state.llmCallCounter, entry.llm_call + 1);

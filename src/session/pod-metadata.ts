@@ -1,55 +1,18 @@
 /**
  * A pod's durable metadata, `<home>/pods/<name>/metadata.json` (written atomically): which
  * session and segment it is on and how it was configured, so `podd start <name>` restores
- * it. Not a wire shape. Counters (turn, model call) are not stored: they are derived from
+ * it. Not a wire shape; this module writes it and locks sessions, src/client/pod-metadata-file.ts
+ * reads it. Counters (turn, model call) are not stored: they are derived from
  * the segment's entries.
  */
 import fs from "node:fs";
 import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
-import type { ScopeRule } from "../../protocol/index.js";
 import { isProcessAlive } from "../client/pod-directory.js";
+import { metadataFile, type PodMetadata } from "../client/pod-metadata-file.js";
 
-export interface PodMetadata {
-  pod_name: string;
-  session_id: string;
-  /** The active segment. */
-  segment_id: string;
-  cwd: string;
-  /** The `--model` spec the pod runs on. */
-  model: string;
-  base_url?: string;
-  scope: { allow: ScopeRule[]; deny: ScopeRule[] };
-  bash: boolean;
-  /** Permission rules from the command line, as `allow|deny <tool>[:<glob>]`. */
-  permissions: string[];
-  system_prompt: string;
-  max_turns_per_run?: number;
-  created_at_ms: number;
-  updated_at_ms: number;
-}
-
-export function metadataFile(dataDir: string): string {
-  return path.join(dataDir, "metadata.json");
-}
-
-/** The metadata of a pod, or undefined when it has none (never started, or unreadable: reported by `problem`). */
-export function readPodMetadata(dataDir: string): { metadata?: PodMetadata; problem?: string } {
-  const file = metadataFile(dataDir);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
-    return {};
-  }
-  try {
-    const metadata = JSON.parse(text) as PodMetadata;
-    if (typeof metadata.session_id !== "string" || typeof metadata.segment_id !== "string") return { problem: `${file} has no session` };
-    return { metadata };
-  } catch (error) {
-    return { problem: `${file} is not JSON: ${(error as Error).message}` };
-  }
-}
+// The read side lives with the clients (they find a pod's session through it); re-exported here for the daemon.
+export { metadataFile, readPodMetadata, type PodMetadata } from "../client/pod-metadata-file.js";
 
 export function writePodMetadata(dataDir: string, metadata: PodMetadata): void {
   writeFileAtomic.sync(metadataFile(dataDir), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });

@@ -1,16 +1,18 @@
 /**
- * The session log, first cut: every committed LogEntry is appended as one JSON line to
+ * The session log: every committed LogEntry is appended as one JSON line to
  * `<home>/sessions/<session>/<segment>.jsonl`, synchronously and in commit order, and kept in
  * memory as the segment's entries (what a snapshot sends). A run that produced nothing is
- * rolled back by truncating the file to a mark taken when the run began.
+ * rolled back by truncating the file to a mark taken when the run began. A session has one
+ * segment per compaction: the new segment's `segment_start` names the old one.
  *
- * Durability: each append is one `write(2)` of a whole line (ordered, in the kernel's page
- * cache when `append` returns); there is no fsync per entry yet — the fsync policy, restore
- * and torn-line recovery belong to the durable-sessions issue.
+ * Durability (docs/benchmarks.md, "Append"): each append is one `write(2)` of a whole line,
+ * in the kernel's page cache when `append` returns, so it survives the pod being killed; it is
+ * not fsynced per entry (a power loss may lose the last entries; a torn last line is cut on
+ * open). A segment is fsynced before it becomes a pod's active segment and when it is closed.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { encodeLine, LogEntry } from "../../protocol/index.js";
+import { encodeLine, LogEntry, type SegmentStartEntry } from "../../protocol/index.js";
 
 /** A line of a segment file that was not a LogEntry. */
 export interface SkippedLine {
@@ -28,6 +30,37 @@ function parseEntry(text: string): LogEntry | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Split a segment file's bytes into entries. A line without its newline is incomplete by
+ * definition (every append writes a whole line). `keepBytes`: the file length without a torn tail.
+ */
+function parseSegment(bytes: Buffer): { entries: LogEntry[]; skipped: SkippedLine[]; keepBytes: number } {
+  const skipped: SkippedLine[] = [];
+  const entries: LogEntry[] = [];
+  let keepBytes = 0;
+  for (let start = 0, lineNumber = 1; start < bytes.length; lineNumber += 1) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline === -1 ? bytes.length : newline;
+    const isLast = newline === -1 || newline + 1 >= bytes.length;
+    const text = bytes.subarray(start, end).toString("utf8");
+    const entry = newline === -1 ? undefined : parseEntry(text);
+    if (entry) {
+      entries.push(entry);
+      keepBytes = end + 1;
+    } else if (text.trim() === "") {
+      if (newline !== -1) keepBytes = end + 1;
+    } else if (isLast) {
+      skipped.push({ line: lineNumber, bytes: end - start, torn: true });
+    } else {
+      skipped.push({ line: lineNumber, bytes: end - start, torn: false });
+      keepBytes = end + 1;
+    }
+    if (newline === -1) break;
+    start = newline + 1;
+  }
+  return { entries, skipped, keepBytes };
 }
 
 export interface LogMark {
@@ -53,8 +86,19 @@ export class SessionLog {
     this.size = fs.fstatSync(fd).size;
   }
 
-  /** Create a new segment file in `sessionDir` (made if missing) and commit its `segment_start` entry. */
-  static create(options: { sessionDir: string; sessionId: string; segmentId: string; podName: string; now: number }): SessionLog {
+  /**
+   * Create a new segment file in `sessionDir` (made if missing) and commit its `segment_start`
+   * entry, with the provenance of a compacted segment or a forked session when given.
+   */
+  static create(options: {
+    sessionDir: string;
+    sessionId: string;
+    segmentId: string;
+    podName: string;
+    now: number;
+    compactedFrom?: string;
+    forkedFrom?: SegmentStartEntry["forked_from"];
+  }): SessionLog {
     const dir = options.sessionDir;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${options.segmentId}.jsonl`);
@@ -66,6 +110,8 @@ export class SessionLog {
       segment_id: options.segmentId,
       session_id: options.sessionId,
       pod_name: options.podName,
+      ...(options.compactedFrom === undefined ? {} : { compacted_from: options.compactedFrom }),
+      ...(options.forkedFrom === undefined ? {} : { forked_from: options.forkedFrom }),
     });
     return log;
   }
@@ -78,36 +124,22 @@ export class SessionLog {
    */
   static open(options: { file: string; sessionId: string; segmentId: string }): { log: SessionLog; skipped: SkippedLine[] } {
     const bytes = fs.readFileSync(options.file);
-    const skipped: SkippedLine[] = [];
-    const entries: LogEntry[] = [];
-    let keepBytes = 0;
-    for (let start = 0, lineNumber = 1; start < bytes.length; lineNumber += 1) {
-      const newline = bytes.indexOf(0x0a, start);
-      const end = newline === -1 ? bytes.length : newline;
-      const isLast = newline === -1 || newline + 1 >= bytes.length;
-      const text = bytes.subarray(start, end).toString("utf8");
-      // A line without its newline is incomplete by definition (every append writes a whole line).
-      const entry = newline === -1 ? undefined : parseEntry(text);
-      if (entry) {
-        entries.push(entry);
-        keepBytes = end + 1;
-      } else if (text.trim() === "") {
-        if (newline !== -1) keepBytes = end + 1;
-      } else if (isLast) {
-        skipped.push({ line: lineNumber, bytes: end - start, torn: true });
-      } else {
-        skipped.push({ line: lineNumber, bytes: end - start, torn: false });
-        keepBytes = end + 1;
-      }
-      if (newline === -1) break;
-      start = newline + 1;
-    }
+    const { entries, skipped, keepBytes } = parseSegment(bytes);
     const fd = fs.openSync(options.file, "r+");
     // Cut a torn tail so the next append starts on a line of its own.
     if (keepBytes < bytes.length) fs.ftruncateSync(fd, keepBytes);
     const log = new SessionLog(options.file, options.sessionId, options.segmentId, fd);
     log.committed.push(...entries);
     return { log, skipped };
+  }
+
+  /**
+   * Read a segment file without opening it for writing (another live pod may be appending to
+   * it: a line still being written reads as a torn tail and is left out). Throws if unreadable.
+   */
+  static read(file: string): { entries: LogEntry[]; skipped: SkippedLine[] } {
+    const { entries, skipped } = parseSegment(fs.readFileSync(file));
+    return { entries, skipped };
   }
 
   /** Committed entries of this segment, in order. */
@@ -133,6 +165,11 @@ export class SessionLog {
     fs.ftruncateSync(this.fd, mark.bytes);
     this.size = mark.bytes;
     return this.committed.splice(mark.count);
+  }
+
+  /** fsync the segment file (before it becomes a pod's active segment: compaction, fork). */
+  sync(): void {
+    fs.fsyncSync(this.fd);
   }
 
   close(): void {

@@ -78,6 +78,11 @@ export class ScriptBuilder {
     this.options = { ...this.options, model: name };
     return this;
   }
+  /** The context window the model reports, tokens. */
+  contextWindow(tokens: number): this {
+    this.options = { ...this.options, context_window: tokens };
+    return this;
+  }
   build(): ScenarioInput {
     if (this.current.length > 0) throw new Error("script(): the last response is not closed (call finish(), hang() or fail())");
     return { ...this.options, responses: this.responses.map((response) => ({ steps: response.steps.map(dropUndefined) })) };

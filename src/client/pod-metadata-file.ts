@@ -1,0 +1,60 @@
+/**
+ * Reading a pod's durable metadata, `<home>/pods/<name>/metadata.json`: which session and
+ * segment the pod is on and how it was configured. The read side lives here so that clients
+ * (`podd history`, `podd export`, `podd sessions`) can find a pod's session without importing
+ * the server side; writing it (atomically) and locking sessions stay in src/session/.
+ * Not a wire shape.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { ScopeRule } from "../../protocol/index.js";
+
+export interface PodMetadata {
+  pod_name: string;
+  session_id: string;
+  /** The active segment. */
+  segment_id: string;
+  cwd: string;
+  /** The `--model` spec the pod runs on. */
+  model: string;
+  base_url?: string;
+  scope: { allow: ScopeRule[]; deny: ScopeRule[] };
+  bash: boolean;
+  /** Permission rules from the command line, as `allow|deny <tool>[:<glob>]`. */
+  permissions: string[];
+  system_prompt: string;
+  max_turns_per_run?: number;
+  /** Automatic compaction threshold, a share of the context window (0: off). */
+  compact_at?: number;
+  /** Time limit of a compaction's summary call, ms. */
+  compact_timeout_ms?: number;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+/** `<dataDir>/metadata.json`, where `dataDir` is a pod's `<home>/pods/<name>/`. */
+export function metadataFile(dataDir: string): string {
+  return path.join(dataDir, "metadata.json");
+}
+
+/**
+ * The metadata of a pod: `{metadata}` when it has some; `{}` when it has none (never started,
+ * or the file cannot be read); `{problem}` naming the file when it is there but not usable
+ * (not JSON, or no `session_id` / `segment_id` strings). Never throws.
+ */
+export function readPodMetadata(dataDir: string): { metadata?: PodMetadata; problem?: string } {
+  const file = metadataFile(dataDir);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    return {};
+  }
+  try {
+    const metadata = JSON.parse(text) as PodMetadata;
+    if (typeof metadata.session_id !== "string" || typeof metadata.segment_id !== "string") return { problem: `${file} has no session` };
+    return { metadata };
+  } catch (error) {
+    return { problem: `${file} is not JSON: ${(error as Error).message}` };
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Compaction: the model writes a summary of the conversation, and the summary becomes the
+ * first item of a new segment (`segment_start{compacted_from}`), so the pod keeps working
+ * with a small context. This module asks for the summary (one model call, bounded in time);
+ * the controller owns the rotation and what clients see (`compact_start`,
+ * `segment_rotated`, `compact_done` / `compact_failed`: wire-protocol.md, Events).
+ *
+ * Fail-soft (the Python seed's colony fork; behaviour.md): any failure — the provider, the
+ * time limit, an empty summary, a cancel — leaves the old segment untouched and the pod idle.
+ */
+import type { SystemItem } from "../../protocol/index.js";
+import { AbortedError } from "../errors.js";
+import type { LanguageModel, ModelMessage, ToolSpec, Usage } from "../model/types.js";
+
+/** Default share of the model's context window at which a pod compacts before its next run. */
+export const DEFAULT_COMPACT_THRESHOLD = 0.8;
+/** Default time limit of the summary call, ms. */
+export const DEFAULT_COMPACT_TIMEOUT_MS = 120_000;
+
+/** The system item kind of the summary that opens a compacted segment. */
+export const SUMMARY_ITEM_KIND = "compaction_summary";
+
+/** The request appended after the history for the summary call. */
+export const COMPACTION_REQUEST =
+  "[Compaction request]\n" +
+  "The conversation above is about to be replaced by a summary, to free context. Write that summary now; " +
+  "it is all you will keep of the conversation, so include: the user's requests and goals; decisions made and why; " +
+  "files read or changed and their current state; commands run and what they showed; what is done, what remains, " +
+  "and the next step. Keep exact names, paths, numbers and error messages. " +
+  "Do not call tools. Reply with the summary only.";
+
+/** The system item that opens a compacted segment: what the model sees in place of the history. */
+export function summaryItem(summary: string): SystemItem {
+  return {
+    kind: SUMMARY_ITEM_KIND,
+    body: `[Compacted]\nThe earlier conversation was replaced by this summary to save context:\n\n${summary}`,
+  };
+}
+
+function formatDuration(ms: number): string {
+  return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
+/** A compaction that did not produce a summary; `message` is what `compact_failed{error}` says. */
+export class CompactionError extends Error {}
+
+export interface SummaryResult {
+  summary: string;
+  usage: Usage;
+}
+
+/**
+ * Ask the model for a summary of `messages`. The request carries the pod's system prompt and
+ * tool specs (Anthropic refuses a history with tool calls when no tools are defined); tool
+ * calls in the answer are ignored. Throws AbortedError when `signal` aborts (its reason),
+ * CompactionError on the time limit or an empty summary, ProviderError when the model fails.
+ */
+export async function writeSummary(
+  request: { model: LanguageModel; system: string; tools: ToolSpec[]; messages: readonly ModelMessage[] },
+  options: { signal: AbortSignal; timeoutMs: number },
+): Promise<SummaryResult> {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort("timeout"), options.timeoutMs);
+  const signal = AbortSignal.any([options.signal, timeout.signal]);
+  let summary = "";
+  let usage: Usage = {};
+  try {
+    const stream = request.model.stream(
+      {
+        system: request.system,
+        messages: [...request.messages, { role: "user", content: COMPACTION_REQUEST }],
+        tools: request.tools,
+        maxOutputTokens: request.model.info.maxOutputTokens,
+      },
+      { signal },
+    );
+    for await (const part of stream) {
+      if (signal.aborted) break;
+      if (part.type === "text-delta") summary += part.text;
+      else if (part.type === "finish") usage = part.usage;
+      else if (part.type === "error") throw part.error;
+    }
+  } catch (error) {
+    // After an abort, a provider error is only the abort's echo.
+    if (!signal.aborted) throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (options.signal.aborted) throw new AbortedError(String(options.signal.reason) as "cancel" | "shutdown");
+  if (timeout.signal.aborted) throw new CompactionError(`the summary took longer than the ${formatDuration(options.timeoutMs)} limit`);
+  if (summary.trim() === "") throw new CompactionError("the model returned an empty summary");
+  return { summary: summary.trim(), usage };
+}
