@@ -4,7 +4,7 @@
  *
  * Source: the reference's `protocol::Method` (serde adjacently tagged, snake_case). podd
  * extensions are optional fields an old peer never sends: the envelope `id` (echoed as
- * `reply_to`), and `notify.params.wake`.
+ * `reply_to`), `notify.params.wake`, and `cancel.params.cascade`.
  */
 import { z } from "zod";
 import { PodEvent } from "./pod-event.js";
@@ -30,6 +30,13 @@ function method<const Name extends string, Params extends z.ZodType>(name: Name,
 function unitMethod<const Name extends string>(name: Name) {
   return z.object({ method: z.literal(name), id: RequestId.optional() });
 }
+/**
+ * A unit method that may carry podd-extension `params`: `{"method":"<name>"}` (what a
+ * reference client sends) stays valid; params, when present, are validated like any method's.
+ */
+function unitMethodWithOptionalParams<const Name extends string, Params extends z.ZodType>(name: Name, params: Params) {
+  return z.object({ method: z.literal(name), params: params.optional(), id: RequestId.optional() });
+}
 
 export const RunMethod = method("run", z.object({ input: z.array(Segment).describe("The user turn.") }));
 export const NotifyMethod = method(
@@ -44,7 +51,19 @@ export const NotifyMethod = method(
 );
 export const PodEventMethod = method("pod_event", PodEvent);
 export const ResumeMethod = unitMethod("resume");
-export const CancelMethod = unitMethod("cancel");
+export const CancelMethod = unitMethodWithOptionalParams(
+  "cancel",
+  z
+    .object({
+      cascade: z
+        .boolean()
+        .optional()
+        .describe(
+          "podd extension (default false): also cancel the runs of this pod's descendants (the pod forwards the cancel to its children, which forward it to theirs).",
+        ),
+    })
+    .describe("podd extension; a reference client sends no params."),
+);
 export const PauseMethod = unitMethod("pause");
 export const CompactMethod = unitMethod("compact");
 export const ListRewindTargetsMethod = unitMethod("list_rewind_targets");

@@ -3,7 +3,9 @@
  * `{"method":"pod_event","params":{"kind":…}}` (flat, tagged by `kind`).
  *
  * Source: the reference's `protocol::PodEvent`. Receivers must tolerate duplicates and
- * out-of-order arrival (a `turn_ended` after `shut_down`).
+ * out-of-order arrival (a `turn_ended` after `shut_down`). podd extension: an optional
+ * `report_id` on every kind, which a podd child sets and keeps across retries so a podd parent
+ * can take each report once (behaviour.md, Upward reports).
  */
 import { z } from "zod";
 import { podNameProblem } from "./pod-name.js";
@@ -27,15 +29,27 @@ export const ScopeRule = z.object({
 });
 export type ScopeRule = z.output<typeof ScopeRule>;
 
-export const TurnEndedPodEvent = z.object({ kind: z.literal("turn_ended"), pod_name: z.string() });
-export const ErroredPodEvent = z.object({ kind: z.literal("errored"), pod_name: z.string(), message: z.string() });
-export const ShutDownPodEvent = z.object({ kind: z.literal("shut_down"), pod_name: z.string() });
+export const ReportId = z
+  .string()
+  .min(1)
+  .max(256)
+  .describe(
+    "podd extension: the sender's id for this report, the same on every retry of it (at-least-once delivery). " +
+      "A podd parent queues a report whose sender (`pod_name`, or `parent_pod` for scope_sub_delegated) and `report_id` it has already taken only once. " +
+      "Reference children never send it; reference parents ignore it.",
+  );
+export type ReportId = z.infer<typeof ReportId>;
+
+export const TurnEndedPodEvent = z.object({ kind: z.literal("turn_ended"), pod_name: z.string(), report_id: ReportId.optional() });
+export const ErroredPodEvent = z.object({ kind: z.literal("errored"), pod_name: z.string(), message: z.string(), report_id: ReportId.optional() });
+export const ShutDownPodEvent = z.object({ kind: z.literal("shut_down"), pod_name: z.string(), report_id: ReportId.optional() });
 export const ScopeSubDelegatedPodEvent = z.object({
   kind: z.literal("scope_sub_delegated"),
   parent_pod: z.string(),
   sub_pod: z.string(),
   sub_socket: z.string().describe("Absolute path of the sub pod's socket."),
   scope: z.array(ScopeRule),
+  report_id: ReportId.optional(),
 });
 
 export const PodEvent = z.discriminatedUnion("kind", [

@@ -39,13 +39,15 @@ interface DaemonArgs {
   permissions?: PermissionRule[];
   compactAt?: number;
   compactTimeoutMs?: number;
+  scopeOnly?: boolean;
+  instructions?: string;
   fork?: { from: string; at?: number; compact?: boolean };
 }
 
 const USAGE =
   "usage: daemon-main <name> [--cwd DIR] [--model SPEC] [--base-url URL] [--parent SOCKET] [--max-turns N] " +
   "[--allow-read DIR] [--allow-write DIR] [--deny-read DIR] [--deny-write DIR] [--no-bash] [--allow-tool RULE] [--deny-tool RULE] [--new] " +
-  "[--compact-at FRACTION] [--compact-timeout MS] [--fork-from POD [--fork-at N] [--fork-compact]]";
+  "[--compact-at FRACTION] [--compact-timeout MS] [--fork-from POD [--fork-at N] [--fork-compact]] [--scope-only] [--instructions TEXT]";
 
 /** A numeric option: undefined when absent; throws the usage problem when out of range. */
 function numberOption(value: string | undefined, flag: string, check: (number: number) => boolean, expected: string): number | undefined {
@@ -81,6 +83,8 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
       "fork-from": { type: "string" },
       "fork-at": { type: "string" },
       "fork-compact": { type: "boolean" },
+      "scope-only": { type: "boolean" },
+      instructions: { type: "string" },
     },
   });
   const name = positionals[0];
@@ -114,6 +118,8 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
     permissions: permissions.length > 0 ? permissions : undefined,
     compactAt,
     compactTimeoutMs,
+    scopeOnly: values["scope-only"] ?? undefined,
+    instructions: values.instructions,
     fork: forkFrom ? { from: forkFrom, at: forkAt, compact: values["fork-compact"] ?? false } : undefined,
   };
 }
@@ -155,6 +161,8 @@ try {
     permissions: options.permissions,
     compactAt: options.compactAt,
     compactTimeoutMs: options.compactTimeoutMs,
+    scopeOnly: options.scopeOnly,
+    instructions: options.instructions,
     fork: options.fork,
     onReady: ({ socket, pid }) => {
       reportReady({ ok: true, socket, pid });

@@ -15,6 +15,8 @@ import { resolveModel } from "./model/resolve-model.js";
 import { INTERNAL_REQUESTER, PodController } from "./pod/controller.js";
 import { DEFAULT_COMPACT_THRESHOLD, DEFAULT_COMPACT_TIMEOUT_MS } from "./pod/compaction.js";
 import { writeFork } from "./pod/fork.js";
+import { ScopeRegistry } from "./spawn/scope-registry.js";
+import { PodSupervisor } from "./spawn/supervisor.js";
 import { RuntimeDir } from "./pod/runtime-dir.js";
 import { UpwardReporter } from "./pod/upward-reports.js";
 import { lockSession, readPodMetadata, writePodMetadata, type PodMetadata } from "./session/pod-metadata.js";
@@ -55,6 +57,10 @@ export interface DaemonOptions {
   compactAt?: number;
   /** Time limit of a compaction's summary call, ms. */
   compactTimeoutMs?: number;
+  /** Only the given scope rules: the cwd is not implicitly read+write (a child pod's delegated scope). */
+  scopeOnly?: boolean;
+  /** Appended to the default system prompt (a child pod's instructions from spawn_pod). */
+  instructions?: string;
   /** Start as a fork of another pod's session (at its head or at rewind target `at`), compacted first if asked. */
   fork?: { from: string; at?: number; compact?: boolean };
   /** Called once the socket accepts connections. */
@@ -198,7 +204,11 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   // A fork of a pod on the default prompt gets the default prompt under its own name.
   const inheritedPrompt =
     forkSource && forkSource.system_prompt === defaultSystemPrompt(forkSource.pod_name, forkSource.cwd) ? undefined : inherited?.system_prompt;
-  const systemPrompt = options.systemPrompt ?? inheritedPrompt ?? defaultSystemPrompt(options.name, cwd);
+  const systemPrompt =
+    options.systemPrompt ??
+    inheritedPrompt ??
+    (options.instructions ? `${defaultSystemPrompt(options.name, cwd)}\n\n${options.instructions}` : defaultSystemPrompt(options.name, cwd));
+  const scopeOnly = options.scopeOnly ?? inherited?.scope_only ?? false;
   const maxTurnsPerRun = options.maxTurnsPerRun ?? inherited?.max_turns_per_run ?? DEFAULT_MAX_TURNS_PER_RUN;
   const compactAt = options.compactAt ?? inherited?.compact_at ?? DEFAULT_COMPACT_THRESHOLD;
   const compactTimeoutMs = options.compactTimeoutMs ?? inherited?.compact_timeout_ms ?? DEFAULT_COMPACT_TIMEOUT_MS;
@@ -221,7 +231,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   fs.mkdirSync(spillDir, { recursive: true, mode: 0o700 });
   const scope = new Scope({
     allow: [
-      { target: cwd, permission: "write", recursive: true },
+      ...(scopeOnly ? [] : [{ target: cwd, permission: "write" as const, recursive: true }]),
       ...(scopeRules.allow ?? []),
       // Tools spill long output here; the model may read it back.
       { target: spillDir, permission: "read", recursive: true },
@@ -262,6 +272,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     system_prompt: systemPrompt,
     max_turns_per_run: maxTurnsPerRun,
     compact_at: compactAt,
+    scope_only: scopeOnly || undefined,
     compact_timeout_ms: compactTimeoutMs,
     created_at_ms: restored?.created_at_ms ?? now(),
     updated_at_ms: now(),
@@ -269,6 +280,21 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const inboxFile = path.join(paths.dataDir, "inbox.jsonl");
   if (!restored) fs.rmSync(inboxFile, { force: true });
 
+  const supervisor = new PodSupervisor({
+    paths: options.paths,
+    self: { name: options.name, socket: paths.socket, pid: process.pid, cwd, model: modelSpec, baseUrl, bash },
+    scope,
+    registry: new ScopeRegistry(options.paths.runtime, { onWarning: (message) => logger.warn(`scope registry: ${message}`) }),
+    secrets: Object.fromEntries(
+      Object.entries(env).flatMap(([key, value]) => (value !== undefined && isCredentialVariable(key, modelConfig.apiKeyEnv) ? [[key, value]] : [])),
+    ),
+    env: withoutCredentials(env, modelConfig.apiKeyEnv),
+    report: (event) => controller.submit({ method: "pod_event", params: event }, INTERNAL_REQUESTER),
+    relayUp: (event) => reporter.fireAndForget(event),
+    note: (message) => controller.submit({ method: "notify", params: { message, wake: false } }, INTERNAL_REQUESTER),
+    logger,
+    now,
+  });
   const controller = new PodController(
     {
       podName: options.name,
@@ -284,6 +310,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
           permissions,
           alert: (message: string) => controller.alert("warn", "worker", message),
           env: withoutCredentials(env, modelConfig.apiKeyEnv),
+          pods: supervisor,
         },
         systemPrompt,
         maxTurnsPerRun,
@@ -308,6 +335,9 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       initialInbox: restored ? readInbox(inboxFile) : [],
       compaction: { threshold: compactAt, timeoutMs: compactTimeoutMs },
       compactOnStart: options.fork?.compact ?? false,
+      onPodEvent: (event) => supervisor.onReport(event),
+      cancelChildren: () => supervisor.cancelChildren(),
+      discovery: supervisor,
       segments: {
         create: (compactedFrom) =>
           SessionLog.create({ sessionDir: sessionDir(options.paths, sessionId), sessionId, segmentId: ulid(), podName: options.name, now: now(), compactedFrom }),
@@ -383,12 +413,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   for (const signal of signals) process.on(signal, shutdown);
 
+  await supervisor.adopt();
   logger.info({ socket: paths.socket, model: model.info.model, cwd, session: sessionId }, "pod ready");
   options.onReady?.({ socket: paths.socket, pid: process.pid });
   try {
     await controller.run();
   } finally {
     for (const signal of signals) process.off(signal, shutdown);
+    supervisor.close();
     await server.close();
     controller.segmentLog.close();
     session.release();

@@ -1,6 +1,7 @@
 /** Commands that look at pods without driving them: ls and status. */
 import { PodClient } from "../client/pod-client.js";
 import { listPods, type PodListing } from "../client/pod-directory.js";
+import { buildPodTree, flattenPodTree, type PodTreeNode, type PodTreeRow } from "../client/pod-tree.js";
 import { CliError, formatAge, poddPaths, table } from "./targets.js";
 
 function row(pod: PodListing): string[] {
@@ -8,9 +9,22 @@ function row(pod: PodListing): string[] {
   return [pod.name, status, String(pod.status?.pid ?? "-"), pod.status ? formatAge(pod.status.started_at_ms) : "-", pod.status?.model ?? "-", pod.status?.socket ?? "-"];
 }
 
-/** `podd ls`: every pod with a runtime dir: name, status (or `dead` for one left by a killed pod), pid, age, model, socket. */
-export function lsCommand(options: { json?: boolean }): void {
+const HEADER = ["NAME", "STATUS", "PID", "AGE", "MODEL", "SOCKET"];
+
+/**
+ * `podd ls [--tree] [--json]`: every pod with a runtime dir: name, status (or `dead` for one
+ * left by a killed pod), pid, age, model, socket. `--json`: an array of
+ * `{name, state, ...status.json}` (a child's `parent_socket` included).
+ *
+ * `--tree`: children indented under their parent (the running pod whose socket is their
+ * `parent_socket`; see buildPodTree); a pod whose parent is not running is a root, its socket
+ * followed by `(parent <socket> not running)`. `--tree --json`: an array of the roots, each
+ * `{name, state, ...status.json, children: [<same shape>…], detached?: {reason:
+ * "parent_not_running" | "parent_cycle", parent_socket}}`.
+ */
+export function lsCommand(options: { json?: boolean; tree?: boolean }): void {
   const pods = listPods(poddPaths());
+  if (options.tree) return lsTree(pods, options);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(pods.map((pod) => ({ name: pod.name, state: pod.state, ...pod.status })))}\n`);
     return;
@@ -19,7 +33,52 @@ export function lsCommand(options: { json?: boolean }): void {
     process.stdout.write("no pods\n");
     return;
   }
-  process.stdout.write(table([["NAME", "STATUS", "PID", "AGE", "MODEL", "SOCKET"], ...pods.map(row)]));
+  process.stdout.write(table([HEADER, ...pods.map(row)]));
+}
+
+interface PodTreeJson extends Record<string, unknown> {
+  name: string;
+  state: PodListing["state"];
+  children: PodTreeJson[];
+  detached?: { reason: string; parent_socket: string };
+}
+
+function treeJson(node: PodTreeNode): PodTreeJson {
+  const json: PodTreeJson = { name: node.listing.name, state: node.listing.state, ...node.listing.status, children: node.children.map(treeJson) };
+  if (node.detached) json.detached = { reason: node.detached.reason, parent_socket: node.detached.parentSocket };
+  return json;
+}
+
+/** The name cell of a tree row: guide lines like `tree(1)`, `├─ child`, `│  └─ grandchild`. */
+function treeName({ node, depth, isLastChild, ancestorsLast }: PodTreeRow): string {
+  if (depth === 0) return node.listing.name;
+  const guides = ancestorsLast.map((isLast) => (isLast ? "   " : "│  ")).join("");
+  return `${guides}${isLastChild ? "└─ " : "├─ "}${node.listing.name}`;
+}
+
+function detachedNote(node: PodTreeNode): string {
+  if (!node.detached) return "";
+  const { reason, parentSocket } = node.detached;
+  return reason === "parent_cycle" ? `  (parent ${parentSocket}: a cycle of parents)` : `  (parent ${parentSocket} not running)`;
+}
+
+function lsTree(pods: PodListing[], options: { json?: boolean }): void {
+  const roots = buildPodTree(pods);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(roots.map(treeJson))}\n`);
+    return;
+  }
+  if (pods.length === 0) {
+    process.stdout.write("no pods\n");
+    return;
+  }
+  const rows = flattenPodTree(roots).map((treeRow) => {
+    const cells = row(treeRow.node.listing);
+    cells[0] = treeName(treeRow);
+    cells[5] = `${cells[5] ?? "-"}${detachedNote(treeRow.node)}`;
+    return cells;
+  });
+  process.stdout.write(table([HEADER, ...rows]));
 }
 
 /** `podd status [pod]`: one pod's live state from its greeting and status; without a pod, like `podd ls`. */

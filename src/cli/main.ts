@@ -145,7 +145,6 @@ system prompt are the source's. Example:
   for (const [name, description] of [
     ["pause", "pause the running turn (resumable); prints the new status"],
     ["resume", "resume a paused turn"],
-    ["cancel", "cancel the running turn; prints the new status"],
   ] as const) {
     program
       .command(name)
@@ -155,11 +154,21 @@ system prompt are the source's. Example:
   }
 
   program
+    .command("cancel")
+    .description("cancel the running turn; prints the new status")
+    .argument("<pod>", POD_ARGUMENT_HELP)
+    .option("--tree", "also cancel the runs of the pod's descendants (the pod forwards the cancel: cancel{cascade:true})")
+    .action(async (target: string, options: { tree?: boolean }) => (await talk()).controlCommand(target, "cancel", { cascade: options.tree ?? false }));
+
+  program
     .command("stop")
     .description("shut a pod down and wait for its process to exit")
     .argument("<pod>", POD_ARGUMENT_HELP)
-    .option("--timeout <ms>", "how long to wait for the process to exit", positiveInt, 10_000)
-    .action(async (target: string, options: { timeout: number }) => (await talk()).stopCommand(target, { timeoutMs: options.timeout }));
+    .option("--timeout <ms>", "how long to wait for each process to exit", positiveInt, 10_000)
+    .option("--tree", "also stop the pod's descendants, deepest first (exit 1 naming any pod still running after --timeout)")
+    .action(async (target: string, options: { timeout: number; tree?: boolean }) =>
+      (await talk()).stopCommand(target, { timeoutMs: options.timeout, tree: options.tree ?? false }),
+    );
 
   program
     .command("rewind")
@@ -176,7 +185,12 @@ system prompt are the source's. Example:
     .option("--json", "machine-readable output")
     .action(async (name: string | undefined, options: { json?: boolean }) => (await inspect()).statusCommand(name, options));
 
-  program.command("ls").description("list pods: name, status, pid, age, model, socket").option("--json", "machine-readable output").action(async (options: { json?: boolean }) => (await inspect()).lsCommand(options));
+  program
+    .command("ls")
+    .description("list pods: name, status, pid, age, model, socket")
+    .option("--tree", "children indented under their parent pod; a pod whose parent is not running is shown at the top level")
+    .option("--json", "machine-readable output (with --tree: the roots, each with its children nested)")
+    .action(async (options: { json?: boolean; tree?: boolean }) => (await inspect()).lsCommand(options));
 
   program
     .command("attach")

@@ -1,7 +1,8 @@
 /** Commands that talk to a running pod over its socket: send, notify, pause, resume, cancel, stop, attach --json. */
 import fs from "node:fs";
-import type { RunResult } from "../../protocol/index.js";
-import { isProcessAlive, readPodStatus } from "../client/pod-directory.js";
+import type { Method, RunResult } from "../../protocol/index.js";
+import { isProcessAlive, listPods, readPodStatus, type PodListing } from "../client/pod-directory.js";
+import { buildPodTree, findPodTreeNode, podTreeLevelsDeepestFirst } from "../client/pod-tree.js";
 import { podPaths } from "../config/paths.js";
 import { CliError, connectTo, poddPaths, request } from "./targets.js";
 
@@ -61,8 +62,13 @@ export async function notifyCommand(target: string, words: string[], options: { 
 /**
  * `podd pause|cancel <pod>`: prints the status the pod settles in once the run has ended (or
  * `paused` at once for a pod already paused); `podd resume <pod>`: returns once accepted.
+ * `podd cancel <pod> --tree` (`cascade`) sends `{"method":"cancel","params":{"cascade":true}}`:
+ * the pod forwards the cancel to its descendants; the output is still this pod's status only
+ * (the CLI cannot see which pods the cascade reached). Refused as `not_running` by an idle pod,
+ * like a plain cancel.
  */
-export async function controlCommand(target: string, method: "pause" | "resume" | "cancel"): Promise<void> {
+export async function controlCommand(target: string, methodName: "pause" | "resume" | "cancel", options: { cascade?: boolean } = {}): Promise<void> {
+  const method: Method = methodName === "cancel" && options.cascade ? { method: "cancel", params: { cascade: true } } : { method: methodName };
   const client = await connectTo(target, { buffer: false });
   let status: string | undefined;
   let accepted = false;
@@ -75,26 +81,99 @@ export async function controlCommand(target: string, method: "pause" | "resume" 
     void client.closed.then(() => reject(new CliError(`pod ${target} closed the connection before the run ended`)));
   });
   settled.catch(() => undefined); // only awaited when the run has not ended yet
-  await request(client, { method });
+  await request(client, method);
   accepted = true;
-  if (method !== "resume") process.stdout.write(`${status !== undefined && status !== "running" ? status : await settled}\n`);
+  if (methodName !== "resume") process.stdout.write(`${status !== undefined && status !== "running" ? status : await settled}\n`);
   await client.close();
 }
 
-/** `podd stop <pod>`: shut the pod down and wait until its process has exited. */
-export async function stopCommand(target: string, options: { timeoutMs: number }): Promise<void> {
-  const pid = target.includes("/") ? undefined : readPodStatus(poddPaths(), target)?.pid;
+/** Whether `promise` resolved before `deadline` (ms since the epoch); a rejection before it is rethrown. */
+async function settlesBefore(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+  const settled = promise.then(() => true as const);
+  settled.catch(() => undefined); // a rejection after the deadline is of no interest
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Send `shutdown` to `target` (a name or a socket path) and wait until the pod has acknowledged
+ * it and closed the connection and then, when `pid` is known, until that process has exited (a
+ * zombie counts as exited), polling every 20 ms. Resolves true once it has exited, false when
+ * `timeoutMs` (for all of it) passed first, e.g. for a pod that hangs or is stopped. Throws a
+ * CliError when the pod cannot be reached or refuses the method.
+ */
+async function shutdownAndWait(target: string, pid: number | undefined, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
   const client = await connectTo(target, { buffer: false });
-  await request(client, { method: "shutdown" });
-  await client.closed;
-  if (pid !== undefined) {
-    const deadline = Date.now() + options.timeoutMs;
-    while (isProcessAlive(pid)) {
-      if (Date.now() > deadline) throw new CliError(`pod ${target} (pid ${pid}) did not exit within ${options.timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+  if (!(await settlesBefore(request(client, { method: "shutdown" }).then(() => client.closed), deadline))) {
+    client.destroy();
+    return false;
+  }
+  if (pid === undefined) return true;
+  while (isProcessAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+/**
+ * `podd stop <pod>`: shut the pod down and wait until its process has exited. With `tree`, see
+ * stopTree. Throws a CliError (exit 1) when the process is still running after `timeoutMs`.
+ */
+export async function stopCommand(target: string, options: { timeoutMs: number; tree?: boolean }): Promise<void> {
+  if (options.tree) return stopTree(target, options);
+  const pid = target.includes("/") ? undefined : readPodStatus(poddPaths(), target)?.pid;
+  if (!(await shutdownAndWait(target, pid, options.timeoutMs))) throw new CliError(`pod ${target}${pid === undefined ? "" : ` (pid ${pid})`} did not exit within ${options.timeoutMs} ms`);
+  process.stdout.write(`pod ${target} stopped\n`);
+}
+
+/** Stop one pod of a tree: true when its process is gone (already, or within `timeoutMs`). */
+async function stopTreeMember(pod: PodListing, timeoutMs: number): Promise<boolean> {
+  const pid = pod.status?.pid;
+  if (pid === undefined || !isProcessAlive(pid)) return true;
+  try {
+    return await shutdownAndWait(pod.name, pid, timeoutMs);
+  } catch (error) {
+    // Its process may have exited between the listing and the connect (its parent stopped it).
+    if (!isProcessAlive(pid)) return true;
+    process.stderr.write(`podd: pod ${pod.name}: ${(error as Error).message}\n`);
+    return false;
+  }
+}
+
+/**
+ * `podd stop <pod> --tree`: stop the pod and every descendant (as `podd ls --tree` shows them,
+ * read once at the start), deepest level first, the pods of one level at the same time, each by
+ * `shutdown` and waiting up to `timeoutMs` for its pid to exit; so every pod is stopped while
+ * its parent still runs and its `shut_down` report reaches it. Prints `pod <name> stopped` for
+ * each pod (`… was not running` for a dead one) in that order. A pod that does not exit in time
+ * is left running (never killed) and the rest of the tree is still stopped; then throws a
+ * CliError (exit 1) naming every survivor with its pid. Throws a CliError when `target` names no
+ * pod with a runtime dir.
+ */
+async function stopTree(target: string, options: { timeoutMs: number }): Promise<void> {
+  const root = findPodTreeNode(buildPodTree(listPods(poddPaths())), target);
+  if (!root) throw new CliError(`pod ${target} is not running`);
+  const survivors: PodListing[] = [];
+  for (const level of podTreeLevelsDeepestFirst(root)) {
+    const outcomes = await Promise.all(
+      level.map(async (pod) => ({ pod, wasAlive: pod.state === "alive", exited: await stopTreeMember(pod, options.timeoutMs) })),
+    );
+    for (const { pod, wasAlive, exited } of outcomes) {
+      if (!exited) survivors.push(pod);
+      else process.stdout.write(wasAlive ? `pod ${pod.name} stopped\n` : `pod ${pod.name} was not running\n`);
     }
   }
-  process.stdout.write(`pod ${target} stopped\n`);
+  if (survivors.length > 0) {
+    const names = survivors.map((pod) => `${pod.name} (pid ${pod.status?.pid ?? "?"})`).join(", ");
+    throw new CliError(`${survivors.length === 1 ? "pod" : "pods"} still running after ${options.timeoutMs} ms: ${names}`);
+  }
 }
 
 /**

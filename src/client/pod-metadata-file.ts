@@ -24,6 +24,8 @@ export interface PodMetadata {
   permissions: string[];
   system_prompt: string;
   max_turns_per_run?: number;
+  /** Only the scope rules given (the cwd not implicitly writable): a child pod's delegated scope. */
+  scope_only?: boolean;
   /** Automatic compaction threshold, a share of the context window (0: off). */
   compact_at?: number;
   /** Time limit of a compaction's summary call, ms. */

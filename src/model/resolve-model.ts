@@ -2,6 +2,7 @@
  * Turn a ModelConfig into a LanguageModel. The SDK adapters are imported lazily: a pod on the
  * scripted model never loads an SDK (start-up time), and neither does the CLI.
  */
+import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { credentialEnvVar, credentialProblem, type ModelConfig } from "../config/model-config.js";
@@ -19,10 +20,17 @@ export function demoScenarioPath(): string {
   return path.join(packageRoot(), "src", "model", "scripted", "scenarios", "demo.json");
 }
 
+/** A scenario shipped with podd, named without a path or extension (`scripted:demo-team`), or undefined. */
+export function builtinScenarioPath(name: string): string | undefined {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) return undefined;
+  const file = path.join(path.dirname(demoScenarioPath()), `${name}.json`);
+  return fs.existsSync(file) ? file : undefined;
+}
+
 /** Throws PoddError(invalid_request) for a missing key or base URL, or an unreadable scenario. */
 export async function resolveModel(config: ModelConfig, options: { cwd: string; env: NodeJS.ProcessEnv; logger: Logger }): Promise<LanguageModel> {
   if (config.provider === "scripted") {
-    const file = config.model === "" ? demoScenarioPath() : path.resolve(options.cwd, config.model);
+    const file = config.model === "" ? demoScenarioPath() : (builtinScenarioPath(config.model) ?? path.resolve(options.cwd, config.model));
     try {
       return ScriptedModel.fromFile(file);
     } catch (error) {

@@ -48,6 +48,7 @@ import {
 } from "./session-state.js";
 import { listRewindTargets, markAt, planRewind } from "./rewind.js";
 import type { UpwardReporter } from "./upward-reports.js";
+import { ReportDedup } from "./report-dedup.js";
 
 /** Who sent a method: where its errors and replies go. */
 export interface Requester {
@@ -82,6 +83,16 @@ export interface ControllerDeps {
   compaction?: { threshold: number; timeoutMs: number };
   /** Compact before taking any work (a fork made with compaction). */
   compactOnStart?: boolean;
+  /** The pod's children for discovery (list_visible_pods, inspect_pod, attach_or_restore_pod). */
+  discovery?: {
+    names(): string[];
+    describe(name: string): Record<string, unknown> | undefined;
+    attachOrRestore(name: string): Promise<Record<string, unknown>>;
+  };
+  /** Forward a cancel to the children (`cancel{cascade:true}`). */
+  cancelChildren?(): void;
+  /** Side effects of a child's report, applied when it is received (before it is queued): the child registry. */
+  onPodEvent?(event: Extract<Method, { method: "pod_event" }>["params"]): void;
 }
 
 /** Where a compaction's new segment is made and how it becomes the pod's active one. */
@@ -156,6 +167,8 @@ export class PodController {
   private readonly listeners = new Set<(event: Event) => void>();
   private readonly alerts: Alert[] = [];
   private readonly inbox = new NotificationInbox();
+  /** Child reports already queued (by sender + report_id): a retried copy is acked, not queued again. */
+  private readonly reportDedup = new ReportDedup();
   private messages: ModelMessage[];
   private toolNames = new Map<string, string>();
   /**
@@ -227,6 +240,7 @@ export class PodController {
 
   /** Queue a method. Handled in arrival order by the controller loop. */
   submit(method: Method, requester: Requester): void {
+    if (method.method === "pod_event") this.deps.onPodEvent?.(method.params);
     this.post({ type: "method", method, requester });
   }
 
@@ -318,6 +332,7 @@ export class PodController {
             : { kind: "pod_event", event: method.params };
         const refusal = this.inbox.refusal(item);
         if (refusal) return this.fail(requester, "invalid_request", refusal);
+        if (item.kind === "pod_event" && !this.reportDedup.firstTime(item.event)) return this.ack(requester, method);
         this.inbox.push(item);
         this.deps.inboxStore?.append(item);
         const wakes = item.kind === "pod_event" || item.wake;
@@ -331,6 +346,8 @@ export class PodController {
         return this.ack(requester, method);
       case "cancel":
       case "pause":
+        // cancel{cascade}: the children's turns too (they are cancelled even when this pod is idle).
+        if (method.method === "cancel" && method.params?.cascade) this.deps.cancelChildren?.();
         if (status === "running" && this.active) {
           if (!this.active.abort.signal.aborted) this.active.abort.abort(method.method);
           return this.ack(requester, method);
@@ -374,13 +391,24 @@ export class PodController {
           .catch(() => [])
           .then((entries) => requester.reply({ event: "completions", data: { kind: "file", entries }, reply_to: requester.id }));
         return;
-      case "list_visible_pods":
-        return requester.reply({ event: "visible_pods", data: { pods: [this.describeSelf()] }, reply_to: requester.id });
-      case "inspect_pod":
-        if (method.params.name !== this.deps.podName) return this.fail(requester, "invalid_request", `unknown pod: ${method.params.name}`);
-        return requester.reply({ event: "pod_inspection", data: { pod: this.describeSelf() }, reply_to: requester.id });
-      case "attach_or_restore_pod":
-        return this.fail(requester, "invalid_request", "attach_or_restore_pod is not supported by this pod yet");
+      case "list_visible_pods": {
+        const others = (this.deps.discovery?.names() ?? []).flatMap((name) => this.deps.discovery?.describe(name) ?? []);
+        return requester.reply({ event: "visible_pods", data: { pods: [this.describeSelf(), ...others] }, reply_to: requester.id });
+      }
+      case "inspect_pod": {
+        const pod = method.params.name === this.deps.podName ? this.describeSelf() : this.deps.discovery?.describe(method.params.name);
+        if (!pod) return this.fail(requester, "invalid_request", `unknown pod: ${method.params.name} (neither this pod nor one of its children)`);
+        return requester.reply({ event: "pod_inspection", data: { pod }, reply_to: requester.id });
+      }
+      case "attach_or_restore_pod": {
+        const discovery = this.deps.discovery;
+        if (!discovery) return this.fail(requester, "invalid_request", "this pod has no children to attach or restore");
+        void discovery.attachOrRestore(method.params.name).then(
+          (result) => requester.reply({ event: "pod_attach_restore", data: { result }, reply_to: requester.id }),
+          (error: Error) => this.fail(requester, "invalid_request", error.message),
+        );
+        return;
+      }
     }
   }
 

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { ToolSpec } from "../model/types.js";
 import type { PermissionRules } from "./permissions.js";
+import type { ChildPods } from "./pod-tools.js";
 import type { Scope } from "./scope.js";
 
 export interface ToolContext {
@@ -23,6 +24,8 @@ export interface ToolContext {
   alert?(message: string): void;
   /** Environment for processes a tool starts (bash): the pod's, without its API keys. */
   env?: NodeJS.ProcessEnv;
+  /** The pod's children, for the pod tools (absent: the pod cannot spawn). */
+  pods?: ChildPods;
 }
 
 export interface ToolOutput {

@@ -23,13 +23,41 @@ export interface ScopeRules {
 
 export class Scope {
   readonly allow: readonly ScopeRule[];
-  readonly deny: readonly ScopeRule[];
+  private readonly denyRules: ScopeRule[];
+  /** Write access lent to child pods (canonical targets): read-only here until they give it back. */
+  private readonly lent = new Map<string, number>();
 
   constructor(rules: ScopeRules | readonly ScopeRule[]) {
     const { allow, deny = [] } = Array.isArray(rules) ? { allow: rules as readonly ScopeRule[] } : (rules as ScopeRules);
     const canonical = (rule: ScopeRule): ScopeRule => ({ ...rule, target: canonicalPath(rule.target) });
     this.allow = allow.map(canonical);
-    this.deny = deny.map(canonical);
+    this.denyRules = deny.map(canonical);
+  }
+
+  /** The deny rules the scope was made with (without lent write access): what a child pod inherits. */
+  get configuredDeny(): readonly ScopeRule[] {
+    return this.denyRules;
+  }
+
+  /** Deny rules: the configured ones, then write access lent to children (`deny write <target>`). */
+  get deny(): readonly ScopeRule[] {
+    return [...this.denyRules, ...[...this.lent.keys()].map((target): ScopeRule => ({ target, permission: "write", recursive: true }))];
+  }
+
+  /**
+   * Lend write access to `target` (canonical) to a child pod: this pod keeps read access only
+   * until `takeBack`. Counted, so a target lent twice is returned after two take-backs.
+   */
+  lendWrite(target: string): void {
+    this.lent.set(target, (this.lent.get(target) ?? 0) + 1);
+  }
+
+  /** Return write access lent with `lendWrite` (a no-op for a target that was not lent). */
+  takeBack(target: string): void {
+    const count = this.lent.get(target);
+    if (count === undefined) return;
+    if (count <= 1) this.lent.delete(target);
+    else this.lent.set(target, count - 1);
   }
 
   /** The default scope: read and write on `cwd`, recursively. */

@@ -148,8 +148,11 @@ export async function connectClient(socket: string): Promise<PodClient> {
 }
 
 /**
- * A fake parent pod: a Unix socket that records the `pod_event` methods children send it.
- * `waitForReport` resolves on the next matching report (no polling).
+ * A fake parent pod that behaves like the reference's: a Unix socket that records the
+ * `pod_event` methods children send it as a reference parent decodes them (without podd's
+ * `report_id`; the raw lines are in `lines`), never acks, and closes the connection once it
+ * has read a report (as the reference's test parent does). `waitForReport` resolves on the next
+ * matching report (no polling).
  */
 export class FakeParent {
   readonly socket: string;
@@ -167,7 +170,10 @@ export class FakeParent {
           if (decoded.kind !== "line") continue;
           this.lines.push(decoded.text);
           const result = decodeMethod(decoded.text);
-          if (result.ok && result.value.method === "pod_event") this.record(result.value.params);
+          if (!result.ok || result.value.method !== "pod_event") continue;
+          const { report_id: _reportId, ...event } = result.value.params;
+          this.record(event);
+          connection.end();
         }
       });
       connection.on("error", () => undefined);

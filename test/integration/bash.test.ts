@@ -7,14 +7,17 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { describeResult, isAlive, killCliProcesses, runCli, trackDaemon } from "../helpers/cli-run.js";
 import { cleanupAll, connectClient, runText, startPod, tempHome } from "../helpers/pod-process.js";
 import { readPid, waitForFile } from "../helpers/wait-for-file.js";
 
-afterEach(cleanupAll);
-afterAll(killCliProcesses);
+// Daemonised pods first: one still writing its status.json would race the removal of its home.
+afterEach(async () => {
+  await killCliProcesses();
+  await cleanupAll();
+});
 
 
 /**

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { Event } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
@@ -30,10 +30,10 @@ afterEach(async () => {
     }
   }
   children.clear();
+  // Daemonised pods first: one still writing its status.json would race the removal of its home.
+  await killCliProcesses();
   await cleanupAll();
 });
-
-afterAll(killCliProcesses);
 
 const SECRET = "TOP-SECRET-CONTENT-7f3a";
 const KEPT = "kept-content-but-readable-91c2";

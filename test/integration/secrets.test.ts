@@ -4,15 +4,18 @@
  * them from /proc/<pid>/environ; and the bash tool's own environment has none.
  */
 import fs from "node:fs";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { PodClient } from "../../src/client/pod-client.js";
 import { anthropicSse } from "../helpers/anthropic-sse.js";
 import { killCliProcesses, runCli, trackDaemon } from "../helpers/cli-run.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { cleanupAll, tempHome, writeProfiles } from "../helpers/pod-process.js";
 
-afterEach(cleanupAll);
-afterAll(killCliProcesses);
+// Daemonised pods first: one still writing its status.json would race the removal of its home.
+afterEach(async () => {
+  await killCliProcesses();
+  await cleanupAll();
+});
 
 const KEY = "sk-ant-test-PIPE-ONLY-4242";
 

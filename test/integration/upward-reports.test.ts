@@ -27,7 +27,10 @@ describe("upward reports", () => {
     const { client, parent, pod } = await childOf(() => script().text("done").finish());
     client.send(runText("work"));
     expect(await parent.waitForReport("turn_ended")).toEqual({ kind: "turn_ended", pod_name: "kid" });
-    expect(parent.lines[0]).toBe('{"method":"pod_event","params":{"kind":"turn_ended","pod_name":"kid"}}');
+    // The reference's line plus podd's optional report_id (params) and id (envelope), the same ULID.
+    const line = JSON.parse(parent.lines[0] ?? "{}") as { params: { report_id: string }; id: string };
+    expect(line).toEqual({ method: "pod_event", params: { kind: "turn_ended", pod_name: "kid", report_id: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/) }, id: line.params.report_id });
+    expect(Object.keys(line.params)).toEqual(["kind", "pod_name", "report_id"]);
     await pod.stop();
     await parent.waitForReport("shut_down");
     expect(parent.reports).toEqual([

@@ -163,11 +163,13 @@ describe("fixture coverage (fails when the contract grows without a fixture)", (
     expect(missing([...ALERT_SOURCES_SENT], eventsNamed("alert").map((event) => event.data.source))).toEqual([]);
   });
 
-  it("has the podd extensions: string and numeric ids, notify wake:false, reply_to, snapshot in_flight", () => {
+  it("has the podd extensions: string and numeric ids, notify wake:false, pod_event report_id, reply_to, snapshot in_flight", () => {
     const ids = methods().map((method) => method.id);
     expect(ids.some((id) => typeof id === "string")).toBe(true);
     expect(ids.some((id) => typeof id === "number")).toBe(true);
     expect(methods().some((method) => method.method === "notify" && method.params.wake === false)).toBe(true);
+    expect(methods().some((method) => method.method === "cancel" && method.params?.cascade === true)).toBe(true);
+    expect(methods().some((method) => method.method === "pod_event" && method.params.report_id !== undefined && method.id === method.params.report_id)).toBe(true);
     expect(events().some((event) => event.reply_to !== undefined)).toBe(true);
     expect(eventsNamed("snapshot").some((event) => event.data.in_flight !== undefined)).toBe(true);
   });
@@ -323,6 +325,15 @@ describe("decodeMethod: invalid lines", () => {
     expect(decodeMethod('{"method":"cancel","id":"c-1"}')).toEqual({ ok: true, value: { method: "cancel", id: "c-1" }, id: "c-1" });
     expect(decodeMethod('{"method":"cancel","id":0}')).toEqual({ ok: true, value: { method: "cancel", id: 0 }, id: 0 });
     expect(decodeMethod('{"method":"cancel"}')).toEqual({ ok: true, value: { method: "cancel" } });
+  });
+
+  it("decodes cancel with and without its optional params (podd extension cascade)", () => {
+    expect(decodeMethod('{"method":"cancel","params":{"cascade":true}}')).toEqual({ ok: true, value: { method: "cancel", params: { cascade: true } } });
+    expect(decodeMethod('{"method":"cancel","params":{}}')).toEqual({ ok: true, value: { method: "cancel", params: {} } });
+    expect(encodeLine({ method: "cancel", params: { cascade: true } })).toBe('{"method":"cancel","params":{"cascade":true}}\n');
+    const refused = decodeMethod('{"method":"cancel","params":{"cascade":"yes"}}');
+    expect(refused.ok).toBe(false);
+    expect(refused.ok ? "" : refused.message).toContain("invalid method: cancel: params.cascade: ");
   });
 
   it("ignores unknown envelope fields and params on a unit method", () => {

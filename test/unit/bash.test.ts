@@ -220,8 +220,10 @@ describe("bash: no process outlives the call", () => {
 
   it.skipIf(!hasSetsid)("the documented limit: a process that leaves the group (setsid) is not reached, but the call returns and says so", async () => {
     const dir = caseDir();
-    const result = await bash({ command: `setsid sleep 30 & ${recordPid(dir, "escaped.pid")}; echo done` });
-    const escaped = readPid(path.join(dir, "escaped.pid"));
+    // The command waits until the escaped process has written its pid, i.e. it has already left the group.
+    const pidFile = path.join(dir, "escaped.pid");
+    const result = await bash({ command: `setsid sh -c 'echo $$ > "${pidFile}"; exec sleep 30' & while [ ! -s "${pidFile}" ]; do sleep 0.01; done; echo done` });
+    const escaped = readPid(pidFile);
     try {
       expect(result.isError).toBe(false);
       expect(result.output).toBe(

@@ -230,7 +230,7 @@ describe("scope", () => {
 describe("registry", () => {
   it("turns an unknown tool into an error result naming the available tools", async () => {
     const result = await call("delete_everything", {});
-    expect(result).toEqual({ summary: "unknown tool: delete_everything", output: 'unknown tool "delete_everything"; available: bash, edit_file, grep, list_files, read_file, write_file', isError: true });
+    expect(result).toEqual({ summary: "unknown tool: delete_everything", output: 'unknown tool "delete_everything"; available: bash, edit_file, grep, list_files, list_pods, read_file, read_pod_output, send_to_pod, spawn_pod, stop_pod, write_file', isError: true });
   });
 
   it("turns argument text that is not JSON into an error result", async () => {
@@ -285,10 +285,10 @@ describe("registry", () => {
 
   it("refuses to register two tools with one name and lists specs by name", () => {
     const registry = builtinTools();
-    expect(registry.names()).toEqual(["bash", "edit_file", "grep", "list_files", "read_file", "write_file"]);
+    expect(registry.names()).toEqual(["bash", "edit_file", "grep", "list_files", "list_pods", "read_file", "read_pod_output", "send_to_pod", "spawn_pod", "stop_pod", "write_file"]);
     expect(registry.specs().map((spec) => spec.name)).toEqual(registry.names());
     expect(registry.specs().find((spec) => spec.name === "read_file")?.inputSchema).toMatchObject({ type: "object", required: ["path"] });
-    expect(builtinTools({ bash: false }).names()).toEqual(["edit_file", "grep", "list_files", "read_file", "write_file"]);
+    expect(builtinTools({ bash: false, pods: false }).names()).toEqual(["edit_file", "grep", "list_files", "read_file", "write_file"]);
     const duplicate = defineTool({ name: "read_file", description: "dup", input: z.object({}), execute: async () => ({ summary: "" }) });
     expect(() => registry.register(duplicate)).toThrow(/tool read_file is already registered/);
   });

@@ -53,7 +53,17 @@ export const ScenarioStep = z.discriminatedUnion("type", [
 ]);
 export type ScenarioStep = z.infer<typeof ScenarioStep>;
 
-export const ScenarioResponse = z.object({ steps: z.array(ScenarioStep) });
+export const ScenarioResponse = z.object({
+  steps: z.array(ScenarioStep),
+  when: z
+    .object({
+      system_text_includes: z.array(z.string()).describe("Every one of these strings occurs in the request's system messages (notifications, child-pod reports)."),
+    })
+    .optional()
+    .describe(
+      "Play this response only for a request that matches. A call plays the first unplayed response that matches (one without `when` matches any), so a scenario can wait for, e.g., two child pods' reports however they arrive.",
+    ),
+});
 export type ScenarioResponse = z.infer<typeof ScenarioResponse>;
 
 export const Scenario = z.object({

@@ -23,6 +23,7 @@ export class ScriptedModel implements LanguageModel {
   private readonly scenario: Scenario;
   private readonly retryPolicy: RetryPolicy;
   private calls = 0;
+  private readonly played = new Set<number>();
 
   constructor(scenario: Scenario) {
     this.scenario = scenario;
@@ -59,7 +60,7 @@ export class ScriptedModel implements LanguageModel {
   }
 
   private async *playNextResponse(request: ModelRequest, signal: AbortSignal): AsyncIterable<StreamPart> {
-    const response = this.nextResponse();
+    const response = this.nextResponse(request);
     const context = new TemplateContext(request.messages);
     let usage: Usage = { inputTokens: estimateTokens(request), outputTokens: 0 };
     let toolCalls = 0;
@@ -138,12 +139,19 @@ export class ScriptedModel implements LanguageModel {
     yield { type: "finish", reason: toolCalls > 0 ? "tool-calls" : "stop", usage };
   }
 
-  private nextResponse(): ScenarioResponse {
-    const index = this.calls;
+  /** The first unplayed response that matches the request (responses without `when` match any). */
+  private nextResponse(request: ModelRequest): ScenarioResponse {
     this.calls += 1;
     const responses = this.scenario.responses;
+    const systemText = request.messages.flatMap((message) => (message.role === "system" ? [message.content] : [])).join("\n");
+    const index = responses.findIndex(
+      (candidate, at) => !this.played.has(at) && (candidate.when?.system_text_includes ?? []).every((text) => systemText.includes(text)),
+    );
     const response = responses[index];
-    if (response) return response;
+    if (response) {
+      this.played.add(index);
+      return response;
+    }
     switch (this.scenario.when_exhausted) {
       case "repeat_last": {
         const last = responses[responses.length - 1];

@@ -1,0 +1,140 @@
+/**
+ * Launching a child pod process: `node daemon-main.js <name> --parent <parent socket> …` in
+ * its own process group (detached), with the readiness pipe on fd 3 and the model keys on a
+ * pipe on fd 4 (never on the command line or in its environment: daemon-main.ts,
+ * readSecrets), its stdout and stderr appended to `<home>/pods/<name>/stderr.log`. Resolves
+ * once the child's socket accepts connections; rejects with the child's own error, or its
+ * stderr's tail, when it cannot start (the issue's "spawn failed with the child's stderr tail").
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ScopeRule } from "../../protocol/index.js";
+
+/** Longest wait for a child to report readiness, ms. */
+export const CHILD_START_TIMEOUT_MS = 15_000;
+
+export interface ChildLaunch {
+  name: string;
+  parentSocket: string;
+  /** The child's working directory (absolute). */
+  cwd: string;
+  /** `--model` spec (the parent's unless the spawn asked for another); absent when restoring (the child's own). */
+  model?: string;
+  /** Restore the child's saved session instead of starting a new one (`attach_or_restore_pod`). */
+  restore?: boolean;
+  baseUrl?: string;
+  /** The child's whole path scope: only these rules (its cwd is not implicitly writable). */
+  scope: { allow: ScopeRule[]; deny: ScopeRule[] };
+  bash: boolean;
+  /** Appended to the child's default system prompt. */
+  instructions?: string;
+  maxTurns?: number;
+  /** Credentials handed over on fd 4. */
+  secrets: Record<string, string>;
+  /** The child's environment (without credentials). */
+  env: NodeJS.ProcessEnv;
+  /** `<home>/pods/<name>/` of the child: where its stderr.log goes. */
+  dataDir: string;
+}
+
+export interface LaunchedChild {
+  pid: number;
+  socket: string;
+  /** The child process (this process is its parent until it exits). */
+  process: ChildProcess;
+}
+
+/** The pod entry beside this module's folder (compiled .js, or .ts under tsx). */
+function daemonEntry(): { file: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  const extension = path.extname(here);
+  const file = path.join(path.dirname(here), "..", `daemon-main${extension}`);
+  return { file, execArgv: extension === ".ts" ? ["--import", "tsx"] : [] };
+}
+
+/** The daemon-main arguments of a launch (exported for tests). */
+export function childArguments(launch: ChildLaunch): string[] {
+  const args = [launch.name, "--parent", launch.parentSocket, "--cwd", launch.cwd, "--scope-only"];
+  if (launch.model) args.push("--model", launch.model);
+  if (!launch.restore) args.push("--new");
+  if (launch.baseUrl) args.push("--base-url", launch.baseUrl);
+  for (const rule of launch.scope.allow) args.push(rule.permission === "write" ? "--allow-write" : "--allow-read", rule.target);
+  for (const rule of launch.scope.deny) args.push(rule.permission === "write" ? "--deny-write" : "--deny-read", rule.target);
+  if (!launch.bash) args.push("--no-bash");
+  if (launch.instructions) args.push("--instructions", launch.instructions);
+  if (launch.maxTurns) args.push("--max-turns", String(launch.maxTurns));
+  return args;
+}
+
+/** Start a child pod and wait for its readiness line. Rejects with a readable reason. */
+export async function launchChild(launch: ChildLaunch, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<LaunchedChild> {
+  const entry = daemonEntry();
+  fs.mkdirSync(launch.dataDir, { recursive: true, mode: 0o700 });
+  const stderrFile = path.join(launch.dataDir, "stderr.log");
+  const stderrFd = fs.openSync(stderrFile, "a", 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [...entry.execArgv, entry.file, ...childArguments(launch)], {
+      cwd: launch.cwd,
+      detached: true,
+      stdio: ["ignore", stderrFd, stderrFd, "pipe", "pipe"],
+      env: { ...launch.env, PODD_READY_FD: "3", PODD_SECRETS_FD: "4", PODD_QUIET: "1" },
+    });
+  } finally {
+    fs.closeSync(stderrFd);
+  }
+  (child.stdio[4] as NodeJS.WritableStream).end(JSON.stringify(launch.secrets));
+  const ready = await readReadiness(child, stderrFile, options.timeoutMs ?? CHILD_START_TIMEOUT_MS, options.signal);
+  if (!ready.ok) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    throw new Error(`pod ${launch.name} did not start: ${ready.error}`);
+  }
+  return { pid: ready.pid, socket: ready.socket, process: child };
+}
+
+type Readiness = { ok: true; socket: string; pid: number } | { ok: false; error: string };
+
+function readReadiness(child: ChildProcess, stderrFile: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<Readiness> {
+  const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
+  return new Promise((resolve) => {
+    let text = "";
+    let settled = false;
+    const settle = (result: Readiness): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      pipe.destroy();
+      resolve(result);
+    };
+    const onAbort = (): void => settle({ ok: false, error: "the spawn was cancelled" });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = setTimeout(() => settle({ ok: false, error: `not ready within ${timeoutMs} ms: ${stderrTail(stderrFile)}` }), timeoutMs);
+    pipe.setEncoding("utf8");
+    pipe.on("data", (chunk: string) => {
+      text += chunk;
+      const newline = text.indexOf("\n");
+      if (newline === -1) return;
+      try {
+        settle(JSON.parse(text.slice(0, newline)) as Readiness);
+      } catch {
+        settle({ ok: false, error: `unreadable readiness line: ${text.slice(0, newline)}` });
+      }
+    });
+    child.on("error", (error) => settle({ ok: false, error: error.message }));
+    child.on("exit", (code, exitSignal) => settle({ ok: false, error: `exited (${exitSignal ?? `code ${code}`}) before it was ready: ${stderrTail(stderrFile)}` }));
+    if (signal?.aborted) onAbort();
+  });
+}
+
+/** The last lines of a child's stderr.log, for an error the model can act on. */
+export function stderrTail(file: string, lines = 5): string {
+  try {
+    const text = fs.readFileSync(file, "utf8").trim();
+    return text === "" ? "(no output)" : text.split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no output)";
+  }
+}
