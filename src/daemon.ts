@@ -372,6 +372,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     );
   }
 
+  // Children are known before the socket takes their reports.
+  await supervisor.adopt({ fresh: options.fresh || Boolean(options.fork) });
   let server: SocketServer;
   try {
     server = await SocketServer.listen({ socketPath: paths.socket, controller, logger });
@@ -413,7 +415,6 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   for (const signal of signals) process.on(signal, shutdown);
 
-  await supervisor.adopt();
   logger.info({ socket: paths.socket, model: model.info.model, cwd, session: sessionId }, "pod ready");
   options.onReady?.({ socket: paths.socket, pid: process.pid });
   try {

@@ -240,7 +240,8 @@ export class PodController {
 
   /** Queue a method. Handled in arrival order by the controller loop. */
   submit(method: Method, requester: Requester): void {
-    if (method.method === "pod_event") this.deps.onPodEvent?.(method.params);
+    // Side effects on receipt, once per report (a retried copy must not undo newer state).
+    if (method.method === "pod_event" && !this.reportDedup.seen(method.params)) this.deps.onPodEvent?.(method.params);
     this.post({ type: "method", method, requester });
   }
 
@@ -450,7 +451,14 @@ export class PodController {
         this.fail(requester, "already_running", "Pod is already compacting its session");
         return true;
       case "cancel":
+        if (method.params?.cascade) this.deps.cancelChildren?.();
         if (!compaction.abort.signal.aborted) compaction.abort.abort("cancel");
+        // An automatic compaction runs ahead of a staged run: the cancel is meant for that run too.
+        if (compaction.trigger === "auto" && this.pending && this.pending.kind !== "resume") {
+          this.pending = undefined;
+          this.broadcast({ event: "run_end", data: { result: "rolled_back" } });
+          this.setStatus("idle");
+        }
         this.ack(requester, method);
         return true;
       case "pause":
@@ -526,8 +534,10 @@ export class PodController {
         this.alert("warn", "worker", `compaction: ${message}; the session was kept as it was`);
       }
     }
-    // Held methods go first, in their order; then the loop's top starts a staged run.
-    this.mailbox.unshift(...compaction.deferred);
+    // Held methods go first, in their order; then the loop's top starts a staged run. A pod on its way out answers them.
+    if (this.exitRequested) {
+      for (const item of compaction.deferred) if (item.type === "method") this.fail(item.requester, "invalid_request", "Pod is shutting down");
+    } else this.mailbox.unshift(...compaction.deferred);
   }
 
   /**

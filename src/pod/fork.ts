@@ -25,14 +25,17 @@ export interface ForkSource {
 /**
  * How many of the source's entries a fork takes. At `at` (1-based, as `podd rewind` numbers the
  * targets): everything before that input's run. At the head: everything, except a run still in
- * progress (it has no end yet: the fork starts from the last finished run).
+ * progress or paused (the fork starts from the last finished run, with no open tool calls).
  * Throws PoddError(invalid_request) for a target that does not exist.
  */
 export function forkCut(entries: readonly LogEntry[], segmentId: string, at: number | undefined): number {
   if (at === undefined) {
     const lastInvoke = entries.findLastIndex((entry) => entry.kind === "invoke");
     const lastEnd = entries.findLastIndex((entry) => entry.kind === "run_completed" || entry.kind === "run_errored");
-    return lastInvoke > lastEnd ? lastInvoke : entries.length;
+    const end = entries[lastEnd];
+    // A paused run is not finished: its open tool calls must not be resumed in the fork.
+    const paused = end?.kind === "run_completed" && end.result === "paused";
+    return lastInvoke > lastEnd || (paused && lastInvoke >= 0) ? lastInvoke : entries.length;
   }
   const { targets } = listRewindTargets(entries, segmentId);
   const target = targets[at - 1];

@@ -23,7 +23,7 @@ export function reportSender(event: PodEvent): string {
 export class ReportDedup {
   readonly maxEntries: number;
   /** Insertion-ordered, so the first key is the oldest. */
-  private readonly seen = new Set<string>();
+  private readonly keys = new Set<string>();
 
   constructor(options: { maxEntries?: number } = {}) {
     this.maxEntries = Math.max(1, options.maxEntries ?? DEFAULT_MAX_REMEMBERED_REPORTS);
@@ -37,17 +37,22 @@ export class ReportDedup {
   firstTime(event: PodEvent): boolean {
     if (event.report_id === undefined) return true;
     const key = JSON.stringify([reportSender(event), event.report_id]);
-    if (this.seen.has(key)) return false;
-    this.seen.add(key);
-    if (this.seen.size > this.maxEntries) {
-      const oldest = this.seen.values().next().value;
-      if (oldest !== undefined) this.seen.delete(oldest);
+    if (this.keys.has(key)) return false;
+    this.keys.add(key);
+    if (this.keys.size > this.maxEntries) {
+      const oldest = this.keys.values().next().value;
+      if (oldest !== undefined) this.keys.delete(oldest);
     }
     return true;
   }
 
+  /** Whether `event` was taken before (without remembering it). False for an event without `report_id`. */
+  seen(event: PodEvent): boolean {
+    return event.report_id !== undefined && this.keys.has(JSON.stringify([reportSender(event), event.report_id]));
+  }
+
   /** Report keys remembered now (at most `maxEntries`). */
   get size(): number {
-    return this.seen.size;
+    return this.keys.size;
   }
 }

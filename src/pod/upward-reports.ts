@@ -41,6 +41,8 @@ export const REPORT_DEADLINE_MS = 60_000;
  * reference's 5 s bound on the exit report, so a pod whose parent is gone still stops promptly.
  */
 export const EXIT_DEADLINE_MS = 5_000;
+/** How long a parent that sent its snapshot but has never acked gets to ack before the report counts as delivered, ms. */
+export const SILENT_PARENT_MS = 1_000;
 /** First wait between attempts, ms; doubled after each failure up to RETRY_MAX_DELAY_MS. */
 export const RETRY_BASE_DELAY_MS = 100;
 /** Longest wait between attempts, ms. */
@@ -222,7 +224,14 @@ export class UpwardReporter {
         resolve(outcome);
       };
       const fail = (message: string): void => finish({ delivered: false, error: new Error(message) });
-      const onTimeout = (): void => fail(`parent ${parentSocket} did not take the ${report.event.kind} report within ${Date.now() - startedAt} ms`);
+      // A parent that has never acked may be a reference pod: it reads the line and streams its
+      // events without acking or closing. Once the line is written, its silence is delivery.
+      const deliveredSilently = (): boolean => written && !this.parentAcks;
+      const onTimeout = (): void => {
+        if (deliveredSilently()) return finish({ delivered: true, acked: false });
+        fail(`parent ${parentSocket} did not take the ${report.event.kind} report within ${Date.now() - startedAt} ms`);
+      };
+      let sawSnapshot = false;
       let timer = setTimeout(onTimeout, Math.max(0, boundMs));
       this.cutAttempt = (deadlineAt) => {
         if (startedAt + boundMs <= deadlineAt) return;
@@ -239,6 +248,12 @@ export class UpwardReporter {
           if (decoded.kind !== "line") continue;
           const reply = parseReply(decoded.text);
           if (reply?.event === "shutdown") return fail(`parent ${parentSocket} is shutting down`);
+          if (reply?.event === "snapshot" && !sawSnapshot && !this.parentAcks) {
+            // A pod that answers with its snapshot got the line; give it SILENT_PARENT_MS to ack, then count it delivered.
+            sawSnapshot = true;
+            clearTimeout(timer);
+            timer = setTimeout(onTimeout, SILENT_PARENT_MS);
+          }
           if (reply?.reply_to !== id) continue;
           if (reply.event === "ack") {
             this.parentAcks = true;

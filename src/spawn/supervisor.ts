@@ -80,6 +80,8 @@ export interface WriteScopeClaims {
   /** The claim's owner once the child's pid is known. */
   setPid(pod: string, pid: number): Promise<unknown>;
   release(pod: string): Promise<unknown>;
+  /** Live claims (read without the lock). */
+  list?(): { pod: string; targets: string[] }[];
 }
 
 export interface SupervisorDeps {
@@ -107,6 +109,8 @@ export class ChildPodError extends Error {}
 
 /** How often the exit of an adopted child (not this process's child) is checked after its socket closed, ms. */
 const ADOPTED_EXIT_POLL_MS = 50;
+/** How often areas withheld for live grandchildren are checked for release, ms. */
+const WITHHELD_CHECK_MS = 2_000;
 /** Longest wait for a stopped child's process to exit, ms. */
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -120,6 +124,9 @@ export class PodSupervisor {
   private readonly children = new Map<string, ChildRecord>();
   private readonly descendants = new Map<string, DescendantRecord>();
   private readonly watches = new Map<string, Watch>();
+  /** Write targets held by live grandchildren inside scope a stopped child gave back: still denied here. */
+  private readonly withheld = new Set<string>();
+  private withheldTimer: NodeJS.Timeout | undefined;
   private readonly deps: SupervisorDeps;
   private closed = false;
 
@@ -145,7 +152,12 @@ export class PodSupervisor {
    * socket answers (watched again, their lent scope withdrawn again); prune the others (scope
    * returned, and the model told at its next request).
    */
-  async adopt(): Promise<void> {
+  async adopt(options: { fresh?: boolean } = {}): Promise<void> {
+    if (options.fresh) {
+      // A new session starts without children: the old ones (if any still run) are left alone.
+      this.persist();
+      return;
+    }
     let saved: { children?: ChildRecord[]; descendants?: DescendantRecord[] } = {};
     try {
       saved = JSON.parse(fs.readFileSync(this.durableFile, "utf8")) as typeof saved;
@@ -162,7 +174,8 @@ export class PodSupervisor {
         this.deps.logger.info({ child: record.name, pid: record.pid }, "re-adopted child pod");
       } else {
         record.status = "stopped";
-        await this.returnScope(record);
+        // Its registry claim (owned by its dead pid) is reclaimed as stale; nothing was lent in this run.
+        record.lent = [];
         this.deps.note(`pod \`${record.name}\` stopped while this pod was down; its scope was returned`);
         this.deps.logger.info({ child: record.name, pid: record.pid }, "pruned dead child pod");
       }
@@ -189,6 +202,10 @@ export class PodSupervisor {
     const existing = this.children.get(name);
     if (existing && existing.status !== "stopped") throw new ChildPodError(`pod ${name} is already a running child (status ${existing.status}); use send_to_pod, or stop_pod first`);
     if (await answers(paths.socket)) throw new ChildPodError(`a pod named ${name} is already running; choose another name`);
+    // A stopped pod of that name that is not this pod's child has a session of its own: never overwrite it.
+    if (!existing && readPodMetadata(paths.dataDir).metadata) {
+      throw new ChildPodError(`a pod named ${name} already exists (stopped, with its own session); choose another name`);
+    }
 
     const scope = this.resolveScope(request.scope);
     const writeTargets = scope.filter((rule) => rule.permission === "write").map((rule) => rule.target);
@@ -203,7 +220,15 @@ export class PodSupervisor {
       throw new ChildPodError((error as Error).message);
     }
     record.pid = launched.pid;
-    if (this.deps.registry && writeTargets.length > 0) await this.deps.registry.setPid(name, launched.pid);
+    if (this.deps.registry && writeTargets.length > 0) {
+      try {
+        await this.deps.registry.setPid(name, launched.pid);
+      } catch (error) {
+        launched.process.kill("SIGKILL");
+        await this.returnScope(record);
+        throw new ChildPodError(`pod ${name} started but its write scope could not be recorded (${(error as Error).message}); it was stopped`);
+      }
+    }
     this.children.set(name, record);
     this.watch(record, launched.process);
     this.persist();
@@ -367,6 +392,7 @@ export class PodSupervisor {
   /** Stop watching (this pod is shutting down; its children keep running and are re-adopted on restart). */
   close(): void {
     this.closed = true;
+    if (this.withheldTimer) clearInterval(this.withheldTimer);
     for (const name of [...this.watches.keys()]) this.unwatch(name);
     this.persist();
   }
@@ -441,13 +467,48 @@ export class PodSupervisor {
   }
 
   private async returnScope(record: ChildRecord): Promise<void> {
-    for (const target of record.lent) this.deps.scope.takeBack(target);
+    const returned = record.lent;
     record.lent = [];
+    // Synchronously, so the pod's next tool call already has its write access back — except for
+    // areas the child lent on to pods that still run (grandchildren): those stay withheld until they stop.
+    for (const target of returned) {
+      for (const held of this.liveClaimsInside(target, record.name)) {
+        if (this.withheld.has(held)) continue;
+        this.withheld.add(held);
+        this.deps.scope.lendWrite(held);
+      }
+      this.deps.scope.takeBack(target);
+    }
+    this.watchWithheld();
     try {
       await this.deps.registry?.release(record.name);
     } catch (error) {
       this.deps.logger.warn({ err: error, child: record.name }, "scope release failed");
     }
+  }
+
+  /** Targets of live registry claims inside `target`, other than `exceptPod`'s (held by pods further down the tree). */
+  private liveClaimsInside(target: string, exceptPod: string): string[] {
+    const claims = (this.deps.registry?.list?.() ?? []).filter((claim) => claim.pod !== exceptPod);
+    return claims.flatMap((claim) => claim.targets.filter((held) => held === target || held.startsWith(`${target}${path.sep}`)));
+  }
+
+  /** Give withheld areas back once their claims are gone (checked every WITHHELD_CHECK_MS while any are withheld). */
+  private watchWithheld(): void {
+    if (this.withheld.size === 0 || this.withheldTimer || this.closed) return;
+    this.withheldTimer = setInterval(() => {
+      const live = new Set((this.deps.registry?.list?.() ?? []).flatMap((claim) => claim.targets));
+      for (const held of [...this.withheld]) {
+        if (live.has(held)) continue;
+        this.withheld.delete(held);
+        this.deps.scope.takeBack(held);
+      }
+      if (this.withheld.size === 0 && this.withheldTimer) {
+        clearInterval(this.withheldTimer);
+        this.withheldTimer = undefined;
+      }
+    }, WITHHELD_CHECK_MS);
+    this.withheldTimer.unref();
   }
 
   /** Watch a child's exit: our own child process by its exit event, an adopted one by its socket closing and then its pid. */
@@ -465,7 +526,10 @@ export class PodSupervisor {
       socket.on("error", () => undefined);
       socket.resume();
       socket.unref();
-      const exited = new Promise<string>((resolve) => socket.once("close", () => void waitForPidExit(record.pid).then(() => resolve("exited"))));
+      const stillWatched = (): boolean => !this.closed && this.watches.get(record.name) === watch;
+      const exited = new Promise<string>((resolve) =>
+        socket.once("close", () => void waitForPidExit(record.pid, stillWatched).then((gone) => gone && resolve("exited"))),
+      );
       watch = { socket, exited };
     }
     this.watches.set(record.name, watch);
@@ -529,7 +593,15 @@ function answers(socketPath: string): Promise<boolean> {
   });
 }
 
-/** Resolves once `pid` is gone: polled, since a process that is not our child gives no exit event. */
-async function waitForPidExit(pid: number): Promise<void> {
-  while (isProcessAlive(pid)) await new Promise((resolve) => setTimeout(resolve, ADOPTED_EXIT_POLL_MS));
+/**
+ * Resolves true once `pid` is gone (polled: a process that is not our child gives no exit
+ * event), or false as soon as `stillWatched` says the watch was dropped (the pod is closing).
+ * The poll timer never keeps the process alive.
+ */
+async function waitForPidExit(pid: number, stillWatched: () => boolean): Promise<boolean> {
+  while (isProcessAlive(pid)) {
+    if (!stillWatched()) return false;
+    await new Promise((resolve) => setTimeout(resolve, ADOPTED_EXIT_POLL_MS).unref());
+  }
+  return true;
 }

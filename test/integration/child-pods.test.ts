@@ -165,6 +165,30 @@ describe("child pods", () => {
     client.destroy();
   });
 
+  it("refuses to spawn over a stopped pod of the same name that is not its child", async () => {
+    const home = tempHome();
+    const work = fs.mkdtempSync(path.join(home.home, "work-"));
+    const mine = await startPod({ home, name: "mine", cwd: work, scenario: script().text("my own session").finish().build() });
+    await (async () => {
+      const { client } = await connected(mine);
+      client.send(runText("hello"));
+      await client.collectUntil(isIdleStatus);
+      client.destroy();
+    })();
+    await mine.stop();
+    const parentScenario = script().toolCall("spawn_pod", { name: "mine", task: "x" }).finish().text("ok").finish().build();
+    const parent = await startPod({ home, name: "grabber", cwd: work, scenario: parentScenario });
+    const { client } = await connected(parent);
+    client.send(runText("try"));
+    const events = await client.collectUntil(isIdleStatus);
+    expect(events.find((event) => event.event === "tool_result")).toMatchObject({
+      data: { is_error: true, output: expect.stringContaining("a pod named mine already exists (stopped, with its own session)") },
+    });
+    const metadata = JSON.parse(fs.readFileSync(path.join(home.home, "pods", "mine", "metadata.json"), "utf8")) as { model: string };
+    expect(metadata.model).toContain("scripted:");
+    client.destroy();
+  });
+
   it("refuses to give write scope the parent does not hold, with a clear error", async () => {
     const home = tempHome();
     const work = fs.mkdtempSync(path.join(home.home, "work-"));
@@ -225,6 +249,12 @@ describe("child pods", () => {
     const after = childrenOf(home, "phoenix");
     expect(after.find((child) => child.name === "keeper")).toMatchObject({ status: "idle", pid: keeper.pid });
     expect(after.find((child) => child.name === "goner")).toMatchObject({ status: "stopped", lent: [] });
+    // A parent with a re-adopted child still stops promptly (the child keeps running).
+    client.destroy();
+    await expect(parent.stop()).resolves.toMatchObject({ code: 0 });
+    expect(isProcessAlive(keeper.pid)).toBe(true);
+    parent = await startPod({ home, name: "phoenix", cwd: work, scenario: script().text("fine").finish().whenExhausted("repeat_last").build() });
+    ({ client } = await connected(parent));
     // The re-adopted child is watched again: killing it now is reported at once.
     process.kill(keeper.pid, "SIGKILL");
     const reports = await waitForReports(client, [], (seen) => seen.includes("shut_down:keeper"));

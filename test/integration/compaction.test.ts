@@ -247,6 +247,38 @@ describe("compact through the socket", () => {
   });
 });
 
+describe("cancel during an automatic compaction", () => {
+  it("drops the run the compaction was running ahead of (rolled back) and keeps the session as it was", async () => {
+    const home = tempHome();
+    const gate = path.join(home.home, "never");
+    const scenario = script()
+      .contextWindow(1000)
+      .text("big answer")
+      .usage({ input_tokens: 900 })
+      .finish()
+      .text("summary that never ends", { gate })
+      .finish()
+      .text("should not run")
+      .finish()
+      .build();
+    const pod = await startPod({ home, name: "autocancel", scenario, extraArgs: ["--compact-at", "0.5"] });
+    const { client } = await connected(pod);
+    await runTurn(client, "first");
+    const before = await entriesOf(pod);
+    client.drain();
+    client.send(runText("second"));
+    await client.waitFor("compact_start");
+    await client.request({ method: "cancel" });
+    const events = await client.collectUntil(isIdleStatus);
+    expect(names(events)).toEqual(["run_end", "status"]);
+    expect(events[0]).toMatchObject({ data: { result: "rolled_back" } });
+    await expect(client.waitFor("compact_failed")).resolves.toMatchObject({ data: { error: "cancelled" } });
+    expect(await entriesOf(pod)).toEqual(before);
+    expect(JSON.stringify(await entriesOf(pod))).not.toContain("should not run");
+    client.destroy();
+  });
+});
+
 describe("compaction and crashes", () => {
   it("kill -9 during a compaction: the restart has the old segment whole; a segment left unfinished is removed with an alert", async () => {
     const home = tempHome();

@@ -219,6 +219,20 @@ describe("UpwardReporter: at-least-once, in order", () => {
     expect(log.lines.some((line) => line.msg === RETRYING)).toBe(false);
   });
 
+  it("a reference pod that streams its events but never acks nor closes: each report counts as delivered once, without retries", async () => {
+    const where = socketPath();
+    const parent = await TestParent.listen(where, "silent");
+    const { reporter, log } = reporterFor(where);
+    await reporter.send(turnEnded);
+    await reporter.send(shutDown);
+    expect(parent.kinds()).toEqual(["turn_ended", "shut_down"]);
+    expect(log.lines.filter((line) => line.msg === SENT)).toMatchObject([
+      { attempts: 1, acked: false },
+      { attempts: 1, acked: false },
+    ]);
+    expect(log.lines.some((line) => line.msg === RETRYING)).toBe(false);
+  });
+
   it("a parent that acks: delivered on the ack; an error reply is retried with the same report_id", async () => {
     const where = socketPath();
     const parent = await TestParent.listen(where, "refuse");
