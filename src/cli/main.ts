@@ -13,6 +13,7 @@ const talk = () => import("./talk.js");
 const inspect = () => import("./inspect.js");
 const rewind = () => import("./rewind.js");
 const compact = () => import("./compact.js");
+const attach = () => import("./attach.js");
 const sessions = () => import("./sessions.js");
 
 function positiveInt(value: string): number {
@@ -194,13 +195,19 @@ system prompt are the source's. Example:
 
   program
     .command("attach")
-    .description("attach to a pod; --json bridges stdin/stdout to the socket as raw JSON lines")
-    .argument("<pod>", POD_ARGUMENT_HELP)
-    .option("--json", "raw JSON-lines bridge for scripts")
+    .description("attach the terminal UI to a pod (without a name: the running pod, or pick one); --json bridges stdin/stdout to the socket as raw JSON lines")
+    .argument("[pod]", POD_ARGUMENT_HELP)
+    .option("--socket <path>", "attach to the pod listening on this socket")
+    .option("--json", "raw JSON-lines bridge for scripts (needs <pod> or --socket)")
     .addOption(new Option("--until <event>", "with --json: exit after the first event of this name (e.g. run_end)"))
-    .action(async (target: string, options: { json?: boolean; until?: string }) => {
-      if (!options.json) throw new CliError("the terminal UI is not in this build yet; use `podd attach <pod> --json`", 2);
-      await (await talk()).attachJsonCommand(target, options);
+    .addHelpText("after", "\nIn the terminal UI press ? for its keys and commands; Ctrl-D detaches (the pod keeps running).")
+    .action(async (target: string | undefined, options: { json?: boolean; until?: string; socket?: string }) => {
+      if (options.json) {
+        const where = options.socket ?? target;
+        if (!where) throw new CliError("podd attach --json needs a pod name or --socket", 2);
+        return (await talk()).attachJsonCommand(where, options);
+      }
+      await (await attach()).attachTuiCommand(target, options);
     });
 
   program

@@ -215,7 +215,8 @@ describe("bash: no process outlives the call", () => {
     await waitForFile(path.join(dir, "bash.pid"));
     controller.abort("cancel");
     expect((await running).summary).toBe("interrupted (cancel)");
-    expect(timers()).toBe(before);
+    // At most as many as before: a timer an earlier test left may have fired meanwhile.
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 
   it.skipIf(!hasSetsid)("the documented limit: a process that leaves the group (setsid) is not reached, but the call returns and says so", async () => {

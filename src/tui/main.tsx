@@ -1,0 +1,55 @@
+/**
+ * The TUI's entry (`podd attach [name|--socket PATH]`, loaded lazily by src/cli/attach.ts so
+ * other commands stay fast): renders the app on the terminal with bracketed paste on, and
+ * resolves when the user detaches. Without a pod it first offers the running pods to pick from.
+ */
+import { render } from "ink";
+import { useState } from "react";
+import { App } from "./app.js";
+import { disableBracketedPaste, enableBracketedPaste } from "./composer.js";
+import { PickList } from "./pick-list.js";
+
+export interface PodChoice {
+  name: string;
+  socket: string;
+  detail?: string;
+}
+
+function Picker(props: { pods: readonly PodChoice[]; onDone(socket: string | undefined): void }) {
+  const [done, setDone] = useState(false);
+  if (done) return null;
+  return (
+    <PickList
+      title="Attach to which pod?"
+      width={process.stdout.columns || 80}
+      items={props.pods.map((pod) => ({ key: pod.socket, label: pod.name, detail: pod.detail }))}
+      onPick={(item) => {
+        setDone(true);
+        props.onDone(item.key);
+      }}
+      onClose={() => {
+        setDone(true);
+        props.onDone(undefined);
+      }}
+    />
+  );
+}
+
+/** Let the user pick one of `pods`; undefined when they close the list. */
+export async function pickPod(pods: readonly PodChoice[]): Promise<string | undefined> {
+  let chosen: string | undefined;
+  const instance = render(<Picker pods={pods} onDone={(socket) => ((chosen = socket), instance.unmount())} />, { exitOnCtrlC: true });
+  await instance.waitUntilExit();
+  return chosen;
+}
+
+/** Run the TUI attached to `socket` until the user detaches. */
+export async function runTui(socket: string): Promise<void> {
+  enableBracketedPaste(process.stdout);
+  try {
+    const instance = render(<App socket={socket} />, { exitOnCtrlC: false });
+    await instance.waitUntilExit();
+  } finally {
+    disableBracketedPaste(process.stdout);
+  }
+}

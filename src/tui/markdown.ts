@@ -1,0 +1,227 @@
+/**
+ * Terminal text for the TUI: assistant markdown rendered with marked + marked-terminal, and
+ * the small ANSI toolkit the transcript needs (SGR styles, visible width, wrapping that keeps
+ * styles across wrapped lines). It knows nothing of items or state.
+ *
+ * marked-terminal colours through chalk, which follows the terminal (no colour when stdout is
+ * not a TTY, e.g. in tests); the structure (no `#`, no backticks, indented code) is the same.
+ */
+import { Marked, type MarkedExtension } from "marked";
+import { markedTerminal } from "marked-terminal";
+
+// ---- styles -------------------------------------------------------------------------------
+
+const sgr = (open: number, close: number) => (text: string): string => (text === "" ? text : `\x1b[${open}m${text}\x1b[${close}m`);
+
+/** SGR styles; each closes only what it opened, so they nest. */
+export const style = {
+  bold: sgr(1, 22),
+  dim: sgr(2, 22),
+  italic: sgr(3, 23),
+  red: sgr(31, 39),
+  green: sgr(32, 39),
+  yellow: sgr(33, 39),
+  blue: sgr(34, 39),
+  magenta: sgr(35, 39),
+  cyan: sgr(36, 39),
+  gray: sgr(90, 39),
+};
+
+// eslint-disable-next-line no-control-regex
+const ANSI_PATTERN = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
+
+/** `text` without ANSI escape sequences. */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI_PATTERN, "");
+}
+
+const ZERO_WIDTH = /^(?:\p{Mn}|\p{Me}|\p{Cf})$/u;
+const WIDE = /^(?:[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}])$/u;
+
+/** Columns one code point takes. */
+function charWidth(char: string): number {
+  if (ZERO_WIDTH.test(char)) return 0;
+  return WIDE.test(char) ? 2 : 1;
+}
+
+/** Columns `text` takes on a terminal (ANSI sequences take none). */
+export function visibleWidth(text: string): number {
+  let width = 0;
+  for (const char of stripAnsi(text)) width += charWidth(char);
+  return width;
+}
+
+type Token = { kind: "escape"; text: string } | { kind: "char"; text: string; width: number };
+
+function tokenize(line: string): Token[] {
+  const tokens: Token[] = [];
+  let last = 0;
+  const pushChars = (text: string): void => {
+    for (const char of text) tokens.push({ kind: "char", text: char, width: charWidth(char) });
+  };
+  for (const match of line.matchAll(ANSI_PATTERN)) {
+    pushChars(line.slice(last, match.index));
+    tokens.push({ kind: "escape", text: match[0] });
+    last = match.index + match[0].length;
+  }
+  pushChars(line.slice(last));
+  return tokens;
+}
+
+/** The SGR attribute slot a parameter sets, and the parameters that clear slots. */
+const SGR_SLOT: Record<number, string> = { 1: "bold", 2: "dim", 3: "italic", 4: "underline", 7: "inverse", 9: "strike" };
+const SGR_CLEARS: Record<number, readonly string[]> = { 22: ["bold", "dim"], 23: ["italic"], 24: ["underline"], 27: ["inverse"], 29: ["strike"], 39: ["fg"], 49: ["bg"] };
+
+/** Open styles: attribute slot → the SGR sequence that set it. */
+type OpenStyles = ReadonlyMap<string, string>;
+
+/** The open styles after an escape sequence (non-SGR sequences change nothing). */
+function applyEscape(open: OpenStyles, escape: string): OpenStyles {
+  // eslint-disable-next-line no-control-regex
+  const match = /^\x1b\[([0-9;]*)m$/.exec(escape);
+  if (!match) return open;
+  const params = (match[1] ?? "").split(";").map((param) => (param === "" ? 0 : Number(param)));
+  const next = new Map(open);
+  for (let index = 0; index < params.length; index += 1) {
+    const param = params[index] as number;
+    if (param === 0) next.clear();
+    else if (SGR_CLEARS[param]) for (const slot of SGR_CLEARS[param]) next.delete(slot);
+    else if (SGR_SLOT[param]) next.set(SGR_SLOT[param], `\x1b[${param}m`);
+    else if ((param >= 30 && param <= 37) || (param >= 90 && param <= 97)) next.set("fg", `\x1b[${param}m`);
+    else if ((param >= 40 && param <= 47) || (param >= 100 && param <= 107)) next.set("bg", `\x1b[${param}m`);
+    else if (param === 38 || param === 48) {
+      // 38;5;n or 38;2;r;g;b
+      const length = params[index + 1] === 5 ? 3 : params[index + 1] === 2 ? 5 : 1;
+      next.set(param === 38 ? "fg" : "bg", `\x1b[${params.slice(index, index + length).join(";")}m`);
+      index += length - 1;
+    }
+  }
+  return next;
+}
+
+const reopen = (open: OpenStyles): string => [...open.values()].join("");
+
+/**
+ * One logical line (no `\n`) cut into lines of at most `width` columns, breaking after spaces
+ * when it can and inside a word when it must. Styles open at a line end are closed there and
+ * reopened on the next line (`open`: the styles open where the line starts).
+ */
+function wrapStyledLine(line: string, width: number, openAtStart: OpenStyles): { lines: string[]; open: OpenStyles } {
+  const columns = Math.max(1, width);
+  if (openAtStart.size === 0 && !line.includes("\x1b") && visibleWidth(line) <= columns) return { lines: [line], open: openAtStart };
+  const tokens = tokenize(line);
+  const lines: string[] = [];
+  let index = 0;
+  let open = openAtStart;
+  do {
+    // Find the end of this line: as many tokens as fit, then back off to the last space.
+    let used = 0;
+    let end = index;
+    let lastSpaceEnd = -1;
+    while (end < tokens.length) {
+      const token = tokens[end] as Token;
+      if (token.kind === "char") {
+        if (used + token.width > columns) break;
+        used += token.width;
+        if (token.text === " ") lastSpaceEnd = end + 1;
+      }
+      end += 1;
+    }
+    if (end < tokens.length && lastSpaceEnd > index) end = lastSpaceEnd;
+    if (end === index && index < tokens.length) end = index + 1; // a character wider than the line: take it anyway
+    const prefix = reopen(open);
+    let text = "";
+    for (let cursor = index; cursor < end; cursor += 1) {
+      const token = tokens[cursor] as Token;
+      text += token.text;
+      if (token.kind === "escape") open = applyEscape(open, token.text);
+    }
+    index = end;
+    const isBreak = index < tokens.length;
+    // Spaces at a break are dropped from the start of the next line.
+    while (index < tokens.length && tokens[index]?.kind === "char" && tokens[index]?.text === " ") index += 1;
+    const body = isBreak ? text.replace(/ +((?:\x1b\[[0-9;]*m)*)$/, "$1") : text; // eslint-disable-line no-control-regex
+    lines.push(`${prefix}${body}${open.size > 0 ? "\x1b[0m" : ""}`);
+  } while (index < tokens.length);
+  return { lines, open };
+}
+
+/** One logical line (no `\n`) as lines of at most `width` columns. */
+export function wrapAnsiLine(line: string, width: number): string[] {
+  return wrapStyledLine(line, width, new Map()).lines;
+}
+
+/** `text` (may hold `\n`) as lines of at most `width` columns; styles carry over line ends. */
+export function wrapAnsi(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let open: OpenStyles = new Map();
+  for (const line of text.split(/\r?\n/)) {
+    const wrapped = wrapStyledLine(line.replace(/\t/g, "  "), width, open);
+    lines.push(...wrapped.lines);
+    open = wrapped.open;
+  }
+  return lines;
+}
+
+/** `text` cut to `width` columns (plain text), ending in `…` when cut. */
+export function truncateToWidth(text: string, width: number): string {
+  if (visibleWidth(text) <= width) return text;
+  let used = 0;
+  let out = "";
+  for (const char of text) {
+    const charColumns = charWidth(char);
+    if (used + charColumns > width - 1) break;
+    out += char;
+    used += charColumns;
+  }
+  return `${out}…`;
+}
+
+// ---- markdown -------------------------------------------------------------------------------
+
+/** Renderers per width (marked-terminal reflows paragraphs to its width). */
+const renderers = new Map<number, Marked>();
+
+function rendererFor(width: number): Marked {
+  let renderer = renderers.get(width);
+  if (!renderer) {
+    const extension = markedTerminal({ width, reflowText: true, showSectionPrefix: false, tab: 2, emoji: false }) as unknown as MarkedExtension;
+    renderer = new Marked(extension);
+    renderers.set(width, renderer);
+  }
+  return renderer;
+}
+
+/** Rendered texts kept (most recently used last); an entry is a few lines of text. */
+export const MAX_MARKDOWN_CACHE_ENTRIES = 2_000;
+const cache = new Map<string, readonly string[]>();
+
+function renderUncached(text: string, width: number): string[] {
+  try {
+    const rendered = rendererFor(width).parse(text, { async: false });
+    const lines = wrapAnsi(rendered.replace(/\s+$/, ""), width);
+    while (lines.length > 0 && stripAnsi(lines[0] ?? "").trim() === "") lines.shift();
+    return lines;
+  } catch {
+    return wrapAnsi(text.replace(/\s+$/, ""), width);
+  }
+}
+
+/**
+ * Markdown `text` as terminal lines of at most `width` columns (ANSI styled; plain wrapped
+ * text when rendering fails). Memoised per (text, width).
+ */
+export function renderMarkdown(text: string, width: number): readonly string[] {
+  const columns = Math.max(10, width);
+  const key = `${columns}\u0000${text}`;
+  const cached = cache.get(key);
+  if (cached) {
+    cache.delete(key);
+    cache.set(key, cached);
+    return cached;
+  }
+  const lines = renderUncached(text, columns);
+  cache.set(key, lines);
+  if (cache.size > MAX_MARKDOWN_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+  return lines;
+}

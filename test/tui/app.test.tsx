@@ -1,0 +1,550 @@
+/**
+ * The TUI shell (`<App>`) driven through Ink with a fake connection: each key and `:` command
+ * is checked on both sides — what the frame shows and which methods went to the pod.
+ */
+import { cleanup, render } from "ink-testing-library";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Event, LogEntry, Method, PodStatus } from "../../protocol/index.js";
+import { PodRequestError } from "../../src/client/pod-client.js";
+import { App } from "../../src/tui/app.js";
+import type { ConnectionCallbacks } from "../../src/tui/connection.js";
+import { stripAnsi } from "../../src/tui/markdown.js";
+import type { ConnectionState } from "../../src/tui/transcript-model.js";
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** As in composer.test.tsx: Ink hands a key on after a setImmediate; a request's answer costs a microtask plus a render. */
+async function settle(): Promise<void> {
+  for (let turn = 0; turn < 6; turn++) await flush();
+}
+
+const ENTER = "\r";
+const ESC = "\u001b";
+const BACKSPACE = "\u007f";
+const UP = "\u001b[A";
+const CTRL_C = "\u0003";
+const CTRL_D = "\u0004";
+const CTRL_P = "\u0010";
+const CTRL_X = "\u0018";
+const PAGE_UP = "\u001b[5~";
+const PAGE_DOWN = "\u001b[6~";
+
+const MAIN_SOCKET = "/run/podd/main/sock";
+const KID_SOCKET = "/run/podd/kid-a/sock";
+const TS = 1_767_225_600_000;
+
+type MethodName = Method["method"];
+/** What the fake answers a request with: an event (the reply or the ack) or an error (a rejection). */
+type Answer = Event | Error;
+
+/** Records every method and switch, and lets the test push events and connection states. */
+class FakeConnection {
+  socket: string;
+  readonly callbacks: ConnectionCallbacks;
+  readonly sent: Method[] = [];
+  readonly switches: string[] = [];
+  started = 0;
+  stopped = 0;
+  /** Per method: the answer of `request` (default: an ack). */
+  readonly answers = new Map<MethodName, (method: Method) => Answer>();
+
+  constructor(socket: string, callbacks: ConnectionCallbacks) {
+    this.socket = socket;
+    this.callbacks = callbacks;
+  }
+
+  start(): void {
+    this.started += 1;
+    this.callbacks.onState({ kind: "connecting" });
+  }
+
+  send(method: Method): boolean {
+    this.sent.push(method);
+    return true;
+  }
+
+  request(method: Method): Promise<Event> {
+    this.sent.push(method);
+    const answer = this.answers.get(method.method)?.(method) ?? { event: "ack", data: { method: method.method } };
+    return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+  }
+
+  switchTo(socket: string): void {
+    this.switches.push(socket);
+    this.socket = socket;
+    this.start();
+  }
+
+  stop(): void {
+    this.stopped += 1;
+  }
+
+  answer(method: MethodName, answer: Answer | ((method: Method) => Answer)): void {
+    this.answers.set(method, typeof answer === "function" ? answer : () => answer);
+  }
+
+  /** The methods sent, by name (completions the composer asks for on its own are left out). */
+  names(): string[] {
+    return this.sent.filter((method) => method.method !== "list_completions").map((method) => method.method);
+  }
+}
+
+function userInput(text: string, offset: number): LogEntry {
+  return { kind: "user_input", ts: TS + offset, segments: [{ kind: "text", content: text }] };
+}
+
+function assistant(text: string, offset: number): LogEntry {
+  return { kind: "assistant_item", ts: TS + offset, item: { kind: "message", role: "assistant", content: text } };
+}
+
+function snapshot(options: { pod?: string; status?: PodStatus; entries?: LogEntry[] } = {}): Event {
+  const pod = options.pod ?? "main";
+  return {
+    event: "snapshot",
+    data: {
+      entries: [{ kind: "segment_start", ts: TS, segment_id: `seg-${pod}`, session_id: `ses-${pod}`, pod_name: pod }, ...(options.entries ?? [])],
+      greeting: { pod_name: pod, cwd: "/p", provider: "scripted", model: "scripted-model", scope_summary: "", tools: [], context_window: 1000, context_tokens: 0 },
+      status: options.status ?? "idle",
+    },
+  };
+}
+
+const status = (value: PodStatus): Event => ({ event: "status", data: { status: value } });
+
+async function setup(seed: { status?: PodStatus; entries?: LogEntry[] } = {}) {
+  let fake: FakeConnection | undefined;
+  const instance = render(
+    <App
+      socket={MAIN_SOCKET}
+      connect={(socket, callbacks) => {
+        fake = new FakeConnection(socket, callbacks);
+        return fake;
+      }}
+    />,
+  );
+  await settle();
+  if (!fake) throw new Error("the app did not connect");
+  const connection: FakeConnection = fake;
+  const push = async (...events: Event[]) => {
+    for (const event of events) connection.callbacks.onEvent(event);
+    await settle();
+  };
+  const setState = async (state: ConnectionState) => {
+    connection.callbacks.onState(state);
+    await settle();
+  };
+  const press = async (...chunks: string[]) => {
+    for (const chunk of chunks) {
+      instance.stdin.write(chunk);
+      await settle();
+    }
+  };
+  /** Types `text` (one chunk: the composer inserts a short single-line chunk as text) and presses Enter. */
+  const enter = (text: string) => press(text, ENTER);
+  const frame = () => stripAnsi(instance.lastFrame() ?? "");
+  const statusLine = () => frame().split("\n").filter((line) => line.trim() !== "").at(-1) ?? "";
+
+  await setState({ kind: "connected" });
+  await push(snapshot(seed));
+  return { fake: connection, instance, push, setState, press, enter, frame, statusLine };
+}
+
+afterEach(() => cleanup());
+
+describe("App: sending and the queue", () => {
+  it("seeds from the snapshot and sends a typed message as a run", async () => {
+    const app = await setup({ entries: [userInput("earlier question", 1), assistant("earlier answer", 2)] });
+    expect(app.fake.started).toBe(1);
+    expect(app.frame()).toContain("› earlier question");
+    expect(app.frame()).toContain("earlier answer");
+    expect(app.statusLine()).toContain("main · scripted-model · idle");
+
+    await app.enter("hello pod");
+    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "hello pod" }] } }]);
+    expect(app.frame()).not.toContain("hello pod");
+    expect(app.frame()).toContain("Enter send");
+  });
+
+  it("queues a message while the pod runs and sends it when the pod is idle again", async () => {
+    const app = await setup({ status: "running" });
+    await app.enter("later please");
+    expect(app.fake.names()).toEqual([]);
+    expect(app.frame()).toContain("queued: later please");
+    expect(app.statusLine()).toContain("queued: sent when the run ends");
+
+    await app.push(status("idle"));
+    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "later please" }] } }]);
+    expect(app.frame()).not.toContain("queued: later please");
+  });
+
+  it("sends queued messages one per run", async () => {
+    const app = await setup({ status: "running" });
+    await app.enter("first");
+    await app.enter("second");
+    expect(app.frame()).toContain("queued: first");
+    expect(app.frame()).toContain("queued: second");
+
+    await app.push(status("idle"));
+    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "first" }] } }]);
+    expect(app.frame()).not.toContain("queued: first");
+    expect(app.frame()).toContain("queued: second");
+
+    await app.push(status("running"));
+    expect(app.fake.names()).toEqual(["run"]);
+    await app.push(status("idle"));
+    expect(app.fake.sent.at(-1)).toEqual({ method: "run", params: { input: [{ kind: "text", content: "second" }] } });
+    expect(app.fake.names()).toEqual(["run", "run"]);
+    expect(app.frame()).not.toContain("queued: second");
+  });
+
+  it("drops the last queued message with Backspace on an empty composer", async () => {
+    const app = await setup({ status: "running" });
+    await app.enter("keep me");
+    await app.enter("drop me");
+    expect(app.frame()).toContain("queued: drop me  · Backspace drops it");
+    await app.press(BACKSPACE);
+    expect(app.frame()).not.toContain("drop me");
+    expect(app.frame()).toContain("queued: keep me");
+
+    await app.push(status("idle"));
+    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "keep me" }] } }]);
+  });
+
+  it("shows a refused run as a note", async () => {
+    const app = await setup();
+    app.fake.answer("run", new PodRequestError("already_running", "Pod is already executing a turn"));
+    await app.enter("hi");
+    expect(app.fake.names()).toEqual(["run"]);
+    expect(app.statusLine()).toContain("run: Pod is already executing a turn");
+  });
+});
+
+describe("App: interrupting keys", () => {
+  it("Ctrl-C pauses a running turn", async () => {
+    const app = await setup({ status: "running" });
+    await app.press(CTRL_C);
+    expect(app.fake.sent).toEqual([{ method: "pause" }]);
+    expect(app.statusLine()).toContain("paused: Enter on an empty composer resumes");
+    expect(app.fake.stopped).toBe(0);
+  });
+
+  it("Ctrl-C on an idle pod asks for a second press, which quits", async () => {
+    const app = await setup();
+    await app.press(CTRL_C);
+    expect(app.statusLine()).toContain("press Ctrl-C again to quit (the pod keeps running)");
+    expect(app.fake.stopped).toBe(0);
+    await app.press(CTRL_C);
+    expect(app.fake.names()).toEqual([]);
+    // Exiting unmounts the app, whose cleanup stops the connection; the app no longer reads keys.
+    expect(app.fake.stopped).toBe(1);
+    await app.press(CTRL_P);
+    expect(app.fake.names()).toEqual([]);
+  });
+
+  it("Esc and Ctrl-X cancel a running turn", async () => {
+    const app = await setup({ status: "running" });
+    await app.press(ESC);
+    expect(app.fake.sent).toEqual([{ method: "cancel" }]);
+    expect(app.statusLine()).toContain("cancelled");
+    await app.press(CTRL_X);
+    expect(app.fake.sent).toEqual([{ method: "cancel" }, { method: "cancel" }]);
+  });
+
+  it("Esc and Ctrl-X on an idle pod send nothing", async () => {
+    const app = await setup();
+    await app.press(ESC, CTRL_X);
+    expect(app.fake.names()).toEqual([]);
+    expect(app.statusLine()).not.toContain("cancelled");
+  });
+
+  it("Enter on an empty composer resumes a paused turn (and does nothing when idle)", async () => {
+    const app = await setup();
+    await app.press(ENTER);
+    expect(app.fake.names()).toEqual([]);
+
+    await app.push(status("paused"));
+    expect(app.frame()).toContain("Enter resume");
+    await app.press(ENTER);
+    expect(app.fake.sent).toEqual([{ method: "resume" }]);
+    expect(app.statusLine()).toContain("resumed");
+  });
+
+  it("Ctrl-D detaches", async () => {
+    const app = await setup({ status: "running" });
+    await app.press(CTRL_D);
+    expect(app.fake.stopped).toBe(1);
+    expect(app.fake.names()).toEqual([]);
+  });
+});
+
+describe("App: help overlay", () => {
+  it("? on an empty composer opens the help, Esc closes it", async () => {
+    const app = await setup({ status: "running" });
+    await app.press("?");
+    expect(app.frame()).toContain("Keys");
+    expect(app.frame()).toContain("Commands");
+    await app.press(ESC);
+    expect(app.frame()).not.toContain("Keys");
+    // The Esc that closed the help did not cancel the running turn.
+    expect(app.fake.names()).toEqual([]);
+  });
+
+  it("? in a non-empty composer is text", async () => {
+    const app = await setup();
+    await app.press("a", "?");
+    expect(app.frame()).toContain("› a?");
+    expect(app.frame()).not.toContain("Keys");
+    await app.press(ENTER);
+    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "a?" }] } }]);
+  });
+
+  it(":help opens the help too", async () => {
+    const app = await setup();
+    await app.enter(":help");
+    expect(app.frame()).toContain("Keys");
+    await app.press("?");
+    expect(app.frame()).not.toContain("Keys");
+    expect(app.fake.names()).toEqual([]);
+  });
+});
+
+describe("App: commands", () => {
+  it(":compact sends compact", async () => {
+    const app = await setup();
+    await app.enter(":compact");
+    expect(app.fake.sent).toEqual([{ method: "compact" }]);
+    expect(app.statusLine()).toContain("compacting…");
+  });
+
+  it("shows a refused command as a note", async () => {
+    const app = await setup();
+    app.fake.answer("compact", new PodRequestError("invalid_request", "compact needs an idle pod"));
+    await app.enter(":compact");
+    expect(app.fake.names()).toEqual(["compact"]);
+    expect(app.statusLine()).toContain("compact: compact needs an idle pod");
+  });
+
+  it(":notify sends the rest of the line as the message", async () => {
+    const app = await setup();
+    await app.enter(":notify hello there");
+    expect(app.fake.sent).toEqual([{ method: "notify", params: { message: "hello there" } }]);
+    expect(app.statusLine()).toContain("notification queued");
+
+    await app.enter(":notify");
+    expect(app.fake.names()).toEqual(["notify"]);
+    expect(app.statusLine()).toContain("usage: :notify <text>");
+  });
+
+  it(":stop asks first and only y shuts the pod down", async () => {
+    const app = await setup();
+    await app.enter(":stop");
+    expect(app.frame()).toContain("Stop pod main?");
+    await app.press("n");
+    expect(app.frame()).not.toContain("Stop pod");
+    expect(app.fake.names()).toEqual([]);
+
+    await app.enter(":stop");
+    expect(app.frame()).toContain("Stop pod main?");
+    await app.press(ESC);
+    expect(app.frame()).not.toContain("Stop pod");
+    expect(app.fake.names()).toEqual([]);
+
+    await app.enter(":stop");
+    await app.press("x");
+    expect(app.frame()).toContain("Stop pod main?");
+    expect(app.frame()).not.toContain("› x");
+    await app.press("y");
+    expect(app.frame()).not.toContain("Stop pod");
+    expect(app.fake.sent).toEqual([{ method: "shutdown" }]);
+    expect(app.statusLine()).toContain("stopping the pod…");
+  });
+
+  it("an unknown command is an error note and sends nothing", async () => {
+    const app = await setup();
+    await app.enter(":foo bar");
+    expect(app.statusLine()).toContain("unknown command :foo (see :help)");
+    expect(app.fake.names()).toEqual([]);
+  });
+
+  it(":rewind picks a target, sends rewind_to and puts the rewound input back into the composer", async () => {
+    const entries = [userInput("first input", 1), assistant("first answer", 2), userInput("second input", 3), assistant("second answer", 4)];
+    const app = await setup({ entries });
+    const targets = [
+      { target: { segment_id: "seg-main", user_input_entry_index: 1 }, preview: "first input", ts: TS + 1 },
+      { target: { segment_id: "seg-main", user_input_entry_index: 3 }, preview: "second input", ts: TS + 3 },
+    ];
+    app.fake.answer("list_rewind_targets", { event: "rewind_targets", data: { head_entries: 5, targets } });
+
+    await app.enter(":rewind");
+    expect(app.fake.sent).toEqual([{ method: "list_rewind_targets" }]);
+    expect(app.frame()).toContain("Rewind to before which input?");
+    expect(app.frame()).toContain("› 2. second input");
+    expect(app.frame()).toMatch(/ {2}1\. first input/);
+
+    await app.press(UP);
+    expect(app.frame()).toContain("› 1. first input");
+    await app.press(ENTER);
+    expect(app.fake.sent.at(-1)).toEqual({ method: "rewind_to", params: { target: targets[0]?.target, expected_head_entries: 5 } });
+    expect(app.frame()).not.toContain("Rewind to before which input?");
+
+    await app.push({
+      event: "rewind_applied",
+      data: {
+        entries: [{ kind: "segment_start", ts: TS, segment_id: "seg-main", session_id: "ses-main", pod_name: "main" }],
+        input: [{ kind: "text", content: "first input " }, { kind: "file_ref", path: "a.ts" }],
+        summary: "rewound to before input 1; 4 entries dropped",
+      },
+    });
+    expect(app.frame()).not.toContain("second answer");
+    expect(app.frame()).not.toContain("first answer");
+    expect(app.frame()).toContain("› first input @a.ts");
+    expect(app.statusLine()).toContain("rewound to before input 1; 4 entries dropped");
+    expect(app.fake.names()).toEqual(["list_rewind_targets", "rewind_to"]);
+
+    // The input is editable and sent as typed.
+    await app.press("!", ENTER);
+    expect(app.fake.sent.at(-1)).toEqual({ method: "run", params: { input: [{ kind: "text", content: "first input @a.ts!" }] } });
+  });
+
+  it(":rewind closes with Esc without sending rewind_to, and shows a refused list as a note", async () => {
+    const app = await setup({ entries: [userInput("only input", 1)] });
+    app.fake.answer("list_rewind_targets", {
+      event: "rewind_targets",
+      data: { head_entries: 2, targets: [{ target: { segment_id: "seg-main", user_input_entry_index: 1 }, preview: "only input", ts: TS + 1 }] },
+    });
+    await app.enter(":rewind");
+    expect(app.frame()).toContain("1. only input");
+    await app.press(ESC);
+    expect(app.frame()).not.toContain("Rewind to before");
+    expect(app.fake.names()).toEqual(["list_rewind_targets"]);
+
+    app.fake.answer("list_rewind_targets", new PodRequestError("invalid_request", "not while running"));
+    await app.enter(":rewind");
+    expect(app.frame()).not.toContain("Rewind to before");
+    expect(app.statusLine()).toContain("rewind: not while running");
+  });
+});
+
+describe("App: the pods pane", () => {
+  const pods = [
+    { name: "main", status: "idle" },
+    { name: "kid-a", socket: KID_SOCKET, status: "running", alive: true, parent: "main" },
+    { name: "kid-b", socket: "/run/podd/kid-b/sock", status: "stopped", alive: false, parent: "main" },
+  ];
+
+  it("Ctrl-P lists the children, Enter attaches to one and :back returns", async () => {
+    const app = await setup({ entries: [userInput("main's question", 1)] });
+    app.fake.answer("list_visible_pods", { event: "visible_pods", data: { pods } });
+
+    await app.press(CTRL_P);
+    expect(app.fake.sent).toEqual([{ method: "list_visible_pods" }]);
+    expect(app.frame()).toContain("Pods under main");
+    expect(app.frame()).toMatch(/ {2}kid-a {2}running/);
+    expect(app.frame()).toMatch(/› kid-b {2}stopped/);
+    expect(app.frame()).not.toMatch(/[›\s]main {2}idle/);
+
+    await app.press(UP, ENTER);
+    expect(app.fake.switches).toEqual([KID_SOCKET]);
+    expect(app.frame()).not.toContain("Pods under main");
+    expect(app.frame()).not.toContain("main's question");
+    expect(app.statusLine()).toContain("connecting…");
+    expect(app.statusLine()).toContain("child of 1 · :back");
+
+    await app.setState({ kind: "connected" });
+    await app.push(snapshot({ pod: "kid-a", status: "running", entries: [userInput("kid's task", 1)] }));
+    expect(app.frame()).toContain("› kid's task");
+    expect(app.statusLine()).toContain("kid-a · scripted-model · running");
+
+    await app.enter(":back");
+    expect(app.fake.switches).toEqual([KID_SOCKET, MAIN_SOCKET]);
+    expect(app.frame()).not.toContain("kid's task");
+    expect(app.statusLine()).not.toContain("child of");
+    await app.setState({ kind: "connected" });
+    await app.push(snapshot({ entries: [userInput("main's question", 1)] }));
+    expect(app.frame()).toContain("› main's question");
+    expect(app.fake.names()).toEqual(["list_visible_pods"]);
+  });
+
+  it("offers the way back in a child's pane, and :back on the root is a note", async () => {
+    const app = await setup();
+    await app.enter(":back");
+    expect(app.statusLine()).toContain("not attached to a child");
+    expect(app.fake.switches).toEqual([]);
+
+    app.fake.answer("list_visible_pods", { event: "visible_pods", data: { pods } });
+    await app.press(CTRL_P, UP, ENTER);
+    expect(app.fake.switches).toEqual([KID_SOCKET]);
+    await app.setState({ kind: "connected" });
+    await app.push(snapshot({ pod: "kid-a" }));
+
+    app.fake.answer("list_visible_pods", { event: "visible_pods", data: { pods: [{ name: "kid-a", status: "idle" }] } });
+    await app.press(CTRL_P);
+    expect(app.frame()).toContain("Pods under kid-a");
+    expect(app.frame()).toContain(`› ↩ back to the parent  ${MAIN_SOCKET}`);
+    await app.press(ENTER);
+    expect(app.fake.switches).toEqual([KID_SOCKET, MAIN_SOCKET]);
+    expect(app.statusLine()).not.toContain("child of");
+  });
+
+  it("Esc closes the pane without switching", async () => {
+    const app = await setup();
+    app.fake.answer("list_visible_pods", { event: "visible_pods", data: { pods } });
+    await app.press(CTRL_P);
+    expect(app.frame()).toContain("Pods under main");
+    await app.press(ESC);
+    expect(app.frame()).not.toContain("Pods under main");
+    expect(app.fake.switches).toEqual([]);
+    expect(app.fake.names()).toEqual(["list_visible_pods"]);
+  });
+});
+
+describe("App: scrolling", () => {
+  it("PgUp scrolls the transcript back and PgDn returns", async () => {
+    const entries = Array.from({ length: 40 }, (_, index) => userInput(`message ${String(index + 1).padStart(2, "0")}`, index + 1));
+    const app = await setup({ entries });
+    const shown = () => [...app.frame().matchAll(/› message (\d\d)/g)].map((match) => Number(match[1]));
+    const bottom = app.frame();
+    const before = shown();
+    expect(before).toContain(40);
+    expect(before).not.toContain(1);
+
+    await app.press(PAGE_UP);
+    const scrolled = shown();
+    expect(scrolled).not.toContain(40);
+    expect(Math.min(...scrolled)).toBeLessThan(Math.min(...before));
+
+    await app.press(PAGE_DOWN);
+    expect(shown()).toEqual(before);
+    expect(app.frame()).toBe(bottom);
+    expect(app.fake.names()).toEqual([]);
+  });
+});
+
+describe("App: connection states", () => {
+  it("shows reconnecting and reseeds from the new snapshot", async () => {
+    const app = await setup({ entries: [userInput("before the restart", 1)] });
+    expect(app.frame()).toContain("› before the restart");
+
+    await app.setState({ kind: "reconnecting", attempt: 2, retryAtMs: Date.now() + 4_000, reason: "the pod closed the connection" });
+    // (the status line's clock ticks once a second, so the countdown may read a second more)
+    expect(app.statusLine()).toMatch(/reconnecting in [45]s \(attempt 2\)/);
+    expect(app.frame()).toContain("› before the restart");
+
+    await app.setState({ kind: "connected" });
+    await app.push(snapshot({ entries: [userInput("after the restart", 1)] }));
+    expect(app.statusLine()).not.toContain("reconnecting");
+    expect(app.frame()).toContain("› after the restart");
+    expect(app.frame()).not.toContain("before the restart");
+    expect(app.fake.names()).toEqual([]);
+  });
+
+  it("keeps the queue while reconnecting and sends it once connected to an idle pod", async () => {
+    const app = await setup({ status: "running" });
+    await app.enter("survive the restart");
+    await app.setState({ kind: "reconnecting", attempt: 1, retryAtMs: Date.now() + 250, reason: "gone" });
+    await app.push(status("idle"));
+    expect(app.fake.names()).toEqual([]);
+    await app.setState({ kind: "connected" });
+    await app.push(snapshot());
+    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "survive the restart" }] } }]);
+  });
+});
