@@ -3,6 +3,7 @@
  * a summary, and one table per benchmark (podd, baseline, ratio, target, pass/miss) with a
  * "how measured" paragraph and a note for every missed target. Pure: numbers in, Markdown out.
  */
+import type { ChildrenResult, Summary } from "./children.js";
 import type { FanoutResult } from "./fanout.js";
 import type { PodPathName, ProviderResult, ReferenceName } from "./provider.js";
 import type { RoundTripResult } from "./round-trip.js";
@@ -29,6 +30,7 @@ export interface BenchResults {
   startup: StartupResult;
   provider: ProviderResult;
   sessions: SessionsResult;
+  children: ChildrenResult;
   durationMs: number;
 }
 
@@ -145,6 +147,23 @@ export function checks(results: BenchResults): Check[] {
       benchmark: "sessions",
       measure: "append with fsync after every entry (not podd's policy)",
       value: `${integer(append.fsync.median)} entries/s`,
+      target: "none",
+      pass: undefined,
+    },
+  );
+  const { children } = results;
+  out.push(
+    {
+      benchmark: "child pods",
+      measure: `spawn ${children.children} children (sequential spawn_pod calls): run → all ready, median (${children.children} bare Node servers: ${ms(children.baseline.allReadyMs.median)})`,
+      value: `${ms(children.podd.allReadyMs.median)} (${ratio(children.podd.allReadyMs.median, children.baseline.allReadyMs.median)})`,
+      target: "none",
+      pass: undefined,
+    },
+    {
+      benchmark: "child pods",
+      measure: `RSS per idle child, median (bare Node server: ${megabytes(children.baseline.rssBytes.median)}; idle root pod: ${megabytes(children.rootPod.rssBytes.median)})`,
+      value: `${megabytes(children.podd.children.rssBytes.median)} (max ${megabytes(children.podd.children.rssBytes.max)})`,
       target: "none",
       pass: undefined,
     },
@@ -497,6 +516,83 @@ function sessionsSection(result: SessionsResult): string {
   ].join("\n");
 }
 
+function childrenSection(result: ChildrenResult, startup: StartupResult): string {
+  const { podd, baseline, rootPod } = result;
+  const n = result.children;
+  const runs = (samples: number[]): string => samples.map((value) => fixed(value, 0)).join(", ");
+  const spread = (value: Summary): string =>
+    value.samples.length > 5 ? `${fixed(Math.min(...value.samples), 0)}–${fixed(value.max, 0)}` : runs(value.samples);
+  const timed = (label: string, podValue: Summary, baseValue: Summary | undefined): string[] => [
+    label,
+    `${ms(podValue.median)} (${spread(podValue)})`,
+    baseValue ? `${ms(baseValue.median)} (${runs(baseValue.samples)})` : "—",
+    baseValue ? ratio(podValue.median, baseValue.median) : "—",
+  ];
+  const spawnRows = [
+    timed("start → first child ready and accepted its task", podd.firstReadyMs, baseline.firstReadyMs),
+    timed(`start → all ${n} ready (the ${n}th spawn_pod result)`, podd.allReadyMs, baseline.allReadyMs),
+    timed(`each further child: (all − first) / ${n - 1}`, podd.perChildMs, baseline.perChildMs),
+    timed("`run` → the parent's first `tool_call_done` (before any spawn)", podd.firstCallMs, undefined),
+    timed(`per child: the parent records the spawn → its result at the client ¹ (${podd.launchMs.samples.length} children)`, podd.launchMs, undefined),
+    timed("… of which: spawn recorded → the child listens (its `started_at_ms`) ¹", podd.startMs, undefined),
+    timed("… of which: the child listens → its result at the client ¹", podd.acceptMs, undefined),
+    timed(`\`run\` → all ${n} children idle (status.json + ${n} \`turn_ended\` on the parent)`, podd.allIdleMs, undefined),
+  ];
+  const memoryRow = (label: string, memory: { rssBytes: Summary; pssBytes: Summary }, count: string): string[] => [
+    label,
+    count,
+    megabytes(memory.rssBytes.median),
+    megabytes(memory.rssBytes.max),
+    megabytes(memory.pssBytes.median),
+  ];
+  const memoryRows = [
+    memoryRow("idle child pod (after its one turn)", podd.children, `${podd.children.rssBytes.samples.length} (${n} × ${result.rounds})`),
+    memoryRow("bare Node socket server (baseline)", baseline, `${baseline.rssBytes.samples.length} (${n} × ${result.rounds})`),
+    memoryRow("idle root pod (after one turn, alone)", rootPod, String(rootPod.rssBytes.samples.length)),
+  ];
+  const sequential =
+    `The spawn_pod calls of one model response run one after another (the turn loop runs a response's tool calls in order), so ` +
+    `the ${n}th result comes after ${n} start-ups in a row: ${ms(podd.perChildMs.median)} per further child here, against ` +
+    `${ms(startup.podd.readyMs.median)} spawn → ready for one pod on its own in (c) of this run and ${ms(baseline.perChildMs.median)} per bare Node server.`;
+  return [
+    `## (f) Child pods: spawning ${n} and memory per idle child (no target)`,
+    "",
+    `How measured, spawning: a parent pod (\`node dist/src/daemon-main.js parent --model scripted:<file>\`, \`PODD_HOME\` / \`PODD_RUNTIME_DIR\` ` +
+      `in a temp dir) whose first model response is ${n} \`spawn_pod\` tool calls (\`{"name":"c0","task":"hi","scope":[],"model":"scripted:<file>"}\` …; ` +
+      "each child's scenario answers one short text). One client on the parent's socket writes `run` and reads events; the time runs from " +
+      `just before \`run\` is written until each spawn_pod \`tool_result\` is read. A result arrives once that child's readiness line came and it ` +
+      `accepted its task (\`run\` → \`ack\` on its socket), so the ${n}th result is "all ready". The baseline, in the same rounds: ${n} bare Node ` +
+      "processes (`node bench/baseline-server.js <socket>`), started one after the other, each waited for in the same way (readiness line on " +
+      "fd 3, then a connection and one request answered with `ack`); timed from just before the first `spawn()`. " +
+      `One warm-up round, then ${result.rounds} measured rounds, alternating baseline / podd / root pod; medians, runs in parentheses.`,
+    "",
+    table(["measure", "podd, median (rounds)", "baseline, median (rounds)", "podd / baseline"], spawnRows),
+    "",
+    sequential,
+    "",
+    "¹ Wall clock (`Date.now()`, ms resolution), every child of every measured round (the parentheses show the range): the parent's " +
+      "`spawned_at_ms` in `children.json` (set after the name checks, just before the child process is launched), the child's " +
+      "`started_at_ms` in its status.json (set once its socket listens, just before the readiness line) and the moment the client read " +
+      "that child's `tool_result`. " +
+      (podd.betweenMs.median <= 0
+        ? `The parent records the next spawn ${ms(-podd.betweenMs.median)} (median) before the client has read the previous result: the parent loses no measurable time between two calls.`
+        : `The parent records the next spawn ${ms(podd.betweenMs.median)} (median) after the client has read the previous result.`),
+    "",
+    "How measured, memory: once every child's `<runtime>/<name>/status.json` says `idle` and the parent has committed a `turn_ended` " +
+      `pod_event system item for each, then 200 ms of quiet, VmRSS from \`/proc/<pid>/status\` and Pss from \`/proc/<pid>/smaps_rollup\` ` +
+      "of every child (pids from the parent's `<home>/pods/parent/children.json`); of each bare server after its request was answered and 200 ms " +
+      "of quiet; and of a root pod on the children's scenario after one turn (`run` → `run_end` → `status idle`) and 200 ms of quiet. RSS " +
+      "counts shared pages (the `node` binary, shared libraries) in full in every process; PSS divides them among the processes that map " +
+      `them, so with ${n} children it is closer to what each child adds. Children get \`shutdown\` and are waited for by pid, then the parent ` +
+      "stops; every process and temp dir is removed, also on failure. MB = 10^6 bytes.",
+    "",
+    table(["process", "samples", "RSS, median", "RSS, max", "PSS, median"], memoryRows),
+    "",
+    `The parent itself, with its ${n} children idle: ${megabytes(podd.parentRssBytes.median)} RSS (median).`,
+    ...(result.notes.length > 0 ? ["", ...result.notes.map((note) => `- **Odd:** ${note}`)] : []),
+  ].join("\n");
+}
+
 /** The generated part of docs/benchmarks.md. */
 export function renderReport(results: BenchResults): string {
   return [
@@ -517,5 +613,7 @@ export function renderReport(results: BenchResults): string {
     providerSection(results.provider),
     "",
     sessionsSection(results.sessions),
+    "",
+    childrenSection(results.children, results.startup),
   ].join("\n");
 }

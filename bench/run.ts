@@ -2,8 +2,9 @@
  * The benchmark runner (`npm run bench`, after `npm run build`): runs start-up, round-trip
  * and fan-out in that order (the heaviest last, so its garbage does not disturb the
  * latency numbers), each against its baseline measured in the same run, then the provider
- * path against the scripted model and the session benchmark (restore, append; both
- * informative, no target), prints a summary
+ * path against the scripted model, the session benchmark (restore, append) and the child-pod
+ * benchmark (spawning 10 children, memory per idle child; all informative, no target), prints
+ * a summary
  * and writes the results into docs/benchmarks.md between the bench markers (text outside
  * them, such as hand-written analysis, is kept). Every process and temp dir is cleaned up
  * on success, failure, Ctrl-C and the overall time limit; nothing is written when a
@@ -13,6 +14,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { runChildren } from "./children.js";
 import { runFanout } from "./fanout.js";
 import { runProvider } from "./provider.js";
 import { checks, renderReport, type BenchResults, type MachineInfo } from "./report.js";
@@ -86,7 +88,18 @@ async function main(): Promise<number> {
   const provider = await runProvider(log);
   log("(e) sessions");
   const sessions = await runSessions(log);
-  const results: BenchResults = { machine: { ...machine, loadAverageAfter: os.loadavg() }, fanout, roundTrip, startup, provider, sessions, durationMs: Date.now() - startedAt };
+  log("(f) child pods");
+  const children = await runChildren(log);
+  const results: BenchResults = {
+    machine: { ...machine, loadAverageAfter: os.loadavg() },
+    fanout,
+    roundTrip,
+    startup,
+    provider,
+    sessions,
+    children,
+    durationMs: Date.now() - startedAt,
+  };
 
   log("\nsummary");
   for (const check of checks(results)) {
