@@ -46,8 +46,14 @@ export interface LaunchedChild {
   process: ChildProcess;
 }
 
-/** The pod entry beside this module's folder (compiled .js, or .ts under tsx). */
+/**
+ * The pod entry a child runs: this process's own entry when it is a pod (the bundled
+ * dist/src/daemon-main.js, whose chunks live elsewhere), else the one beside this module's
+ * folder (compiled .js, or .ts under tsx).
+ */
 function daemonEntry(): { file: string; execArgv: string[] } {
+  const own = process.argv[1];
+  if (own && /daemon-main\.(js|ts)$/.test(own)) return { file: own, execArgv: process.execArgv.filter((arg) => !arg.startsWith("--cpu-prof")) };
   const here = fileURLToPath(import.meta.url);
   const extension = path.extname(here);
   const file = path.join(path.dirname(here), "..", `daemon-main${extension}`);

@@ -17,7 +17,7 @@ import { TuiConnection } from "./connection.js";
 import { HelpOverlay } from "./help.js";
 import { PickList, type PickItem } from "./pick-list.js";
 import { StatusLine } from "./status-line.js";
-import { Transcript } from "./transcript.js";
+import { Transcript, transcriptLines } from "./transcript.js";
 import { initialTuiState, reduceEvent, withConnection, type ConnectionState, type TuiState } from "./transcript-model.js";
 
 /** How long a first Ctrl-C on an idle pod stays armed for the second, ms. */
@@ -110,6 +110,7 @@ export function App(props: AppProps) {
     if (state.status !== "idle" || state.connection.kind !== "connected") queueSentWhileIdle.current = false;
     if (state.status !== "idle" || state.connection.kind !== "connected" || queued.length === 0 || queueSentWhileIdle.current) return;
     queueSentWhileIdle.current = true;
+    setNote(undefined);
     const [next, ...rest] = queued;
     setQueued(rest);
     if (next !== undefined) act({ method: "run", params: { input: [{ kind: "text", content: next }] } });
@@ -217,6 +218,8 @@ export function App(props: AppProps) {
     [connection],
   );
 
+  const overlayRows = overlay ? (overlay.kind === "help" ? 24 : 14) : 0;
+  const transcriptHeight = Math.max(3, size.rows - 4 - queued.length - overlayRows);
   const pageSize = Math.max(1, Math.floor((size.rows - 6) / 2));
   useInput((input, key) => {
     if (overlay?.kind === "confirm-stop") {
@@ -241,7 +244,11 @@ export function App(props: AppProps) {
     if (overlay) return;
     // Esc closes an open completion list first (the composer's).
     if (((key.escape && !completionsOpen) || (key.ctrl && input === "x")) && state.status === "running") return act({ method: "cancel" }, "cancelled");
-    if (key.pageUp) return setScrollOffset((offset) => offset + pageSize);
+    if (key.pageUp) {
+      // No further than the top: the transcript's lines are cached, so counting them is cheap.
+      const top = Math.max(0, transcriptLines(state, size.columns, expanded).length - transcriptHeight);
+      return setScrollOffset((offset) => Math.min(top, offset + pageSize));
+    }
     if (key.pageDown) return setScrollOffset((offset) => Math.max(0, offset - pageSize));
     if (key.ctrl && input === "o") return setExpanded((value) => !value);
     if (key.ctrl && input === "p") return openPods();
@@ -310,8 +317,6 @@ export function App(props: AppProps) {
     say(rewound.summary);
   }, [say, state.lastRewind]);
 
-  const overlayRows = overlay ? (overlay.kind === "help" ? 24 : 14) : 0;
-  const transcriptHeight = Math.max(3, size.rows - 4 - queued.length - overlayRows);
   return (
     <Box flexDirection="column" width={size.columns}>
       <Transcript state={state} width={size.columns} height={transcriptHeight} scrollOffset={scrollOffset} expanded={expanded} />

@@ -519,6 +519,20 @@ describe("App: scrolling", () => {
   });
 });
 
+describe("App: scrolling past the top", () => {
+  it("stops at the first line: after many PgUp one PgDn moves down again", async () => {
+    const entries = Array.from({ length: 40 }, (_, index) => userInput(`message ${String(index + 1).padStart(2, "0")}`, index + 1));
+    const app = await setup({ entries });
+    const shown = () => [...app.frame().matchAll(/› message (\d\d)/g)].map((match) => Number(match[1]));
+    for (let press = 0; press < 20; press += 1) await app.press(PAGE_UP);
+    const top = shown();
+    expect(top).toContain(1);
+    await app.press(PAGE_DOWN);
+    expect(shown()).not.toEqual(top);
+    expect(Math.max(...shown())).toBeGreaterThan(Math.max(...top));
+  });
+});
+
 describe("App: connection states", () => {
   it("shows reconnecting and reseeds from the new snapshot", async () => {
     const app = await setup({ entries: [userInput("before the restart", 1)] });
