@@ -127,7 +127,7 @@ interface Pod {
 async function startPod(home: string, name: string, model: string): Promise<Pod> {
   const env: NodeJS.ProcessEnv = { ...podEnv(home), ...FAKE_KEYS, NO_PROXY: "127.0.0.1", no_proxy: "127.0.0.1" };
   for (const variable of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"]) delete env[variable];
-  const started = await spawnUntilReady([DAEMON_ENTRY, name, "--cwd", home, "--model", model], env);
+  const started = await spawnUntilReady([DAEMON_ENTRY, name, "--cwd", home, "--model", model, "--compact-at", "0"], env);
   const socket = started.ready.socket;
   if (!socket) throw new Error("the readiness line named no socket");
   const stop = async (): Promise<ExitStatus> => {

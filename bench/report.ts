@@ -3,6 +3,7 @@
  * a summary, and one table per benchmark (podd, baseline, ratio, target, pass/miss) with a
  * "how measured" paragraph and a note for every missed target. Pure: numbers in, Markdown out.
  */
+import type { AttachResult } from "./attach.js";
 import type { ChildrenResult, Summary } from "./children.js";
 import type { FanoutResult } from "./fanout.js";
 import type { PodPathName, ProviderResult, ReferenceName } from "./provider.js";
@@ -31,6 +32,7 @@ export interface BenchResults {
   provider: ProviderResult;
   sessions: SessionsResult;
   children: ChildrenResult;
+  attach: AttachResult;
   durationMs: number;
 }
 
@@ -40,6 +42,7 @@ export const TARGETS = {
   roundTripP99Us: 2_000,
   startReadyMs: 300,
   idleRssBytes: 80e6,
+  attachFirstScreenMs: 1_000,
 } as const;
 
 export interface Check {
@@ -168,7 +171,33 @@ export function checks(results: BenchResults): Check[] {
       pass: undefined,
     },
   );
+  out.push(...attachChecks(results.attach));
   return out;
+}
+
+/** The attach benchmark's rows of the summary (one informative row when it was skipped). */
+export function attachChecks(result: AttachResult): Check[] {
+  const target = `< ${integer(TARGETS.attachFirstScreenMs)} ms`;
+  if (result.skipped !== undefined) {
+    return [{ benchmark: "attach", measure: "`podd attach`, 5,000-entry session: spawn → first screen", value: `skipped (${result.skipped})`, target, pass: undefined }];
+  }
+  const entries = integer(result.entries);
+  return [
+    {
+      benchmark: "attach",
+      measure: `\`podd attach\`, ${entries}-entry session: spawn → first screen, median (empty session: ${ms(result.empty.median)})`,
+      value: `${ms(result.big.median)} (${signedMs(result.big.median - result.empty.median)})`,
+      target,
+      pass: result.big.median < TARGETS.attachFirstScreenMs,
+    },
+    {
+      benchmark: "attach",
+      measure: `\`podd attach\`, ${entries}-entry session: spawn → first screen, max of ${result.rounds}`,
+      value: ms(result.big.max),
+      target,
+      pass: result.big.max < TARGETS.attachFirstScreenMs,
+    },
+  ];
 }
 
 function machineSection(machine: MachineInfo, durationMs: number): string {
@@ -615,5 +644,75 @@ export function renderReport(results: BenchResults): string {
     sessionsSection(results.sessions),
     "",
     childrenSection(results.children, results.startup),
+    "",
+    attachSection(results.attach),
+  ].join("\n");
+}
+
+/** Section (g): the first screen of `podd attach` on a 5,000-entry session. */
+export function attachSection(result: AttachResult): string {
+  const title = "## (g) Attach: first screen of `podd attach` on a 5,000-entry session";
+  if (result.skipped !== undefined) return [title, "", `Skipped (${result.skipped}): this benchmark needs tmux.`].join("\n");
+  const runs = (value: Summary): string => value.samples.map((sample) => fixed(sample, 0)).join(", ");
+  const runsFine = (value: Summary): string => value.samples.map((sample) => fixed(sample, 1)).join(", ");
+  const entries = integer(result.entries);
+  const target = `< ${integer(TARGETS.attachFirstScreenMs)} ms`;
+  const timed = (label: string, value: Summary, targetCell: string, pass: boolean | undefined): string[] => [
+    label,
+    `${ms(value.median)} (${runs(value)})`,
+    ms(value.max),
+    targetCell,
+    verdict(pass),
+  ];
+  const rows = [
+    timed(`\`podd attach big\`: ${entries} entries → first screen`, result.big, target, result.big.max < TARGETS.attachFirstScreenMs && result.big.median < TARGETS.attachFirstScreenMs),
+    timed("`podd attach fresh`: empty session → first screen", result.empty, "—", undefined),
+    timed(`\`podd attach big --json --until snapshot\` → exit (no rendering)`, result.jsonBig, "—", undefined),
+    timed("`podd attach fresh --json --until snapshot` → exit", result.jsonEmpty, "—", undefined),
+    timed("bare `node -e` printing one line → on the screen (the harness floor)", result.floor, "—", undefined),
+  ];
+  const fresh = (label: string, value: Summary): string[] => [label, `${ms(value.median)} (${runs(value)})`, "—"];
+  const inProcess = (label: string, value: Summary, cold: number): string[] => [label, `${ms(value.median)} (${runsFine(value)})`, ms(cold)];
+  const counts = Object.entries(result.counts)
+    .map(([kind, count]) => `${kind} ${integer(count)}`)
+    .join(", ");
+  return [
+    title,
+    "",
+    `How measured: a segment file of ${entries} entries (${megabytes(result.fileBytes)}; ${counts}) is written line by line into a temp ` +
+      "`PODD_HOME` with a matching `pods/big/metadata.json`. Runs are shaped like real ones: a user input (every fifth run a notification), " +
+      "then per tool step a reasoning block, an assistant markdown message (heading, paragraph, list, every other one a TypeScript code block), " +
+      "a `read_file` or `grep` call with a 1.2 KB result, usage and `turn_end`; then reasoning, the final markdown answer, usage, `turn_end`, " +
+      "`run_completed`. The newest message ends with a unique line. The pod `big` restores it (`node dist/src/daemon-main.js big --model " +
+      "scripted:<file>`, ready on fd 3) and a pod `fresh` starts with an empty new session; both stay up for the whole benchmark. Each " +
+      `attach gets a tmux server of its own (socket in a temp dir, \`-f /dev/null\`, ${result.width}×${result.height}) started on a placeholder ` +
+      "command; the time runs from just before `respawn-pane` replaces it with `env -u CI -u GITHUB_ACTIONS -u NO_COLOR … TERM=xterm-256color " +
+      "node bin/podd attach <name>` until the `capture-pane` that first shows both the newest message's line (for `big`) and the status line " +
+      `(its last non-blank line starts with the pod name and says \`idle\`, with no connection note); the pane is read every ${integer(result.pollMs)} ms` +
+      `, a read every ${ms(result.pollIntervalMs)} on average including \`capture-pane\` itself, so a time is late by up to one interval. ` +
+      "Then Ctrl-D detaches and the pane must exit. In the same rounds: `node bin/podd attach <name> --json --until snapshot` (stdout a pipe; " +
+      `spawn → exit 0, its snapshot of ${megabytes(result.snapshotBytes)} checked for ${entries} entries) and a bare \`node -e\` that prints one ` +
+      "line, timed in the same tmux harness. Rounds run bare node / fresh / big / JSON fresh / JSON big; one warm-up round, then " +
+      `${result.rounds} measured rounds; medians, runs in parentheses.`,
+    "",
+    table(["measure", "median (rounds)", "max", "target", "result"], rows),
+    "",
+    `Where the time goes, measured apart from the pane: in the runner process (warm; the first, cold round in the last column), ${integer(result.inProcessRounds)} ` +
+      "rounds on the snapshot line that `--json` printed; and fresh `node --input-type=module -e` processes (cwd the repo) that import " +
+      "what the TUI loads, in its order (`ink`, `marked-terminal`, then `dist/src/tui/main.js` for the rest), timed inside the process.",
+    "",
+    table(
+      ["step", "median (rounds)", "first round"],
+      [
+        inProcess("`decodeEvent` of the snapshot line (`JSON.parse` + schema check)", result.decodeMs, result.cold.decodeMs),
+        inProcess(`\`reduceEvent\`: the snapshot into a fresh state (${entries} entries → items)`, result.reduceMs, result.cold.reduceMs),
+        inProcess(`\`visibleLines\`: the first window (${result.width} columns, ${result.height - 4} rows), from the bottom up`, result.firstWindowMs, result.cold.firstWindowMs),
+        fresh("fresh Node: process start → first line of the script", result.nodeBootMs),
+        fresh("… then `import(\"ink\")` (with React, Yoga)", result.import.inkMs),
+        fresh("… then `import(\"marked-terminal\")` (with `marked`)", result.import.markedTerminalMs),
+        fresh("… then `import(\"dist/src/tui/main.js\")`: the rest (app, protocol/, src/client/)", result.import.restMs),
+      ],
+    ),
+    ...(result.notes.length > 0 ? ["", ...result.notes.map((note) => `- **Odd:** ${note}`)] : []),
   ].join("\n");
 }

@@ -3,21 +3,26 @@
  * and fan-out in that order (the heaviest last, so its garbage does not disturb the
  * latency numbers), each against its baseline measured in the same run, then the provider
  * path against the scripted model, the session benchmark (restore, append) and the child-pod
- * benchmark (spawning 10 children, memory per idle child; all informative, no target), prints
- * a summary
- * and writes the results into docs/benchmarks.md between the bench markers (text outside
+ * benchmark (spawning 10 children, memory per idle child; all informative, no target) and the
+ * attach benchmark (first screen of `podd attach` on a 5,000-entry session in tmux), prints a
+ * summary and writes the results into docs/benchmarks.md between the bench markers (text outside
  * them, such as hand-written analysis, is kept). Every process and temp dir is cleaned up
  * on success, failure, Ctrl-C and the overall time limit; nothing is written when a
  * benchmark fails, and the exit code is then 1.
+ *
+ * For development, `npm run bench -- --only attach` (or `tsx bench/run.ts --only g`) runs one
+ * group and prints its summary rows and its section, without writing docs/benchmarks.md; only
+ * the groups with a section renderer of their own are offered (so far: attach).
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { runAttach } from "./attach.js";
 import { runChildren } from "./children.js";
 import { runFanout } from "./fanout.js";
 import { runProvider } from "./provider.js";
-import { checks, renderReport, type BenchResults, type MachineInfo } from "./report.js";
+import { attachChecks, attachSection, checks, renderReport, type BenchResults, type Check, type MachineInfo } from "./report.js";
 import { runRoundTrip } from "./round-trip.js";
 import { runSessions } from "./sessions.js";
 import { runStartup } from "./startup.js";
@@ -70,14 +75,40 @@ function writeReport(markdown: string): void {
   fs.writeFileSync(REPORT_FILE, text);
 }
 
+function logChecks(all: Check[]): void {
+  for (const check of all) {
+    const verdict = check.pass === undefined ? "info" : check.pass ? "pass" : "MISS";
+    log(`  ${verdict}  ${check.benchmark}: ${check.measure} = ${check.value} (target ${check.target})`);
+  }
+}
+
+/** `--only <group>`: the group named, or undefined for the whole suite. */
+function onlyGroup(argv: string[]): string | undefined {
+  const index = argv.indexOf("--only");
+  if (index === -1) return undefined;
+  const group = argv[index + 1];
+  if (group === "attach" || group === "g") return "attach";
+  throw new Error(`--only: unknown group ${group ?? "(none)"}; known: attach (g)`);
+}
+
 async function main(): Promise<number> {
   if (!fs.existsSync(DAEMON_ENTRY)) {
     process.stderr.write(`bench: ${DAEMON_ENTRY} is missing; run \`npm run build\` (npm run bench does it first)\n`);
     return 1;
   }
+  const only = onlyGroup(process.argv.slice(2));
   const machine = machineInfo();
   log(`podd benchmarks: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}`);
   const startedAt = Date.now();
+  if (only === "attach") {
+    log("(g) attach");
+    const attach = await runAttach(log);
+    log("\nsummary");
+    logChecks(attachChecks(attach));
+    log(`\n${attachSection(attach)}`);
+    log(`\n(only one group: docs/benchmarks.md not written; ${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
+    return 0;
+  }
   log("(c) start-up");
   const startup = await runStartup(log);
   log("(b) round trip");
@@ -90,6 +121,8 @@ async function main(): Promise<number> {
   const sessions = await runSessions(log);
   log("(f) child pods");
   const children = await runChildren(log);
+  log("(g) attach");
+  const attach = await runAttach(log);
   const results: BenchResults = {
     machine: { ...machine, loadAverageAfter: os.loadavg() },
     fanout,
@@ -98,14 +131,12 @@ async function main(): Promise<number> {
     provider,
     sessions,
     children,
+    attach,
     durationMs: Date.now() - startedAt,
   };
 
   log("\nsummary");
-  for (const check of checks(results)) {
-    const verdict = check.pass === undefined ? "info" : check.pass ? "pass" : "MISS";
-    log(`  ${verdict}  ${check.benchmark}: ${check.measure} = ${check.value} (target ${check.target})`);
-  }
+  logChecks(checks(results));
   writeReport(renderReport(results));
   log(`\nwrote ${path.relative(process.cwd(), REPORT_FILE)} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
   return 0;

@@ -206,7 +206,9 @@ export interface PodProcess extends ReadyProcess {
 
 /** Start a real pod process (compiled daemon) on the scripted model; resolves once it is ready. */
 export async function startPod(options: { home: string; name: string; scenarioFile: string; cwd?: string }): Promise<PodProcess> {
-  const args = [DAEMON_ENTRY, options.name, "--cwd", options.cwd ?? options.home, "--model", `scripted:${options.scenarioFile}`];
+  // No automatic compaction: the throughput runs grow the history past the scripted model's
+  // window, and a compaction inside a measured run would measure it instead.
+  const args = [DAEMON_ENTRY, options.name, "--cwd", options.cwd ?? options.home, "--model", `scripted:${options.scenarioFile}`, "--compact-at", "0"];
   const started = await spawnUntilReady(args, podEnv(options.home));
   const socket = started.ready.socket;
   if (!socket) throw new Error("the readiness line named no socket");

@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { podPaths, resolvePaths } from "../config/paths.js";
+import { readReadiness } from "../client/readiness.js";
 import { CliError } from "./cli-error.js";
 
 /** Longest wait for a daemonised pod to report readiness. */
@@ -41,12 +42,19 @@ export interface StartOptions {
   json?: boolean;
 }
 
-/** The pod process entry beside this module (compiled .js, or .ts under tsx). */
+/**
+ * The pod process entry: `daemon-main` in the nearest folder above this module (the bundled
+ * dist/src/daemon-main.js from the CLI's chunk, or src/daemon-main.ts under tsx).
+ */
 function daemonEntry(): { file: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
   const extension = path.extname(here);
-  const file = path.join(path.dirname(here), "..", `daemon-main${extension}`);
-  return { file, execArgv: extension === ".ts" ? ["--import", "tsx"] : [] };
+  const execArgv = extension === ".ts" ? ["--import", "tsx"] : [];
+  for (let dir = path.dirname(here), depth = 0; depth < 4; depth += 1, dir = path.dirname(dir)) {
+    const file = path.join(dir, `daemon-main${extension}`);
+    if (fs.existsSync(file)) return { file, execArgv };
+  }
+  throw new CliError(`cannot find the pod entry (daemon-main${extension}) above ${here}; run \`npm run build\``);
 }
 
 /** Default pod name: the cwd's base name, reduced to the characters a name may hold. */
@@ -129,7 +137,7 @@ export async function startCommand(nameArgument: string | undefined, options: St
   });
   fs.closeSync(stderrFd);
   handOver(child.stdio[4]);
-  const ready = await readReadiness(child, paths.stderrFile);
+  const ready = await readReadiness(child, { stderrFile: paths.stderrFile, timeoutMs: START_TIMEOUT_MS });
   child.unref();
   if (!ready.ok) throw new CliError(`cannot start pod ${name}: ${ready.error}`);
   if (options.json) process.stdout.write(`${JSON.stringify({ name, pid: ready.pid, socket: ready.socket })}\n`);
@@ -152,44 +160,5 @@ async function checkModel(options: StartOptions): Promise<void> {
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw new CliError((error as Error).message, 2);
-  }
-}
-
-type Readiness = { ok: true; socket: string; pid: number } | { ok: false; error: string };
-
-function readReadiness(child: ReturnType<typeof spawn>, stderrFile: string): Promise<Readiness> {
-  const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
-  return new Promise((resolve) => {
-    let text = "";
-    let settled = false;
-    const settle = (result: Readiness): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      pipe.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => settle({ ok: false, error: `the pod did not become ready within ${START_TIMEOUT_MS} ms (see ${stderrFile})` }), START_TIMEOUT_MS);
-    pipe.setEncoding("utf8");
-    pipe.on("data", (chunk: string) => {
-      text += chunk;
-      const newline = text.indexOf("\n");
-      if (newline === -1) return;
-      try {
-        settle(JSON.parse(text.slice(0, newline)) as Readiness);
-      } catch {
-        settle({ ok: false, error: `unreadable readiness line: ${text.slice(0, newline)}` });
-      }
-    });
-    child.on("exit", (code, signal) => settle({ ok: false, error: `the pod exited (${signal ?? `code ${code}`}) before it was ready: ${tail(stderrFile)}` }));
-  });
-}
-
-function tail(file: string): string {
-  try {
-    const text = fs.readFileSync(file, "utf8").trim().split("\n");
-    return text.slice(-5).join("\n");
-  } catch {
-    return "(no output)";
   }
 }

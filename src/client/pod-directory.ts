@@ -4,6 +4,7 @@
  * and checks liveness by pid.
  */
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { podPaths, type PoddPaths } from "../config/paths.js";
 import type { PodStatusFile } from "../config/pod-status-file.js";
@@ -60,5 +61,17 @@ export function listPods(paths: PoddPaths): PodListing[] {
     }
     const alive = status !== undefined && isProcessAlive(status.pid);
     return [{ name, state: alive ? "alive" : "dead", status }];
+  });
+}
+
+/** Whether something accepts connections on the socket (ECONNREFUSED / ENOENT: nothing, or a stale file). */
+export function socketAnswers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.createConnection(socketPath);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
   });
 }

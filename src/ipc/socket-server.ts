@@ -15,6 +15,7 @@
  */
 import fs from "node:fs";
 import net from "node:net";
+import { socketAnswers } from "../client/pod-directory.js";
 import type { Logger } from "pino";
 import { decodeMethod, encodeLine, LineDecoder, DEFAULT_MAX_LINE_BYTES, type Event, type RequestId } from "../../protocol/index.js";
 import { PoddError } from "../errors.js";
@@ -260,13 +261,4 @@ function listen(server: net.Server, socketPath: string): Promise<void> {
 }
 
 /** Whether something accepts connections on the socket (ECONNREFUSED / ENOENT mean a stale file). */
-export function isLive(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.createConnection(socketPath);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
+export const isLive = socketAnswers;

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ScopeRule } from "../../protocol/index.js";
+import { readReadiness } from "../client/readiness.js";
 
 /** Longest wait for a child to report readiness, ms. */
 export const CHILD_START_TIMEOUT_MS = 15_000;
@@ -92,55 +93,10 @@ export async function launchChild(launch: ChildLaunch, options: { signal?: Abort
     fs.closeSync(stderrFd);
   }
   (child.stdio[4] as NodeJS.WritableStream).end(JSON.stringify(launch.secrets));
-  const ready = await readReadiness(child, stderrFile, options.timeoutMs ?? CHILD_START_TIMEOUT_MS, options.signal);
+  const ready = await readReadiness(child, { stderrFile, timeoutMs: options.timeoutMs ?? CHILD_START_TIMEOUT_MS, signal: options.signal });
   if (!ready.ok) {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     throw new Error(`pod ${launch.name} did not start: ${ready.error}`);
   }
   return { pid: ready.pid, socket: ready.socket, process: child };
-}
-
-type Readiness = { ok: true; socket: string; pid: number } | { ok: false; error: string };
-
-function readReadiness(child: ChildProcess, stderrFile: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<Readiness> {
-  const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
-  return new Promise((resolve) => {
-    let text = "";
-    let settled = false;
-    const settle = (result: Readiness): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      pipe.destroy();
-      resolve(result);
-    };
-    const onAbort = (): void => settle({ ok: false, error: "the spawn was cancelled" });
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const timer = setTimeout(() => settle({ ok: false, error: `not ready within ${timeoutMs} ms: ${stderrTail(stderrFile)}` }), timeoutMs);
-    pipe.setEncoding("utf8");
-    pipe.on("data", (chunk: string) => {
-      text += chunk;
-      const newline = text.indexOf("\n");
-      if (newline === -1) return;
-      try {
-        settle(JSON.parse(text.slice(0, newline)) as Readiness);
-      } catch {
-        settle({ ok: false, error: `unreadable readiness line: ${text.slice(0, newline)}` });
-      }
-    });
-    child.on("error", (error) => settle({ ok: false, error: error.message }));
-    child.on("exit", (code, exitSignal) => settle({ ok: false, error: `exited (${exitSignal ?? `code ${code}`}) before it was ready: ${stderrTail(stderrFile)}` }));
-    if (signal?.aborted) onAbort();
-  });
-}
-
-/** The last lines of a child's stderr.log, for an error the model can act on. */
-export function stderrTail(file: string, lines = 5): string {
-  try {
-    const text = fs.readFileSync(file, "utf8").trim();
-    return text === "" ? "(no output)" : text.split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no output)";
-  }
 }

@@ -26,7 +26,7 @@ import type { Logger } from "pino";
 import writeFileAtomic from "write-file-atomic";
 import { podNameProblem, type LogEntry, type PodEvent, type ScopeRule } from "../../protocol/index.js";
 import { PodClient, PodRequestError } from "../client/pod-client.js";
-import { isProcessAlive } from "../client/pod-directory.js";
+import { isProcessAlive, socketAnswers } from "../client/pod-directory.js";
 import { readPodMetadata } from "../client/pod-metadata-file.js";
 import { readSession } from "../client/session-files.js";
 import { podPaths, type PoddPaths } from "../config/paths.js";
@@ -168,7 +168,7 @@ export class PodSupervisor {
     for (const record of saved.children ?? []) {
       this.children.set(record.name, record);
       if (record.status === "stopped") continue;
-      if (isProcessAlive(record.pid) && (await answers(record.socket))) {
+      if (isProcessAlive(record.pid) && (await socketAnswers(record.socket))) {
         for (const target of record.lent) this.deps.scope.lendWrite(target);
         this.watch(record);
         this.deps.logger.info({ child: record.name, pid: record.pid }, "re-adopted child pod");
@@ -201,7 +201,7 @@ export class PodSupervisor {
     }
     const existing = this.children.get(name);
     if (existing && existing.status !== "stopped") throw new ChildPodError(`pod ${name} is already a running child (status ${existing.status}); use send_to_pod, or stop_pod first`);
-    if (await answers(paths.socket)) throw new ChildPodError(`a pod named ${name} is already running; choose another name`);
+    if (await socketAnswers(paths.socket)) throw new ChildPodError(`a pod named ${name} is already running; choose another name`);
     // A stopped pod of that name that is not this pod's child has a session of its own: never overwrite it.
     if (!existing && readPodMetadata(paths.dataDir).metadata) {
       throw new ChildPodError(`a pod named ${name} already exists (stopped, with its own session); choose another name`);
@@ -581,17 +581,6 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal ? `killed by ${signal}` : `exit code ${code ?? "?"}`;
 }
 
-/** Whether a pod socket accepts a connection. */
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.createConnection(socketPath);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 /**
  * Resolves true once `pid` is gone (polled: a process that is not our child gives no exit

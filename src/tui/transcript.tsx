@@ -13,7 +13,7 @@
  */
 import { Box, Text } from "ink";
 import type { JSX } from "react";
-import type { PodEvent } from "../../protocol/index.js";
+import { flattenSegments, type PodEvent } from "../../protocol/index.js";
 import { renderMarkdown, style, truncateToWidth, visibleWidth, wrapAnsi } from "./markdown.js";
 import type { LiveTurn, TranscriptItem, TuiState } from "./transcript-model.js";
 
@@ -84,23 +84,9 @@ function divider(label: string, width: number, paint: (text: string) => string):
 }
 
 function userLines(item: Extract<TranscriptItem, { kind: "user" }>, width: number, expanded: boolean): string[] {
+  // A paste stays a chip unless expanded; everything else reads as the model reads it.
   const text = item.segments
-    .map((segment) => {
-      switch (segment.kind) {
-        case "text":
-          return segment.content;
-        case "paste":
-          return expanded ? segment.content : `[pasted ${segment.lines} lines, ${segment.chars} chars]`;
-        case "file_ref":
-          return `@${segment.path}`;
-        case "knowledge_ref":
-          return `#${segment.slug}`;
-        case "workflow_invoke":
-          return `/${segment.slug}`;
-        case "unknown":
-          return "[unknown input segment]";
-      }
-    })
+    .map((segment) => (segment.kind === "paste" && !expanded ? `[pasted ${segment.lines} lines, ${segment.chars} chars]` : flattenSegments([segment])))
     .join("");
   return block(text, width, "› ", INDENT, style.bold);
 }

@@ -205,23 +205,12 @@ describe("UpwardReporter: at-least-once, in order", () => {
     expect(parent.kinds()).toEqual(["shut_down"]);
   });
 
-  it("a reference-style parent that reads the line and closes without an ack counts as delivered, once", async () => {
+  it.each([
+    ["reads the line and closes without an ack", "close"],
+    ["streams its events but never acks nor closes (a reference pod)", "silent"],
+  ] as const)("a parent that %s: each report counts as delivered once, without retries", async (_what, mode) => {
     const where = socketPath();
-    const parent = await TestParent.listen(where, "close");
-    const { reporter, log } = reporterFor(where);
-    await reporter.send(turnEnded);
-    await reporter.send(shutDown);
-    expect(parent.kinds()).toEqual(["turn_ended", "shut_down"]);
-    expect(log.lines.filter((line) => line.msg === SENT)).toMatchObject([
-      { attempts: 1, acked: false },
-      { attempts: 1, acked: false },
-    ]);
-    expect(log.lines.some((line) => line.msg === RETRYING)).toBe(false);
-  });
-
-  it("a reference pod that streams its events but never acks nor closes: each report counts as delivered once, without retries", async () => {
-    const where = socketPath();
-    const parent = await TestParent.listen(where, "silent");
+    const parent = await TestParent.listen(where, mode);
     const { reporter, log } = reporterFor(where);
     await reporter.send(turnEnded);
     await reporter.send(shutDown);
