@@ -3,7 +3,7 @@
  * path it attaches at once; without one it attaches to the only running pod, or offers the
  * running pods to pick from. Needs a terminal on stdin and stdout; `--json` is the script bridge.
  */
-import { listPods } from "../client/pod-directory.js";
+import { listPods, socketAnswers } from "../client/pod-directory.js";
 import { CliError, poddPaths, socketFor } from "./targets.js";
 
 export async function attachTuiCommand(target: string | undefined, options: { socket?: string }): Promise<void> {
@@ -24,5 +24,7 @@ export async function attachTuiCommand(target: string | undefined, options: { so
     }
   }
   if (!socket) throw new CliError("no socket to attach to");
+  // A pod that is not there is an error now, not a reconnect loop (the TUI reconnects only to a pod it reached).
+  if (!(await socketAnswers(socket))) throw new CliError(`no pod is running at ${socket}${target ? ` (is ${target} started? see \`podd ls\`)` : ""}`);
   await tui.runTui(socket);
 }

@@ -322,7 +322,7 @@ export class PodController {
     switch (method.method) {
       case "run":
         if (status === "running") return this.fail(requester, "already_running", "Pod is already executing a turn");
-        this.broadcast({ event: "user_message", data: { segments: method.params.input } });
+        // user_message goes out when the run starts (after a compaction that runs ahead of it).
         this.pending = { kind: "run", input: method.params.input };
         return this.ack(requester, method);
       case "notify":
@@ -455,7 +455,9 @@ export class PodController {
         if (!compaction.abort.signal.aborted) compaction.abort.abort("cancel");
         // An automatic compaction runs ahead of a staged run: the cancel is meant for that run too.
         if (compaction.trigger === "auto" && this.pending && this.pending.kind !== "resume") {
+          const dropped = this.pending;
           this.pending = undefined;
+          if (dropped.kind === "run") this.broadcast({ event: "user_message", data: { segments: dropped.input } });
           this.broadcast({ event: "run_end", data: { result: "rolled_back" } });
           this.setStatus("idle");
         }
@@ -600,6 +602,7 @@ export class PodController {
       noteBefore: this.interruptNote,
     };
     this.active = active;
+    if (run.kind === "run") this.broadcast({ event: "user_message", data: { segments: run.input } });
     this.setStatus("running");
     this.executeRun(active).then(
       (result) => this.post({ type: "run_done", outcome: { ok: true, result } }),

@@ -8,7 +8,7 @@
  * a paused turn; Ctrl-D detaches; PgUp/PgDn scroll; Ctrl-O expands details; Ctrl-P the pods
  * pane; `?` help. No key shuts a pod down: `:stop` asks first.
  */
-import { Box, Text, useApp, useInput, useStdout } from "ink";
+import { Box, measureElement, Text, useApp, useInput, useStdout, type DOMElement } from "ink";
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import type { Event, Method, RewindTarget } from "../../protocol/index.js";
 import { flattenSegments } from "../../protocol/index.js";
@@ -22,6 +22,12 @@ import { initialTuiState, reduceEvent, withConnection, type ConnectionState, typ
 
 /** How long a first Ctrl-C on an idle pod stays armed for the second, ms. */
 export const QUIT_ARM_MS = 2_000;
+/** How long a note stays in the status line, ms. */
+export const NOTE_MS = 5_000;
+const QUIT_NOTE = "press Ctrl-C again to quit (the pod keeps running)";
+
+/** The `:` commands (anything else that starts with `:` is sent as a message). */
+const COMMANDS: ReadonlySet<string> = new Set(["compact", "rewind", "notify", "stop", "help", "back", "pods", "quit", "detach"]);
 
 type Overlay =
   | { kind: "help" }
@@ -94,27 +100,50 @@ export function App(props: AppProps) {
   const say = useCallback((text: string) => setNote(text), []);
 
   const act = useCallback(
-    (method: Method, done?: string) => {
-      connection.request(method).then(
+    (method: Method, done?: string, onError?: () => void) => {
+      // A run is held by a pod that is compacting: its ack may take as long as the compaction.
+      const timeoutMs = method.method === "run" ? 300_000 : 10_000;
+      connection.request(method, timeoutMs).then(
         () => done && say(done),
-        (error: Error) => say(`${method.method}: ${error.message}`),
+        (error: Error) => {
+          say(`${method.method}: ${error.message}`);
+          onError?.();
+        },
       );
     },
     [connection, say],
   );
 
+  // What the pod is doing, as far as keys and the queue are concerned: nothing, while not connected.
+  const connected = state.connection.kind === "connected" && !state.isAwaitingSnapshot;
+  const running = connected && state.status === "running";
+  const compacting = connected && state.compacting;
+  const busy = running || compacting;
+
+  // A note goes away after a while, and when the pod's state changes.
+  useEffect(() => {
+    if (note === undefined) return;
+    const timer = setTimeout(() => setNote((current) => (current === note ? undefined : current)), note === QUIT_NOTE ? QUIT_ARM_MS : NOTE_MS);
+    return () => clearTimeout(timer);
+  }, [note]);
+
   // Send what was queued while the pod ran, one message per run, once it is idle again.
   // One per idle spell: the next waits until the pod has left idle (or the connection changed).
   const queueSentWhileIdle = useRef(false);
+  const idle = connected && state.status === "idle" && !state.compacting;
   useEffect(() => {
-    if (state.status !== "idle" || state.connection.kind !== "connected") queueSentWhileIdle.current = false;
-    if (state.status !== "idle" || state.connection.kind !== "connected" || queued.length === 0 || queueSentWhileIdle.current) return;
+    if (!idle) queueSentWhileIdle.current = false;
+    if (!idle || queued.length === 0 || queueSentWhileIdle.current) return;
     queueSentWhileIdle.current = true;
-    setNote(undefined);
     const [next, ...rest] = queued;
     setQueued(rest);
-    if (next !== undefined) act({ method: "run", params: { input: [{ kind: "text", content: next }] } });
-  }, [state.status, state.connection.kind, queued, act]);
+    if (next === undefined) return;
+    // A refused run goes back to the front of the queue, and the queue may go on.
+    act({ method: "run", params: { input: [{ kind: "text", content: next }] } }, undefined, () => {
+      setQueued((list) => [next, ...list]);
+      queueSentWhileIdle.current = false;
+    });
+  }, [idle, queued, act]);
 
   const openRewind = useCallback(() => {
     connection.request({ method: "list_rewind_targets" }).then(
@@ -196,19 +225,20 @@ export function App(props: AppProps) {
   const submit = useCallback(
     (text: string) => {
       setScrollOffset(0);
-      if (text.startsWith(":")) return runCommand(text);
-      if (state.status === "running") {
+      // Only a known command is one (`:)` or `:root { … }` is a message).
+      if (COMMANDS.has(/^:(\S+)/.exec(text)?.[1] ?? "")) return runCommand(text);
+      if (busy || !connected) {
         setQueued((list) => [...list, text]);
-        return say("queued: sent when the run ends");
+        return say(connected ? "queued: sent when the pod is idle" : "queued: sent once reconnected");
       }
       act({ method: "run", params: { input: [{ kind: "text", content: text }] } });
     },
-    [act, runCommand, say, state.status],
+    [act, busy, connected, runCommand, say],
   );
 
   const emptyEnter = useCallback(() => {
-    if (state.status === "paused") act({ method: "resume" }, "resumed");
-  }, [act, state.status]);
+    if (connected && state.status === "paused") act({ method: "resume" }, "resumed");
+  }, [act, connected, state.status]);
 
   const complete = useCallback(
     async (prefix: string): Promise<string[]> => {
@@ -218,8 +248,18 @@ export function App(props: AppProps) {
     [connection],
   );
 
-  const overlayRows = overlay ? (overlay.kind === "help" ? 24 : 14) : 0;
-  const transcriptHeight = Math.max(3, size.rows - 4 - queued.length - overlayRows);
+  // The transcript gets the rows the composer, the overlay and the status line leave, measured
+  // after each render; the whole frame stays below the terminal's height (a frame that fills it
+  // makes Ink clear the screen and the scrollback on every redraw).
+  const composerBox = useRef<DOMElement>(null);
+  const overlayBox = useRef<DOMElement>(null);
+  const [measured, setMeasured] = useState({ composer: 2, overlay: 0 });
+  useEffect(() => {
+    const composerRows = composerBox.current ? measureElement(composerBox.current).height : 2;
+    const overlayRowsNow = overlayBox.current ? measureElement(overlayBox.current).height : 0;
+    if (composerRows !== measured.composer || overlayRowsNow !== measured.overlay) setMeasured({ composer: composerRows, overlay: overlayRowsNow });
+  });
+  const transcriptHeight = Math.max(1, size.rows - 2 - measured.composer - (overlay ? measured.overlay : 0));
   const pageSize = Math.max(1, Math.floor((size.rows - 6) / 2));
   useInput((input, key) => {
     if (overlay?.kind === "confirm-stop") {
@@ -233,17 +273,20 @@ export function App(props: AppProps) {
       if (key.escape || input === "?" || key.return) setOverlay(undefined);
       return;
     }
-    if (key.ctrl && input === "d") return exit();
+    // Ctrl-D detaches on an empty composer (as in a shell); with a draft it does nothing.
+    if (key.ctrl && input === "d") return composerEmpty ? exit() : undefined;
     if (key.ctrl && input === "c") {
-      if (state.status === "running") return act({ method: "pause" }, "paused: Enter on an empty composer resumes");
+      if (running) return act({ method: "pause" }, "paused: Enter on an empty composer resumes");
+      // A compaction is not a turn: it cannot pause, so Ctrl-C stops it.
+      if (compacting) return act({ method: "cancel" }, "compaction cancelled");
       const armed = quitArmedAt.current;
       if (armed !== undefined && Date.now() - armed < QUIT_ARM_MS) return exit();
       quitArmedAt.current = Date.now();
-      return say("press Ctrl-C again to quit (the pod keeps running)");
+      return say(QUIT_NOTE);
     }
     if (overlay) return;
     // Esc closes an open completion list first (the composer's).
-    if (((key.escape && !completionsOpen) || (key.ctrl && input === "x")) && state.status === "running") return act({ method: "cancel" }, "cancelled");
+    if (((key.escape && !completionsOpen) || (key.ctrl && input === "x")) && busy) return act({ method: "cancel" }, compacting ? "compaction cancelled" : "cancelled");
     if (key.pageUp) {
       // No further than the top: the transcript's lines are cached, so counting them is cheap.
       const top = Math.max(0, transcriptLines(state, size.columns, expanded).length - transcriptHeight);
@@ -259,7 +302,7 @@ export function App(props: AppProps) {
     if (!overlay) return null;
     switch (overlay.kind) {
       case "help":
-        return <HelpOverlay width={size.columns} />;
+        return <HelpOverlay width={size.columns} maxRows={Math.max(4, size.rows - 6)} />;
       case "confirm-stop":
         return (
           <Box borderStyle="round" paddingX={1}>
@@ -273,6 +316,7 @@ export function App(props: AppProps) {
           <PickList
             title="Rewind to before which input? (later turns are cut; the input comes back for editing)"
             width={size.columns}
+            maxRows={Math.max(3, Math.min(10, size.rows - 10))}
             empty="no user inputs to rewind to"
             items={overlay.targets.map((target, index) => ({ key: String(index), label: `${index + 1}. ${target.preview}`, detail: new Date(target.ts).toLocaleTimeString() }))}
             onClose={() => setOverlay(undefined)}
@@ -317,24 +361,37 @@ export function App(props: AppProps) {
     say(rewound.summary);
   }, [say, state.lastRewind]);
 
+  // The frame is exactly rows - 1 high: the transcript's box takes what the rest leaves and clips
+  // its top, so a composer or overlay that grows can never push the frame to the terminal's
+  // height (Ink then clears the screen and the scrollback on every redraw).
   return (
-    <Box flexDirection="column" width={size.columns}>
-      <Transcript state={state} width={size.columns} height={transcriptHeight} scrollOffset={scrollOffset} expanded={expanded} />
-      {overlayView}
-      <Composer
-        active={overlay === undefined}
-        podStatus={state.status}
-        width={size.columns}
-        onSubmit={submit}
-        onEmptyEnter={emptyEnter}
-        complete={complete}
-        queued={queued}
-        onUnqueue={(index) => setQueued((list) => list.filter((_, at) => at !== index))}
-        onEmptyChange={setComposerEmpty}
-        onCompletionsOpenChange={setCompletionsOpen}
-        draft={draft}
-      />
-      <StatusLine state={state} nowMs={now} width={size.columns} note={parents.length > 0 ? `${note ? `${note} · ` : ""}child of ${parents.length} · :back` : note} />
+    <Box flexDirection="column" width={size.columns} height={Math.max(3, size.rows - 1)} overflow="hidden">
+      <Box flexDirection="column" flexGrow={1} flexShrink={1} overflow="hidden" justifyContent="flex-end">
+        <Transcript state={state} width={size.columns} height={transcriptHeight} scrollOffset={scrollOffset} expanded={expanded} />
+      </Box>
+      {overlayView ? (
+        <Box ref={overlayBox} flexShrink={0}>
+          {overlayView}
+        </Box>
+      ) : null}
+      <Box ref={composerBox} flexDirection="column" flexShrink={0}>
+        <Composer
+          active={overlay === undefined}
+          podStatus={state.status}
+          width={size.columns}
+          onSubmit={submit}
+          onEmptyEnter={emptyEnter}
+          complete={complete}
+          queued={queued}
+          onUnqueue={(index) => setQueued((list) => list.filter((_, at) => at !== index))}
+          onEmptyChange={setComposerEmpty}
+          onCompletionsOpenChange={setCompletionsOpen}
+          draft={draft}
+        />
+      </Box>
+      <Box flexShrink={0}>
+        <StatusLine state={state} nowMs={now} width={size.columns} note={parents.length > 0 ? `${note ? `${note} · ` : ""}child of ${parents.length} · :back` : note} />
+      </Box>
     </Box>
   );
 }

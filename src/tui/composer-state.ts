@@ -8,6 +8,7 @@
  * swaps the full content back in. Private-use characters typed or pasted inline are dropped.
  * Offsets (`cursor`, ranges) are UTF-16 code-unit offsets, never inside a surrogate pair.
  */
+import stringWidth from "string-width";
 
 export interface EditorState {
   /** The text with each paste chip as one placeholder character; newlines are `\n`. */
@@ -309,23 +310,17 @@ export const PROMPT = "› ";
 export const CONTINUATION_PROMPT = "… ";
 export const WRAP_PROMPT = "  ";
 
-/** Terminal columns of one code point (0 for controls and combining marks, 2 for wide ones). */
+/** Terminal columns of one code point (0 for controls and combining marks, 2 for wide ones and emoji). */
 export function codePointWidth(code: number): number {
-  if (code < 0x20 || (code >= 0x7f && code < 0xa0)) return 0;
-  if ((code >= 0x300 && code <= 0x36f) || (code >= 0x200b && code <= 0x200f) || (code >= 0xfe00 && code <= 0xfe0f) || (code >= 0x20d0 && code <= 0x20ff)) return 0;
-  const isWide =
-    (code >= 0x1100 && code <= 0x115f) ||
-    (code >= 0x2e80 && code <= 0xa4cf && code !== 0x303f) ||
-    (code >= 0xac00 && code <= 0xd7a3) ||
-    (code >= 0xf900 && code <= 0xfaff) ||
-    (code >= 0xfe30 && code <= 0xfe4f) ||
-    (code >= 0xff00 && code <= 0xff60) ||
-    (code >= 0xffe0 && code <= 0xffe6) ||
-    (code >= 0x1f300 && code <= 0x1f64f) ||
-    (code >= 0x1f900 && code <= 0x1f9ff) ||
-    (code >= 0x20000 && code <= 0x3fffd);
-  return isWide ? 2 : 1;
+  return textWidth(String.fromCodePoint(code));
 }
+
+/** Terminal columns of a grapheme cluster (string-width: emoji and East Asian wide characters take 2). */
+function textWidth(text: string): number {
+  return stringWidth(text);
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 interface Cell {
   text: string;
@@ -344,7 +339,7 @@ export function layoutEditor(state: EditorState, width: number): LayoutRow[] {
   let offset = 0;
   state.text.split("\n").forEach((line, lineIndex) => {
     const cells: Cell[] = [];
-    for (const character of line) {
+    const pushCharacter = (character: string): void => {
       const isCursor = offset === state.cursor;
       const chip = state.chips.get(character);
       if (chip !== undefined) {
@@ -352,9 +347,16 @@ export function layoutEditor(state: EditorState, width: number): LayoutRow[] {
         cells.push({ text: label, width: label.length, style: isCursor ? "chipCursor" : "chip" });
       } else {
         const shown = character === "\t" ? " " : character;
-        cells.push({ text: shown, width: codePointWidth(shown.codePointAt(0) ?? 0), style: isCursor ? "cursor" : "text" });
+        cells.push({ text: shown, width: textWidth(shown), style: isCursor ? "cursor" : "text" });
       }
       offset += character.length;
+    };
+    // A grapheme cluster (an emoji sequence, a letter and its marks) is one cell, as the terminal
+    // draws it; split into code points only when the cursor is inside it or it holds a chip.
+    for (const { segment } of graphemes.segment(line)) {
+      const isSplit = segment.length > 1 && ((state.cursor > offset && state.cursor < offset + segment.length) || [...segment].some((character) => state.chips.has(character)));
+      if (isSplit) for (const character of segment) pushCharacter(character);
+      else pushCharacter(segment);
     }
     if (offset === state.cursor) cells.push({ text: " ", width: 1, style: "cursor" });
     offset += 1;

@@ -120,6 +120,20 @@ const PLAIN_KEY = {
   meta: false,
 } as Key;
 const RETURN_KEY = { ...PLAIN_KEY, return: true } as Key;
+// eslint-disable-next-line no-control-regex -- control characters are what this matches
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/** How Ink reports one character typed alone: Enter, Tab, Backspace, Ctrl-J as "\n", Ctrl-<letter>, or text. */
+function keyOf(piece: string): [string, Key] {
+  if (piece.length !== 1 || !CONTROL_CHARACTER.test(piece)) return [piece, PLAIN_KEY];
+  const code = piece.charCodeAt(0);
+  if (piece === "\r") return ["", RETURN_KEY];
+  if (piece === "\n") return ["\n", PLAIN_KEY];
+  if (piece === "\t") return ["", { ...PLAIN_KEY, tab: true } as Key];
+  if (code === 0x7f || code === 0x08) return ["", { ...PLAIN_KEY, delete: true } as Key];
+  if (code >= 1 && code <= 26) return [String.fromCharCode(code + 96), { ...PLAIN_KEY, ctrl: true } as Key];
+  return ["", PLAIN_KEY];
+}
 
 /** Ask the terminal to wrap pastes in ESC[200~ … ESC[201~ (xterm bracketed-paste mode 2004). */
 export function enableBracketedPaste(stdout: { write(chunk: string): unknown }): void {
@@ -289,13 +303,13 @@ export function Composer(props: ComposerProps) {
       if (!input || isUnknownSequence) return;
       if (input === PASTE_START.slice(1) || input === PASTE_END.slice(1)) return;
       if (input === "?" && isEditorEmpty(editor)) return;
-      if (input.length > 1 && input.includes("\r")) {
+      if (input.length > 1 && CONTROL_CHARACTER.test(input)) {
         // Keys typed faster than they are read arrive as one chunk (a paste would be bracketed):
-        // text, then Enter, as if typed one by one.
-        const parts = input.split("\r");
-        for (const [index, part] of parts.entries()) {
-          if (part) handleInputRef.current(part, PLAIN_KEY);
-          if (index < parts.length - 1) handleInputRef.current("", RETURN_KEY);
+        // replay it as typed — runs of text, and each control key (Enter, Ctrl-J, Ctrl-U, …) as itself.
+        // eslint-disable-next-line no-control-regex -- splits at control characters
+        for (const piece of input.match(/[\u0000-\u001f\u007f]|[^\u0000-\u001f\u007f]+/g) ?? []) {
+          const [pieceInput, pieceKey] = keyOf(piece);
+          handleInputRef.current(pieceInput, pieceKey);
         }
         return;
       }

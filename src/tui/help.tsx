@@ -26,25 +26,26 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   [":help", "this help"],
 ];
 
-export function HelpOverlay(props: { width: number }) {
+/** The help box: one row per key or command (cut to the width), at most `maxRows` rows inside the border. */
+export function HelpOverlay(props: { width: number; maxRows?: number }) {
   const keyWidth = Math.max(...[...KEY_HELP, ...COMMAND_HELP].map(([key]) => key.length)) + 2;
+  const rows: { key: string; bold?: boolean; dim?: boolean; name?: string; text: string }[] = [
+    { key: "h-keys", bold: true, text: "Keys" },
+    ...KEY_HELP.map(([key, what]) => ({ key, name: key.padEnd(keyWidth), text: what })),
+    { key: "h-commands", bold: true, text: "Commands" },
+    ...COMMAND_HELP.map(([command, what]) => ({ key: command, name: command.padEnd(keyWidth), text: what })),
+    { key: "footer", dim: true, text: "Esc or ? closes this help. No key shuts a pod down without asking." },
+  ];
+  const limit = props.maxRows ?? rows.length;
+  const shown = rows.length > limit ? [...rows.slice(0, limit - 1), { key: "more", dim: true, text: "… (make the terminal taller to see the rest)" }] : rows;
   return (
     <Box flexDirection="column" borderStyle="round" paddingX={1} width={Math.min(props.width, 110)}>
-      <Text bold>Keys</Text>
-      {KEY_HELP.map(([key, what]) => (
-        <Text key={key}>
-          <Text color="cyan">{key.padEnd(keyWidth)}</Text>
-          {what}
+      {shown.map((row) => (
+        <Text key={row.key} bold={row.bold} dimColor={row.dim} wrap="truncate-end">
+          {row.name ? <Text color="cyan">{row.name}</Text> : null}
+          {row.text}
         </Text>
       ))}
-      <Text bold>Commands</Text>
-      {COMMAND_HELP.map(([command, what]) => (
-        <Text key={command}>
-          <Text color="cyan">{command.padEnd(keyWidth)}</Text>
-          {what}
-        </Text>
-      ))}
-      <Text dimColor>Esc or ? closes this help. No key shuts a pod down without asking.</Text>
     </Box>
   );
 }

@@ -3,6 +3,7 @@
  * other commands stay fast): renders the app on the terminal with bracketed paste on, and
  * resolves when the user detaches. Without a pod it first offers the running pods to pick from.
  */
+import fs from "node:fs";
 import { render } from "ink";
 import { useState } from "react";
 import { App } from "./app.js";
@@ -38,18 +39,48 @@ function Picker(props: { pods: readonly PodChoice[]; onDone(socket: string | und
 /** Let the user pick one of `pods`; undefined when they close the list. */
 export async function pickPod(pods: readonly PodChoice[]): Promise<string | undefined> {
   let chosen: string | undefined;
-  const instance = render(<Picker pods={pods} onDone={(socket) => ((chosen = socket), instance.unmount())} />, { exitOnCtrlC: true });
+  const instance = render(
+    <Picker
+      pods={pods}
+      onDone={(socket) => {
+        chosen = socket;
+        // Clear the list before the app draws below it.
+        instance.clear();
+        instance.unmount();
+      }}
+    />,
+    { exitOnCtrlC: true },
+  );
   await instance.waitUntilExit();
   return chosen;
 }
 
-/** Run the TUI attached to `socket` until the user detaches. */
+/**
+ * Run the TUI attached to `socket` until the user detaches. The terminal's bracketed-paste mode
+ * is turned off again however the process ends: detach, SIGTERM / SIGHUP / SIGINT from outside
+ * (exit 128 + n), or an exception.
+ */
 export async function runTui(socket: string): Promise<void> {
+  let restored = false;
+  const restore = (): void => {
+    if (restored) return;
+    restored = true;
+    disableBracketedPaste({ write: (chunk: string) => fs.writeSync(1, chunk) });
+  };
+  const signals = { SIGTERM: 15, SIGHUP: 1, SIGINT: 2 } as const;
+  const onSignal = (signal: keyof typeof signals): void => {
+    instance.unmount();
+    restore();
+    process.exit(128 + signals[signal]);
+  };
+  process.once("exit", restore);
+  for (const signal of Object.keys(signals) as (keyof typeof signals)[]) process.on(signal, onSignal);
   enableBracketedPaste(process.stdout);
+  const instance = render(<App socket={socket} />, { exitOnCtrlC: false });
   try {
-    const instance = render(<App socket={socket} />, { exitOnCtrlC: false });
     await instance.waitUntilExit();
   } finally {
-    disableBracketedPaste(process.stdout);
+    for (const signal of Object.keys(signals) as (keyof typeof signals)[]) process.off(signal, onSignal);
+    restore();
   }
 }

@@ -8,6 +8,7 @@
  */
 import { Marked, type MarkedExtension } from "marked";
 import { markedTerminal } from "marked-terminal";
+import stringWidth from "string-width";
 
 // ---- styles -------------------------------------------------------------------------------
 
@@ -35,19 +36,59 @@ export function stripAnsi(text: string): string {
   return text.replace(ANSI_PATTERN, "");
 }
 
-const ZERO_WIDTH = /^(?:\p{Mn}|\p{Me}|\p{Cf})$/u;
-const WIDE = /^(?:[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}])$/u;
+const ASCII_PRINTABLE = /^[\x20-\x7e]*$/;
+/**
+ * A run that needs grapheme segmentation: non-ASCII characters with the ASCII character either
+ * side (a combining mark, variation selector or ZWJ joins the character before it, a prepended
+ * concatenation mark the one after), runs one ASCII character apart merged.
+ */
+const NON_ASCII_RUN = /[\x20-\x7e]?[^\x20-\x7e]+(?:[\x20-\x7e][^\x20-\x7e]+)*[\x20-\x7e]?/g;
+/** Text whose every character is a cluster of its own: printable ASCII, CJK ideographs, kana (no combining sound marks), Hangul syllables, fullwidth forms. */
+const SIMPLE_CLUSTERS = /^[\x20-\x7e\u3000-\u3098\u309b-\u30ff\u4e00-\u9fff\uac00-\ud7a3\uff01-\uff60]*$/;
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
-/** Columns one code point takes. */
-function charWidth(char: string): number {
-  if (ZERO_WIDTH.test(char)) return 0;
-  return WIDE.test(char) ? 2 : 1;
+/** Columns per grapheme cluster seen (string-width is exact but not cheap; clusters repeat a lot). */
+const clusterWidths = new Map<string, number>();
+const MAX_CLUSTER_WIDTHS = 10_000;
+
+/** Columns one grapheme cluster takes (emoji and East Asian wide characters take 2, as terminals draw them). */
+function clusterWidth(cluster: string): number {
+  let width = clusterWidths.get(cluster);
+  if (width === undefined) {
+    width = stringWidth(cluster);
+    if (clusterWidths.size >= MAX_CLUSTER_WIDTHS) clusterWidths.clear();
+    clusterWidths.set(cluster, width);
+  }
+  return width;
+}
+
+/**
+ * Each grapheme cluster of plain `text` with the columns it takes, in order. Printable ASCII
+ * (most text) is one column a character without segmenting; the rest goes through
+ * Intl.Segmenter and string-width.
+ */
+function eachCluster(text: string, visit: (cluster: string, width: number) => void): void {
+  let from = 0;
+  if (!ASCII_PRINTABLE.test(text)) {
+    for (const match of text.matchAll(NON_ASCII_RUN)) {
+      for (let index = from; index < match.index; index += 1) visit(text.charAt(index), 1);
+      const run = match[0];
+      if (SIMPLE_CLUSTERS.test(run)) for (let index = 0; index < run.length; index += 1) visit(run.charAt(index), clusterWidth(run.charAt(index)));
+      else for (const { segment } of graphemes.segment(run)) visit(segment, clusterWidth(segment));
+      from = match.index + match[0].length;
+    }
+  }
+  for (let index = from; index < text.length; index += 1) visit(text.charAt(index), 1);
 }
 
 /** Columns `text` takes on a terminal (ANSI sequences take none). */
 export function visibleWidth(text: string): number {
+  const plain = text.includes("\x1b") ? stripAnsi(text) : text;
+  if (ASCII_PRINTABLE.test(plain)) return plain.length;
   let width = 0;
-  for (const char of stripAnsi(text)) width += charWidth(char);
+  eachCluster(plain, (_cluster, columns) => {
+    width += columns;
+  });
   return width;
 }
 
@@ -56,9 +97,10 @@ type Token = { kind: "escape"; text: string } | { kind: "char"; text: string; wi
 function tokenize(line: string): Token[] {
   const tokens: Token[] = [];
   let last = 0;
-  const pushChars = (text: string): void => {
-    for (const char of text) tokens.push({ kind: "char", text: char, width: charWidth(char) });
+  const pushChar = (text: string, width: number): void => {
+    tokens.push({ kind: "char", text, width });
   };
+  const pushChars = (text: string): void => eachCluster(text, pushChar);
   for (const match of line.matchAll(ANSI_PATTERN)) {
     pushChars(line.slice(last, match.index));
     tokens.push({ kind: "escape", text: match[0] });
@@ -104,16 +146,19 @@ const reopen = (open: OpenStyles): string => [...open.values()].join("");
 /**
  * One logical line (no `\n`) cut into lines of at most `width` columns, breaking after spaces
  * when it can and inside a word when it must. Styles open at a line end are closed there and
- * reopened on the next line (`open`: the styles open where the line starts).
+ * reopened on the next line (`open`: the styles open where the line starts). Lines after the
+ * first start with `hang` spaces (a hanging indent, unstyled).
  */
-function wrapStyledLine(line: string, width: number, openAtStart: OpenStyles): { lines: string[]; open: OpenStyles } {
-  const columns = Math.max(1, width);
-  if (openAtStart.size === 0 && !line.includes("\x1b") && visibleWidth(line) <= columns) return { lines: [line], open: openAtStart };
+function wrapStyledLine(line: string, width: number, openAtStart: OpenStyles, hang = 0): { lines: string[]; open: OpenStyles } {
+  const firstColumns = Math.max(1, width);
+  if (openAtStart.size === 0 && !line.includes("\x1b") && visibleWidth(line) <= firstColumns) return { lines: [line], open: openAtStart };
+  const indent = " ".repeat(hang);
   const tokens = tokenize(line);
   const lines: string[] = [];
   let index = 0;
   let open = openAtStart;
   do {
+    const columns = lines.length === 0 ? firstColumns : Math.max(1, width - hang);
     // Find the end of this line: as many tokens as fit, then back off to the last space.
     let used = 0;
     let end = index;
@@ -141,7 +186,7 @@ function wrapStyledLine(line: string, width: number, openAtStart: OpenStyles): {
     // Spaces at a break are dropped from the start of the next line.
     while (index < tokens.length && tokens[index]?.kind === "char" && tokens[index]?.text === " ") index += 1;
     const body = isBreak ? text.replace(/ +((?:\x1b\[[0-9;]*m)*)$/, "$1") : text; // eslint-disable-line no-control-regex
-    lines.push(`${prefix}${body}${open.size > 0 ? "\x1b[0m" : ""}`);
+    lines.push(`${lines.length === 0 ? "" : indent}${prefix}${body}${open.size > 0 ? "\x1b[0m" : ""}`);
   } while (index < tokens.length);
   return { lines, open };
 }
@@ -151,12 +196,29 @@ export function wrapAnsiLine(line: string, width: number): string[] {
   return wrapStyledLine(line, width, new Map()).lines;
 }
 
-/** `text` (may hold `\n`) as lines of at most `width` columns; styles carry over line ends. */
-export function wrapAnsi(text: string, width: number): string[] {
+/** The indent, list bullet or number of a rendered markdown line: what its continuation lines hang under. */
+const HANGING_PREFIX = /^ *(?:(?:[*+-]|\d+[.)]) +)?/;
+/** Columns a hanging indent leaves at least (otherwise continuation lines start at the margin). */
+const MIN_HANGING_COLUMNS = 20;
+
+function hangingIndent(line: string, width: number): number {
+  const plain = line.includes("\x1b") ? stripAnsi(line) : line;
+  const hang = HANGING_PREFIX.exec(plain)?.[0].length ?? 0;
+  return hang > 0 && width - hang >= MIN_HANGING_COLUMNS ? hang : 0;
+}
+
+/**
+ * `text` (may hold `\n`) as lines of at most `width` columns; styles carry over line ends. With
+ * `hanging`, a wrapped line's continuation lines are indented under its text (after its
+ * leading spaces and list bullet).
+ */
+export function wrapAnsi(text: string, width: number, options: { hanging?: boolean } = {}): string[] {
   const lines: string[] = [];
   let open: OpenStyles = new Map();
   for (const line of text.split(/\r?\n/)) {
-    const wrapped = wrapStyledLine(line.replace(/\t/g, "  "), width, open);
+    const expanded = line.replace(/\t/g, "  ");
+    const hang = options.hanging === true ? hangingIndent(expanded, width) : 0;
+    const wrapped = wrapStyledLine(expanded, width, open, hang);
     lines.push(...wrapped.lines);
     open = wrapped.open;
   }
@@ -168,24 +230,43 @@ export function truncateToWidth(text: string, width: number): string {
   if (visibleWidth(text) <= width) return text;
   let used = 0;
   let out = "";
-  for (const char of text) {
-    const charColumns = charWidth(char);
-    if (used + charColumns > width - 1) break;
-    out += char;
-    used += charColumns;
-  }
+  let isFull = false;
+  eachCluster(text, (cluster, columns) => {
+    if (isFull || used + columns > width - 1) {
+      isFull = true;
+      return;
+    }
+    out += cluster;
+    used += columns;
+  });
   return `${out}…`;
 }
 
 // ---- markdown -------------------------------------------------------------------------------
 
-/** Renderers per width (marked-terminal reflows paragraphs to its width). */
+/**
+ * Reflow width handed to marked-terminal: large enough that it never breaks a line itself (its
+ * reflow counts a wide character as one column, and wrapping its output again left orphan
+ * lines), while it still joins a paragraph's soft line breaks. wrapAnsi does all the wrapping,
+ * with hanging indents for list items, quotes and code.
+ */
+const NO_REFLOW_WIDTH = 100_000;
+
+/** Renderers per width (the width only sizes horizontal rules). */
 const renderers = new Map<number, Marked>();
 
 function rendererFor(width: number): Marked {
   let renderer = renderers.get(width);
   if (!renderer) {
-    const extension = markedTerminal({ width, reflowText: true, showSectionPrefix: false, tab: 2, emoji: false }) as unknown as MarkedExtension;
+    const rule = "-".repeat(Math.max(1, width - 1));
+    const extension = markedTerminal({
+      width: NO_REFLOW_WIDTH,
+      reflowText: true,
+      hr: () => rule,
+      showSectionPrefix: false,
+      tab: 2,
+      emoji: false,
+    }) as unknown as MarkedExtension;
     renderer = new Marked(extension);
     renderers.set(width, renderer);
   }
@@ -199,7 +280,7 @@ const cache = new Map<string, readonly string[]>();
 function renderUncached(text: string, width: number): string[] {
   try {
     const rendered = rendererFor(width).parse(text, { async: false });
-    const lines = wrapAnsi(rendered.replace(/\s+$/, ""), width);
+    const lines = wrapAnsi(rendered.replace(/\s+$/, ""), width, { hanging: true });
     while (lines.length > 0 && stripAnsi(lines[0] ?? "").trim() === "") lines.shift();
     return lines;
   } catch {
@@ -207,11 +288,15 @@ function renderUncached(text: string, width: number): string[] {
   }
 }
 
+/** The one render of streaming text kept: the live turn's text changes with every delta. */
+let liveRender: { key: string; lines: readonly string[] } | undefined;
+
 /**
  * Markdown `text` as terminal lines of at most `width` columns (ANSI styled; plain wrapped
- * text when rendering fails). Memoised per (text, width).
+ * text when rendering fails). Memoised per (text, width); `live` text (still streaming, so each
+ * version is shown once) is not kept in the memo, only as the one last live render.
  */
-export function renderMarkdown(text: string, width: number): readonly string[] {
+export function renderMarkdown(text: string, width: number, options: { live?: boolean } = {}): readonly string[] {
   const columns = Math.max(10, width);
   const key = `${columns}\u0000${text}`;
   const cached = cache.get(key);
@@ -219,6 +304,10 @@ export function renderMarkdown(text: string, width: number): readonly string[] {
     cache.delete(key);
     cache.set(key, cached);
     return cached;
+  }
+  if (options.live === true) {
+    if (liveRender?.key !== key) liveRender = { key, lines: renderUncached(text, columns) };
+    return liveRender.lines;
   }
   const lines = renderUncached(text, columns);
   cache.set(key, lines);

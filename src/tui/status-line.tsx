@@ -1,7 +1,8 @@
 /**
- * The status line under the transcript: pod name · model · state · elapsed time of the running
- * turn · tokens in/out · context occupancy · retry countdown · connection, then an optional
- * note. A pure function of its props: the app passes `nowMs` and re-renders it every second.
+ * The status line under the transcript: pod name · model · state (`connecting…` before the
+ * snapshot, `compacting`, else the pod's status) · elapsed time of the running turn · tokens
+ * in/out · context occupancy · retry countdown · connection, then an optional note. A pure
+ * function of its props: the app passes `nowMs` and re-renders it every second.
  */
 import { Text } from "ink";
 import type { JSX } from "react";
@@ -52,12 +53,22 @@ function connectionText(connection: ConnectionState, nowMs: number): string | un
   }
 }
 
+/**
+ * The state field: `connecting…` until the current connection's snapshot says the status,
+ * `compacting` while a compaction runs (the pod's status stays idle meanwhile), else the status.
+ */
+function stateText(state: TuiState): string {
+  if (state.isAwaitingSnapshot) return style.yellow("connecting…");
+  if (state.compacting) return style.cyan("compacting");
+  return STATUS_PAINT[state.status](state.status);
+}
+
 /** The fields of the status line, in order (ANSI styled); exported for tests and the app's title. */
 export function statusFields(state: TuiState, nowMs: number): string[] {
   const fields: string[] = [];
   if (state.greeting) fields.push(style.bold(state.greeting.pod_name), state.greeting.model);
-  fields.push(STATUS_PAINT[state.status](state.status));
-  if (state.status === "running" && state.turnStartedAtMs !== undefined) fields.push(formatElapsed(nowMs - state.turnStartedAtMs));
+  fields.push(stateText(state));
+  if (!state.isAwaitingSnapshot && state.status === "running" && state.turnStartedAtMs !== undefined) fields.push(formatElapsed(nowMs - state.turnStartedAtMs));
   const { inputTokens, outputTokens } = state.usage;
   if (inputTokens > 0 || outputTokens > 0) fields.push(`${formatTokens(inputTokens)} in / ${formatTokens(outputTokens)} out`);
   if (state.contextTokens !== undefined && state.contextWindow !== undefined && state.contextWindow > 0) {
@@ -65,7 +76,8 @@ export function statusFields(state: TuiState, nowMs: number): string[] {
     fields.push(percent >= 80 ? style.yellow(`ctx ${percent}%`) : `ctx ${percent}%`);
   }
   if (state.retry) fields.push(style.yellow(`retry ${state.retry.attempt}/${state.retry.maxAttempts} in ${secondsUntil(state.retry.retryAtMs, nowMs)}s`));
-  const connection = connectionText(state.connection, nowMs);
+  // While connecting the state field already says so.
+  const connection = state.isAwaitingSnapshot && state.connection.kind === "connecting" ? undefined : connectionText(state.connection, nowMs);
   if (connection !== undefined) fields.push(connection);
   return fields;
 }

@@ -11,7 +11,10 @@
  *   (`text_done`, `thinking_done`, `tool_call_done`), the way the pod commits them.
  * - A `tool_result` is merged into its tool call item (looked up from the end).
  * - `segment_rotated` reseeds the items with the new segment's marker (a compaction stays
- *   visible); `rewind_applied` reseeds them from its entries plus a rewind marker.
+ *   visible), followed by what the run in progress has added so far (its user message);
+ *   `rewind_applied` reseeds them from its entries plus a rewind marker.
+ * - A cancelled run (`error`/`run_errored` `internal` "Cancelled", the reference's shape) is a
+ *   neutral notice, not an error.
  * - `run_end{rolled_back}` drops what the run added (the pod truncated its log the same way).
  *
  * Items are immutable: a changed item is a new object with the same `id`, so renderers may
@@ -111,6 +114,8 @@ export interface TuiState {
   contextWindow?: number;
   /** The model call is waiting to retry (from llm_retry); `attempt` is the next attempt (1-based). */
   retry?: { attempt: number; maxAttempts: number; retryAtMs: number; error: string };
+  /** True from `compact_start` until `compact_done` / `compact_failed` / a snapshot (the pod's status stays idle meanwhile). */
+  compacting: boolean;
   /** The last `rewind_applied` (a new object per rewind): the app hands `input` back to the composer. */
   lastRewind?: { input: Segment[]; summary: string };
   // ---- bookkeeping (not for display) ----
@@ -127,6 +132,7 @@ export function initialTuiState(): TuiState {
   return {
     connection: { kind: "connecting" },
     status: "idle",
+    compacting: false,
     items: [],
     usage: { inputTokens: 0, outputTokens: 0 },
     nextItemId: 0,
@@ -182,10 +188,14 @@ class ItemList {
     this.items.push({ ...draft, id: id ?? `n${this.nextItemId++}` } as TranscriptItem);
   }
 
-  /** A compaction summary fills the marker it follows; otherwise it is a marker of its own. */
+  /**
+   * A compaction summary fills the last compaction marker when that has none yet (the run in
+   * progress may have items after it); otherwise it is a marker of its own.
+   */
   pushCompactionSummary(summary: string, id?: string): void {
-    const last = this.items.at(-1);
-    if (last?.kind === "compaction" && last.summary === undefined) this.items[this.items.length - 1] = { ...last, summary };
+    const index = this.items.findLastIndex((item) => item.kind === "compaction");
+    const marker = this.items[index];
+    if (marker?.kind === "compaction" && marker.summary === undefined) this.items[index] = { ...marker, summary };
     else this.push({ kind: "compaction", summary }, id);
   }
 
@@ -213,6 +223,16 @@ const COMPACTED_PREFIX = /^\[Compacted\]\n[^\n]*\n\n/;
 function compactionSummaryText(item: SystemItem): string {
   const body = typeof item.body === "string" ? item.body : "";
   return body.replace(COMPACTED_PREFIX, "");
+}
+
+/** Whether an error is the pod's report of a cancelled run (`internal` "Cancelled", the reference's shape). */
+function isCancellation(code: string, message: string): boolean {
+  return code === "internal" && /^cancell?ed\.?$/i.test(message.trim());
+}
+
+/** An error as an item draft: a cancellation is a neutral notice. */
+function errorDraft(code: string, message: string): ItemDraft {
+  return isCancellation(code, message) ? { kind: "notice", tone: "info", text: "run cancelled" } : { kind: "error", code, message };
 }
 
 function toolResultView(item: { summary: string; output?: string; is_error: boolean }): ToolResultView {
@@ -246,7 +266,7 @@ const ENTRY_HANDLERS: { [Kind in LogEntry["kind"]]: EntryHandler<Kind> } = {
   run_completed: (list, entry, id) => {
     if (entry.result !== "finished") list.push({ kind: "run_end", result: entry.result }, id);
   },
-  run_errored: (list, entry, id) => list.push({ kind: "error", code: entry.code, message: entry.message }, id),
+  run_errored: (list, entry, id) => list.push(errorDraft(entry.code, entry.message), id),
   llm_usage: () => {},
   extension: () => {},
 };
@@ -330,6 +350,8 @@ function endRun(state: TuiState, result: RunResult): TuiState {
   return result === "finished" ? next : appendItem(next, { kind: "run_end", result });
 }
 
+const COMPACTING_NOTICE = "compacting the conversation…";
+
 type EventHandler<Name extends EventName> = (state: TuiState, event: EventOf<Name>, nowMs: number) => TuiState;
 
 const ignore = (state: TuiState): TuiState => state;
@@ -343,6 +365,7 @@ const EVENT_HANDLERS: { [Name in EventName]: EventHandler<Name> } = {
       ...withAlerts,
       greeting: data.greeting,
       status: data.status,
+      compacting: false,
       live: data.in_flight ? liveOfInFlight(data.in_flight) : undefined,
       turnStartedAtMs: data.status === "running" ? (lastInvoke?.ts ?? nowMs) : undefined,
       usage: usageOfEntries(data.entries),
@@ -422,7 +445,7 @@ const EVENT_HANDLERS: { [Name in EventName]: EventHandler<Name> } = {
     };
   },
   run_end: (state, { data }) => endRun(state, data.result),
-  error: (state, { data }) => appendItem({ ...flushLive(state), retry: undefined }, { kind: "error", code: data.code, message: data.message }),
+  error: (state, { data }) => appendItem({ ...flushLive(state), retry: undefined }, errorDraft(data.code, data.message)),
   alert: (state, { data }) => {
     const next = appendItem(state, { kind: "alert", level: data.level, source: data.source, message: data.message });
     if (!state.isAwaitingSnapshot) return next;
@@ -432,11 +455,22 @@ const EVENT_HANDLERS: { [Name in EventName]: EventHandler<Name> } = {
   segment_rotated: (state, { data }) => {
     const draft = segmentStartDraft(data.entry, false);
     const reseeded = reseed(state, []);
-    return draft ? appendItem(reseeded, draft) : reseeded;
+    const withMarker = draft ? appendItem(reseeded, draft) : reseeded;
+    if (state.runStartIndex === undefined) return withMarker;
+    // A run in progress (e.g. its user message, sent before an automatic compaction) stays in
+    // view; the "compacting…" notice does not (the compaction is done).
+    const runItems = state.items.slice(state.runStartIndex).filter((item) => !(item.kind === "notice" && item.text === COMPACTING_NOTICE));
+    return {
+      ...withMarker,
+      items: [...withMarker.items, ...runItems],
+      runStartIndex: withMarker.items.length,
+      live: state.live,
+      retry: state.retry,
+    };
   },
-  compact_start: (state) => appendItem(state, { kind: "notice", tone: "info", text: "compacting the conversation…" }),
-  compact_done: ignore,
-  compact_failed: (state, { data }) => appendItem(state, { kind: "notice", tone: "error", text: `compaction failed: ${data.error}` }),
+  compact_start: (state) => ({ ...appendItem(state, { kind: "notice", tone: "info", text: COMPACTING_NOTICE }), compacting: true }),
+  compact_done: (state) => (state.compacting ? { ...state, compacting: false } : state),
+  compact_failed: (state, { data }) => ({ ...appendItem(state, { kind: "notice", tone: "error", text: `compaction failed: ${data.error}` }), compacting: false }),
   rewind_targets: ignore,
   rewind_applied: (state, { data }) => ({
     ...appendItem(reseed(state, data.entries), { kind: "rewind", summary: data.summary }),

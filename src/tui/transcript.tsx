@@ -218,7 +218,7 @@ function committedLines(items: readonly TranscriptItem[], width: number, expande
   return lines;
 }
 
-/** Lines of the turn in flight (not cached but markdown, which is memoised per text). */
+/** Lines of the turn in flight (not cached; its streaming text is rendered as live markdown, kept only until it changes). */
 function liveLines(live: LiveTurn | undefined, width: number, expanded: boolean): string[] {
   if (!live) return [];
   const lines: string[] = [];
@@ -227,7 +227,7 @@ function liveLines(live: LiveTurn | undefined, width: number, expanded: boolean)
     lines.push(head);
     if (expanded) lines.push(...block(live.thinking, width, INDENT, INDENT, (line) => style.dim(style.italic(line))));
   }
-  if (live.text !== "") lines.push(...renderMarkdown(live.text, width));
+  if (live.text !== "") lines.push(...renderMarkdown(live.text, width, { live: true }));
   for (const call of live.toolCalls) {
     lines.push(style.dim(truncateToWidth(`→ ${call.name}(${argumentsPreview(call.arguments)}…`, width)));
   }

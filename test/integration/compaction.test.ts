@@ -228,12 +228,13 @@ describe("compact through the socket", () => {
     client.drain();
     const events = await runTurn(client, "second");
     const order = names(events);
+    // The user's message goes out when its run starts: after the compaction that ran ahead of it.
     expect(order.slice(0, order.indexOf("invoke_start") + 1)).toEqual([
-      "user_message",
       "compact_start",
       "segment_rotated",
       "system_item",
       "compact_done",
+      "user_message",
       "status",
       "invoke_start",
     ]);
@@ -270,8 +271,8 @@ describe("cancel during an automatic compaction", () => {
     await client.waitFor("compact_start");
     await client.request({ method: "cancel" });
     const events = await client.collectUntil(isIdleStatus);
-    expect(names(events)).toEqual(["run_end", "status"]);
-    expect(events[0]).toMatchObject({ data: { result: "rolled_back" } });
+    expect(names(events)).toEqual(["user_message", "run_end", "status"]);
+    expect(events[1]).toMatchObject({ data: { result: "rolled_back" } });
     await expect(client.waitFor("compact_failed")).resolves.toMatchObject({ data: { error: "cancelled" } });
     expect(await entriesOf(pod)).toEqual(before);
     expect(JSON.stringify(await entriesOf(pod))).not.toContain("should not run");

@@ -169,7 +169,7 @@ describe("App: sending and the queue", () => {
     await app.enter("later please");
     expect(app.fake.names()).toEqual([]);
     expect(app.frame()).toContain("queued: later please");
-    expect(app.statusLine()).toContain("queued: sent when the run ends");
+    expect(app.statusLine()).toContain("queued: sent when the pod is idle");
 
     await app.push(status("idle"));
     expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "later please" }] } }]);
@@ -238,6 +238,36 @@ describe("App: interrupting keys", () => {
     expect(app.fake.stopped).toBe(1);
     await app.press(CTRL_P);
     expect(app.fake.names()).toEqual([]);
+  });
+
+  it("a pod that went away mid-turn is not running: Ctrl-C quits on a second press instead of pausing", async () => {
+    const app = await setup({ status: "running" });
+    await app.setState({ kind: "reconnecting", attempt: 1, retryAtMs: Date.now() + 1_000, reason: "the pod closed the connection" });
+    await app.press(CTRL_C);
+    expect(app.fake.names()).toEqual([]);
+    expect(app.statusLine()).toContain("press Ctrl-C again");
+    await app.press(CTRL_C);
+    expect(app.fake.stopped).toBe(1);
+  });
+
+  it("during a compaction a message is queued and Esc cancels the compaction", async () => {
+    const app = await setup();
+    await app.push({ event: "compact_start" });
+    expect(app.statusLine()).toContain("compacting");
+    await app.enter("after the compaction");
+    expect(app.fake.names()).toEqual([]);
+    expect(app.frame()).toContain("queued: after the compaction");
+    await app.press(ESC);
+    expect(app.fake.names()).toEqual(["cancel"]);
+    await app.push({ event: "compact_failed", data: { error: "cancelled" } });
+    expect(app.fake.sent.at(-1)).toEqual({ method: "run", params: { input: [{ kind: "text", content: "after the compaction" }] } });
+  });
+
+  it("Ctrl-D detaches only from an empty composer", async () => {
+    const app = await setup();
+    await app.press("draft", CTRL_D);
+    expect(app.fake.stopped).toBe(0);
+    expect(app.frame()).toContain("draft");
   });
 
   it("Esc and Ctrl-X cancel a running turn", async () => {
@@ -358,11 +388,12 @@ describe("App: commands", () => {
     expect(app.statusLine()).toContain("stopping the pod…");
   });
 
-  it("an unknown command is an error note and sends nothing", async () => {
+  it("only a known command is one: `:)` and `:root { … }` are sent as messages", async () => {
     const app = await setup();
-    await app.enter(":foo bar");
-    expect(app.statusLine()).toContain("unknown command :foo (see :help)");
-    expect(app.fake.names()).toEqual([]);
+    await app.enter(":)");
+    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: ":)" }] } }]);
+    await app.enter(":compact");
+    expect(app.fake.names()).toEqual(["run", "compact"]);
   });
 
   it(":rewind picks a target, sends rewind_to and puts the rewound input back into the composer", async () => {

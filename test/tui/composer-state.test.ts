@@ -167,6 +167,19 @@ describe("layout", () => {
     expect(layoutEditor(at("日本語", 0), 6).map(rowText)).toEqual(["› 日本", "  語"]);
   });
 
+  it("counts emoji as the terminal draws them: two columns a cluster", () => {
+    expect(layoutEditor(at("🚀🚀🚀", 0), 6).map(rowText)).toEqual(["› 🚀🚀", "  🚀"]);
+    expect(layoutEditor(at("✅✅✅", 0), 6).map(rowText)).toEqual(["› ✅✅", "  ✅"]);
+    // A ZWJ family and a skin-toned thumb are one two-column cluster each.
+    expect(layoutEditor(at("👨‍👩‍👧ab", 0), 6).map(rowText)).toEqual(["› 👨‍👩‍👧ab"]);
+    expect(layoutEditor(at("👍🏽👍🏽x", 0), 7).map(rowText)).toEqual(["› 👍🏽👍🏽x"]);
+    // The cursor after a cluster, and inside one (reachable by code-point moves), still shows.
+    expect(layoutEditor(at("🚀", 2), 6)[0]?.segments).toEqual([{ text: "🚀", style: "text" }, { text: " ", style: "cursor" }]);
+    const inside = layoutEditor(at("👍🏽", 2), 6)[0];
+    expect(inside?.hasCursor).toBe(true);
+    expect(inside?.segments.map((segment) => segment.text).join("")).toBe("👍🏽");
+  });
+
   it("windows the rows around the cursor", () => {
     const rows = layoutEditor(at("1\n2\n3\n4\n5", 0), 20);
     expect(visibleRows(rows, 3)).toMatchObject({ hiddenAbove: 0, hiddenBelow: 2 });

@@ -105,6 +105,11 @@ describe("Composer", () => {
     expect(props.onSubmit).toHaveBeenNthCalledWith(2, "one");
     expect(props.onSubmit).toHaveBeenNthCalledWith(3, "two");
     expect(frame()).toContain("Enter send");
+    // Control keys in such a chunk act as themselves: Ctrl-U clears to the line start, Ctrl-J is a newline.
+    await send("abc\u0015one more\r");
+    expect(props.onSubmit).toHaveBeenNthCalledWith(4, "one more");
+    await send("line 1\nline 2\r");
+    expect(props.onSubmit).toHaveBeenNthCalledWith(5, "line 1\nline 2");
   });
 
   it("calls onEmptyEnter for Enter on an empty composer", async () => {

@@ -60,7 +60,23 @@ describe("StatusLine", () => {
     expect(line(reconnecting)).toContain("reconnecting in 2s (attempt 3)");
     expect(line(withConnection(connected(), { kind: "closed", reason: "" }))).toContain("disconnected");
     expect(line(withConnection(connected(), { kind: "closed", reason: "pod shut down" }))).toContain("disconnected: pod shut down");
-    expect(line(initialTuiState())).toBe("idle · connecting…");
+    expect(line(initialTuiState())).toBe("connecting…");
+  });
+
+  it("does not claim a state before the snapshot of the current connection", () => {
+    expect(line(withConnection(initialTuiState(), { kind: "connected" }))).toBe("connecting…");
+    const reconnecting = withConnection(connected([{ event: "status", data: { status: "running" } }]), { kind: "reconnecting", attempt: 2, retryAtMs: NOW + 3_000, reason: "EOF" });
+    expect(line(reconnecting, NOW + 5_000)).toBe("main · claude-x · connecting… · ctx 42% · reconnecting in 0s (attempt 2)");
+    const open = withConnection(reconnecting, { kind: "connected" });
+    expect(line(open)).toBe("main · claude-x · connecting… · ctx 42%");
+    const seeded = reduceEvent(open, { event: "snapshot", data: { entries: [], greeting: GREETING, status: "idle" } }, NOW);
+    expect(line(seeded)).toBe("main · claude-x · idle · ctx 42%");
+  });
+
+  it("shows compacting while a compaction runs (the pod's status stays idle)", () => {
+    const compacting = connected([{ event: "compact_start" }]);
+    expect(line(compacting)).toBe("main · claude-x · compacting · ctx 42%");
+    expect(line(reduceEvent(compacting, { event: "compact_done", data: { new_segment_id: "s2" } }, NOW))).toBe("main · claude-x · idle · ctx 42%");
   });
 });
 

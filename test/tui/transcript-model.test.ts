@@ -270,6 +270,15 @@ describe("a live run", () => {
     ]);
   });
 
+  it("shows a cancelled run (internal \"Cancelled\", live or in a snapshot) as a notice, not an error", () => {
+    const live = fold([...run, { event: "error", data: { code: "internal", message: "Cancelled" } }]);
+    expect(shapes(live).at(-1)).toEqual({ kind: "notice", tone: "info", text: "run cancelled" });
+    const replayed = fold([snapshot([start(), { kind: "run_errored", ts: NOW, code: "internal", message: "Cancelled" }])]);
+    expect(shapes(replayed)).toEqual([{ kind: "notice", tone: "info", text: "run cancelled" }]);
+    // Any other internal error is still an error.
+    expect(shapes(fold([{ event: "error", data: { code: "internal", message: "Cancelled by a bug: x" } }]))).toEqual([{ kind: "error", code: "internal", message: "Cancelled by a bug: x" }]);
+  });
+
   it("tracks a retry countdown until the stream resumes", () => {
     let state = fold([...run, { event: "llm_retry", data: { llm_call: 0, failed_attempt: 1, max_attempts: 5, wait_ms: 2_000, elapsed_ms: 100, status: 529, error: "overloaded" } }], undefined, NOW);
     expect(state.retry).toEqual({ attempt: 2, maxAttempts: 5, retryAtMs: NOW + 2_000, error: "overloaded" });
@@ -308,6 +317,55 @@ describe("compaction and rewind", () => {
     );
     expect(shapes(state)).toEqual([{ kind: "compaction", compactedFrom: "seg-1", summary: "All done." }]);
     expect(state.contextTokens).toBe(Math.ceil(body.length / 4));
+  });
+
+  it("is compacting from compact_start until compact_done, compact_failed or a snapshot", () => {
+    expect(history.compacting).toBe(false);
+    const started = fold([{ event: "compact_start" }], history);
+    expect(started.compacting).toBe(true);
+    const rotated = fold([{ event: "segment_rotated", data: { entry: { ...start(), segment_id: "seg-2", compacted_from: "seg-1" } } }], started);
+    expect(rotated.compacting).toBe(true);
+    expect(fold([{ event: "compact_done", data: { new_segment_id: "seg-2" } }], rotated).compacting).toBe(false);
+    expect(fold([{ event: "compact_failed", data: { error: "529" } }], started).compacting).toBe(false);
+    expect(fold([snapshot([start()])], withConnection(started, { kind: "reconnecting", attempt: 1, retryAtMs: NOW, reason: "x" })).compacting).toBe(false);
+  });
+
+  it("keeps the run in progress in view when a compaction rotates the segment", () => {
+    const summary = { event: "system_item", data: { item: { kind: "compaction_summary", body: "[Compacted]\nreplaced:\n\nAll done." } } } as const;
+    const rotate: Event = { event: "segment_rotated", data: { entry: { ...start(), segment_id: "seg-2", compacted_from: "seg-1" } } };
+    const marker = { kind: "compaction", compactedFrom: "seg-1", summary: "All done." };
+    const ask = { kind: "user", segments: [{ kind: "text", content: "next question" }] };
+    // The user message came first (the run started, then compacted before its first turn).
+    const userFirst = fold(
+      [
+        { event: "user_message", data: { segments: [{ kind: "text", content: "next question" }] } },
+        { event: "status", data: { status: "running" } },
+        { event: "compact_start" },
+        rotate,
+        summary,
+        { event: "compact_done", data: { new_segment_id: "seg-2" } },
+      ],
+      history,
+    );
+    expect(shapes(userFirst)).toEqual([marker, ask]);
+    // What the run adds goes after it, and a rollback keeps the marker.
+    const rolledBack = fold([{ event: "turn_start", data: { turn: 0 } }, { event: "text_done", data: { text: "x" } }, { event: "run_end", data: { result: "rolled_back" } }], userFirst);
+    expect(shapes(rolledBack)).toEqual([marker, { kind: "run_end", result: "rolled_back" }]);
+    // The user message sent once the run starts, after the compaction, simply shows.
+    const userAfter = fold(
+      [
+        { event: "status", data: { status: "running" } },
+        { event: "compact_start" },
+        rotate,
+        summary,
+        { event: "compact_done", data: { new_segment_id: "seg-2" } },
+        { event: "user_message", data: { segments: [{ kind: "text", content: "next question" }] } },
+      ],
+      history,
+    );
+    expect(shapes(userAfter)).toEqual([marker, ask]);
+    // A manual compaction between runs leaves just the marker.
+    expect(shapes(fold([{ event: "compact_start" }, rotate, summary], history))).toEqual([marker]);
   });
 
   it("compact_failed leaves the history and says why", () => {

@@ -3,9 +3,10 @@
  * scrolling, markdown and wrapping — rendered through Ink as the app shows it.
  */
 import { render } from "ink-testing-library";
+import stringWidth from "string-width";
 import { describe, expect, it } from "vitest";
 import type { Event, LogEntry } from "../../protocol/index.js";
-import { renderMarkdown, stripAnsi, visibleWidth, wrapAnsi } from "../../src/tui/markdown.js";
+import { MAX_MARKDOWN_CACHE_ENTRIES, renderMarkdown, stripAnsi, truncateToWidth, visibleWidth, wrapAnsi } from "../../src/tui/markdown.js";
 import { initialTuiState, reduceEvent, type TuiState } from "../../src/tui/transcript-model.js";
 import { Transcript, transcriptLines, visibleLines } from "../../src/tui/transcript.js";
 
@@ -50,6 +51,8 @@ describe("each item kind has its look", () => {
     { name: "interrupt", events: [{ event: "system_item", data: { item: { kind: "interrupt", body: "[interrupted by the user]" } } }], expected: ["◆ interrupt: [interrupted by the user]"] },
     { name: "alert", events: [{ event: "alert", data: { level: "warn", source: "worker", message: "ipc: slow client", timestamp_ms: NOW } }], expected: ["▲ warn (worker): ipc: slow client"] },
     { name: "error", events: [{ event: "error", data: { code: "provider_error", message: "529 overloaded" } }], expected: ["✗ error: 529 overloaded (provider_error)"] },
+    { name: "cancelled run", events: [{ event: "error", data: { code: "internal", message: "Cancelled" } }], expected: ["· run cancelled"] },
+    { name: "cancelled run (snapshot)", entries: [{ kind: "run_errored", ts: NOW, code: "internal", message: "Cancelled" }], expected: ["· run cancelled"] },
     {
       name: "compaction marker",
       events: [
@@ -213,5 +216,68 @@ describe("markdown and wrapping", () => {
     expect(lines[1]?.startsWith("\x1b[1m")).toBe(true);
     // A style left open at a line end (marked-terminal's own reflow does that) carries to the next line only while open.
     expect(wrapAnsi("\x1b[1mone\ntwo\x1b[22m\nthree", 80)).toEqual(["\x1b[1mone\x1b[0m", "\x1b[1mtwo\x1b[22m", "three"]);
+  });
+});
+
+describe("display width", () => {
+  it("counts emoji and East Asian wide characters as two columns, as terminals draw them", () => {
+    for (const text of ["🚀", "✅", "⚠️", "❌", "日", "한", "👍🏽", "👨‍👩‍👧", "🇫🇷"]) expect(visibleWidth(text), text).toBe(2);
+    for (const text of ["a", "é", "e\u0301", "→", "─"]) expect(visibleWidth(text), text).toBe(1);
+    expect(visibleWidth("\x1b[1m🚀 go\x1b[22m")).toBe(5);
+    expect(truncateToWidth("🚀🚀🚀🚀", 5)).toBe("🚀🚀…");
+    expect(truncateToWidth("ok ✅ done", 20)).toBe("ok ✅ done");
+  });
+
+  it("wraps emoji and CJK text to the width, never past it", () => {
+    const emoji = Array.from({ length: 30 }, (_, index) => `🚀${index}✅`).join(" ");
+    for (const line of wrapAnsi(emoji, 20)) expect(stringWidth(line)).toBeLessThanOrEqual(20);
+    const lines = transcriptLines(stateOf([{ event: "text_done", data: { text: `${emoji}\n\n${"日本語のテキストです。".repeat(6)}` } }]), 25, false);
+    for (const line of lines) expect(stringWidth(line)).toBeLessThanOrEqual(25);
+    expect(plain(lines.join("")).replace(/ /g, "")).toBe((emoji + "日本語のテキストです。".repeat(6)).replace(/ /g, ""));
+  });
+
+  it("wraps a markdown paragraph once: full lines, no orphan left by a second wrap", () => {
+    // 55 wide characters: 15 a line at width 31 (30 columns), so 4 lines; reflowed by character count first, it was 5.
+    const lines = renderMarkdown("日本語のテキストです。".repeat(5), 31).map(plain);
+    expect(lines.map((line) => stringWidth(line))).toEqual([30, 30, 30, 20]);
+  });
+
+  it("keeps markdown structure: soft breaks join, list items and code hang under their indent, rules fit", () => {
+    expect(renderMarkdown("line one\nline two", 40).map(plain)).toEqual(["line one line two"]);
+    const item = renderMarkdown("- a list item long enough that it has to wrap onto a second and a third line", 30).map(plain);
+    expect(item.length).toBeGreaterThan(2);
+    expect(item[0]).toMatch(/^ {2}\* a list/);
+    for (const line of item.slice(1)) expect(line).toMatch(/^ {4}\S/);
+    const code = renderMarkdown("```\nconst value = compute(first, second, third, fourth, fifth);\n```", 30).map(plain);
+    for (const line of code) expect(line).toMatch(/^ {2}\S/);
+    const rule = renderMarkdown("above\n\n---\n\nbelow", 30).map(plain);
+    expect(rule.some((line) => /^-{20,30}$/.test(line))).toBe(true);
+    for (const line of rule) expect(stringWidth(line)).toBeLessThanOrEqual(30);
+  });
+});
+
+describe("streaming markdown", () => {
+  it("does not memoise each partial text of the live turn, only the finished block", () => {
+    const finished = "An **earlier** answer.";
+    const kept = renderMarkdown(finished, 77);
+    let state = stateOf([{ event: "turn_start", data: { turn: 0 } }]);
+    let streamed = "";
+    for (let index = 0; index <= MAX_MARKDOWN_CACHE_ENTRIES; index += 1) {
+      const delta = `w${index} `;
+      streamed += delta;
+      state = reduceEvent(state, { event: "text_delta", data: { text: delta } }, NOW);
+      visibleLines(state, 77, false, 3, 0);
+    }
+    // The live text shows as it streams (and the last render is reused while it does not change).
+    expect(plain(visibleLines(state, 77, false, 1, 0).join(""))).toContain(`w${MAX_MARKDOWN_CACHE_ENTRIES}`);
+    expect(visibleLines(state, 77, false, 3, 0)).toEqual(visibleLines(state, 77, false, 3, 0));
+    // 2,001 partial texts did not push the earlier answer out of the memo.
+    expect(renderMarkdown(finished, 77)).toBe(kept);
+    // The finished block renders as the live text did, and is memoised.
+    const done = reduceEvent(state, { event: "text_done", data: { text: streamed } }, NOW);
+    const item = done.items.at(-1);
+    expect(item?.kind).toBe("assistant");
+    expect(renderMarkdown(streamed, 77)).toBe(renderMarkdown(streamed, 77));
+    expect(transcriptLines(done, 77, false).map(plain).join("\n")).toContain(`w${MAX_MARKDOWN_CACHE_ENTRIES}`);
   });
 });
