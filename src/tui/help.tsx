@@ -10,7 +10,7 @@ export const KEY_HELP: readonly (readonly [string, string])[] = [
   ["Backspace on an empty composer", "drop the last queued message"],
   ["Ctrl-C", "pause the running turn; when idle, press twice to quit (the pod keeps running)"],
   ["Esc / Ctrl-X", "cancel the running turn"],
-  ["Ctrl-D", "detach (the pod keeps running)"],
+  ["Ctrl-D", "detach, on an empty composer (the pod keeps running)"],
   ["PgUp / PgDn", "scroll the transcript"],
   ["Ctrl-O", "expand / collapse thinking and tool details"],
   ["Ctrl-P", "the pods pane: this pod's children; Enter attaches to one, Esc closes"],
