@@ -23,10 +23,9 @@ import path from "node:path";
 import type { Event, LogEntry } from "../protocol/index.js";
 import { decodeEvent } from "../protocol/index.js";
 import { script } from "../src/model/scripted/script-builder.js";
-import type { PodMetadata } from "../src/client/pod-metadata-file.js";
 import { visibleLines } from "../src/tui/transcript.js";
 import { initialTuiState, reduceEvent } from "../src/tui/transcript-model.js";
-import { CLI_ENTRY, elapsedMs, median, nowNs, podEnv, REPO_ROOT, removeDir, sleep, startPod, tempDir, trackPid, untrackPid, withTimeout, type PodProcess } from "./support.js";
+import { CLI_ENTRY, elapsedMs, median, nowNs, podEnv, REPO_ROOT, removeDir, sleep, startPod, tempDir, trackPid, untrackPid, withTimeout, writeRestorableMetadata, type PodProcess } from "./support.js";
 import { hasTmux, TmuxScreen } from "./tmux.js";
 
 export const ENTRIES = 5_000;
@@ -214,22 +213,7 @@ function writeSession(home: string, cwd: string): { file: string; counts: Record
     const kind = entry.kind === "assistant_item" || entry.kind === "system_item" ? `${entry.kind}:${entry.item.kind}` : entry.kind;
     counts[kind] = (counts[kind] ?? 0) + 1;
   }
-  const dataDir = path.join(home, "pods", BIG_POD);
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const metadata: PodMetadata = {
-    pod_name: BIG_POD,
-    session_id: SESSION_ID,
-    segment_id: SEGMENT_ID,
-    cwd,
-    model: "scripted",
-    scope: { allow: [], deny: [] },
-    bash: true,
-    permissions: [],
-    system_prompt: "You are big, a benchmark pod. Be concise.",
-    created_at_ms: now,
-    updated_at_ms: now,
-  };
-  fs.writeFileSync(path.join(dataDir, "metadata.json"), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
+  writeRestorableMetadata({ home, name: BIG_POD, sessionId: SESSION_ID, segmentId: SEGMENT_ID, cwd, now });
   return { file, counts };
 }
 

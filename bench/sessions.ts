@@ -26,9 +26,8 @@ import path from "node:path";
 import type { LogEntry } from "../protocol/index.js";
 import { script } from "../src/model/scripted/script-builder.js";
 import { toModelMessages } from "../src/session/model-messages.js";
-import type { PodMetadata } from "../src/session/pod-metadata.js";
 import { SessionLog } from "../src/session/session-log.js";
-import { connect, elapsedMs, median, nowNs, removeDir, startPod, tempDir, withTimeout, type ExitStatus } from "./support.js";
+import { connect, elapsedMs, median, nowNs, removeDir, startPod, tempDir, withTimeout, writeRestorableMetadata, type ExitStatus } from "./support.js";
 
 export const RESTORE_ENTRIES = 10_000;
 export const RESTORE_STARTS = 5;
@@ -158,22 +157,7 @@ function writeSession(home: string, cwd: string): { file: string; counts: Record
   const counts: Record<string, number> = {};
   for (const entry of log.entries) counts[entry.kind] = (counts[entry.kind] ?? 0) + 1;
   log.close();
-  const dataDir = path.join(home, "pods", POD_NAME);
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const metadata: PodMetadata = {
-    pod_name: POD_NAME,
-    session_id: SESSION_ID,
-    segment_id: SEGMENT_ID,
-    cwd,
-    model: "scripted",
-    scope: { allow: [], deny: [] },
-    bash: true,
-    permissions: [],
-    system_prompt: "You are restored, a benchmark pod. Be concise.",
-    created_at_ms: now,
-    updated_at_ms: now,
-  };
-  fs.writeFileSync(path.join(dataDir, "metadata.json"), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
+  writeRestorableMetadata({ home, name: POD_NAME, sessionId: SESSION_ID, segmentId: SEGMENT_ID, cwd, now });
   return { file: path.join(sessionDir, `${SEGMENT_ID}.jsonl`), counts };
 }
 

@@ -11,6 +11,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { PodMetadata } from "../src/client/pod-metadata-file.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DAEMON_ENTRY = path.join(REPO_ROOT, "dist", "src", "daemon-main.js");
@@ -432,4 +433,27 @@ export class DeltaClient {
       this.trouble.push(line.slice(0, 300));
     }
   }
+}
+
+/**
+ * Write `<home>/pods/<name>/metadata.json` for a pod whose session a benchmark wrote by hand, so
+ * that starting the pod restores it (the shape of src/client/pod-metadata-file.ts).
+ */
+export function writeRestorableMetadata(options: { home: string; name: string; sessionId: string; segmentId: string; cwd: string; now: number }): void {
+  const dataDir = path.join(options.home, "pods", options.name);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const metadata: PodMetadata = {
+    pod_name: options.name,
+    session_id: options.sessionId,
+    segment_id: options.segmentId,
+    cwd: options.cwd,
+    model: "scripted",
+    scope: { allow: [], deny: [] },
+    bash: true,
+    permissions: [],
+    system_prompt: `You are ${options.name}, a benchmark pod. Be concise.`,
+    created_at_ms: options.now,
+    updated_at_ms: options.now,
+  };
+  fs.writeFileSync(path.join(dataDir, "metadata.json"), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
 }

@@ -175,3 +175,13 @@ export const LogEntry = z.discriminatedUnion("kind", [
 ]);
 export type LogEntry = z.output<typeof LogEntry>;
 export type LogEntryKind = LogEntry["kind"];
+
+/** One line of a session file as a LogEntry, or undefined when it is not JSON or not a valid entry. */
+export function parseLogEntryLine(text: string): LogEntry | undefined {
+  try {
+    const parsed = LogEntry.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -9,7 +9,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { LogEntry, type SegmentStartEntry } from "../../protocol/index.js";
+import { parseLogEntryLine, type LogEntry, type SegmentStartEntry } from "../../protocol/index.js";
 import { podPaths, sessionDir, type PoddPaths } from "../config/paths.js";
 import { isProcessAlive } from "./pod-directory.js";
 import { readPodMetadata, type PodMetadata } from "./pod-metadata-file.js";
@@ -85,14 +85,6 @@ export function sessionIdProblem(id: string): string | undefined {
   return undefined;
 }
 
-function parseEntry(text: string): LogEntry | undefined {
-  try {
-    const parsed = LogEntry.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Parse one segment file. Blank lines are ignored; a line that is not a LogEntry is skipped and
@@ -106,7 +98,7 @@ export function readSegmentFile(file: string): SegmentFile {
     const newline = bytes.indexOf(0x0a, start);
     const end = newline === -1 ? bytes.length : newline;
     const text = bytes.subarray(start, end).toString("utf8");
-    const entry = newline === -1 ? undefined : parseEntry(text);
+    const entry = newline === -1 ? undefined : parseLogEntryLine(text);
     if (entry) {
       segment.entries.push(entry);
       segment.lines.push(text);

@@ -6,7 +6,7 @@
  * in the segment file so the cut can be made durable with `SessionLog.truncate`.
  */
 import fs from "node:fs";
-import { flattenSegments, LogEntry, type RewindTarget, type RewindTargetId, type Segment } from "../../protocol/index.js";
+import { flattenSegments, parseLogEntryLine, type LogEntry, type RewindTarget, type RewindTargetId, type Segment } from "../../protocol/index.js";
 import type { LogMark, SessionLog } from "../session/session-log.js";
 
 /** Longest preview of a target's input, in characters (before the ellipsis). */
@@ -88,10 +88,5 @@ export function markAt(log: SessionLog, count: number): LogMark {
 }
 
 function isEntryLine(text: string): boolean {
-  if (text.trim() === "") return false;
-  try {
-    return LogEntry.safeParse(JSON.parse(text)).success;
-  } catch {
-    return false;
-  }
+  return text.trim() !== "" && parseLogEntryLine(text) !== undefined;
 }

@@ -12,7 +12,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { encodeLine, LogEntry, type SegmentStartEntry } from "../../protocol/index.js";
+import { encodeLine, parseLogEntryLine, type LogEntry, type SegmentStartEntry } from "../../protocol/index.js";
 
 /** A line of a segment file that was not a LogEntry. */
 export interface SkippedLine {
@@ -23,14 +23,6 @@ export interface SkippedLine {
   torn: boolean;
 }
 
-function parseEntry(text: string): LogEntry | undefined {
-  try {
-    const parsed = LogEntry.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Split a segment file's bytes into entries. A line without its newline is incomplete by
@@ -45,7 +37,7 @@ function parseSegment(bytes: Buffer): { entries: LogEntry[]; skipped: SkippedLin
     const end = newline === -1 ? bytes.length : newline;
     const isLast = newline === -1 || newline + 1 >= bytes.length;
     const text = bytes.subarray(start, end).toString("utf8");
-    const entry = newline === -1 ? undefined : parseEntry(text);
+    const entry = newline === -1 ? undefined : parseLogEntryLine(text);
     if (entry) {
       entries.push(entry);
       keepBytes = end + 1;
