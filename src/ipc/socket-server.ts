@@ -19,7 +19,8 @@ import { socketAnswers } from "../client/pod-directory.js";
 import type { Logger } from "pino";
 import { decodeMethod, encodeLine, LineDecoder, DEFAULT_MAX_LINE_BYTES, type Event, type RequestId } from "../../protocol/index.js";
 import { PoddError } from "../errors.js";
-import type { PodController, Requester } from "../pod/controller.js";
+import type { PodController } from "../pod/controller.js";
+import type { Requester } from "../pod/controller-deps.js";
 
 /**
  * Default cap on a client's unsent live output before it may be dropped: 16 Mi units. Counted

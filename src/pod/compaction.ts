@@ -1,9 +1,10 @@
 /**
  * Compaction: the model writes a summary of the conversation, and the summary becomes the
  * first item of a new segment (`segment_start{compacted_from}`), so the pod keeps working
- * with a small context. This module asks for the summary (one model call, bounded in time);
- * the controller owns the rotation and what clients see (`compact_start`,
- * `segment_rotated`, `compact_done` / `compact_failed`: wire-protocol.md, Events).
+ * with a small context. This module asks for the summary (one model call, bounded in time)
+ * and writes the new segment file; the controller owns the compaction's state, the switch to
+ * the new segment and what clients see (`compact_start`, `segment_rotated`, `compact_done` /
+ * `compact_failed`: wire-protocol.md, Events).
  *
  * Fail-soft (the Python seed's colony fork; behaviour.md): any failure — the provider, the
  * time limit, an empty summary, a cancel — leaves the old segment untouched and the pod idle.
@@ -11,6 +12,9 @@
 import type { SystemItem } from "../../protocol/index.js";
 import { AbortedError } from "../errors.js";
 import type { LanguageModel, ModelMessage, ToolSpec, Usage } from "../model/types.js";
+import type { SessionLog } from "../session/session-log.js";
+import type { SegmentStore } from "./controller-deps.js";
+import { COUNTERS_EXTENSION, type CarriedCounters } from "./session-state.js";
 
 /** Default share of the model's context window at which a pod compacts before its next run. */
 export const DEFAULT_COMPACT_THRESHOLD = 0.8;
@@ -90,4 +94,45 @@ export async function writeSummary(
   if (timeout.signal.aborted) throw new CompactionError(`the summary took longer than the ${formatDuration(options.timeoutMs)} limit`);
   if (summary.trim() === "") throw new CompactionError("the model returned an empty summary");
   return { summary: summary.trim(), usage };
+}
+
+/** A compacted segment, written, fsynced and active; the controller switches to it. */
+export interface CompactedSegment {
+  log: SessionLog;
+  /** The summary item (the segment's first item), to broadcast as `system_item`. */
+  item: SystemItem;
+  /** What the next request starts from: the summary's output tokens, or about 4 characters a token. */
+  contextTokens: number;
+}
+
+/**
+ * Write the segment that replaces `previousSegmentId`: `segment_start{compacted_from}` (by
+ * `segments.create`), an `extension` entry `podd.counters` carrying the turn and model-call
+ * counters, the context size and the pending interrupt note, then the summary as a
+ * `system_item`; fsynced, then made active (`segments.activate`). Until `activate` returns
+ * the old segment is the pod's (a crash restores it). If anything after `create` throws, the
+ * new file is discarded and the error rethrown; the old segment is never touched.
+ */
+export function writeCompactedSegment(
+  segments: SegmentStore,
+  previousSegmentId: string,
+  result: SummaryResult,
+  carried: { turn: number; llmCall: number; interruptNote: string | undefined; now(): number },
+): CompactedSegment {
+  const next = segments.create(previousSegmentId);
+  const item = summaryItem(result.summary);
+  const { outputTokens } = result.usage;
+  const contextTokens = outputTokens ?? Math.ceil((item.body ?? "").length / 4);
+  try {
+    const data: CarriedCounters = { turn: carried.turn, llm_call: carried.llmCall, context_tokens: contextTokens };
+    if (carried.interruptNote !== undefined) data.interrupt_note = carried.interruptNote;
+    next.append({ kind: "extension", ts: carried.now(), name: COUNTERS_EXTENSION, data });
+    next.append({ kind: "system_item", ts: carried.now(), item });
+    next.sync();
+    segments.activate(next);
+  } catch (error) {
+    segments.discard(next);
+    throw error;
+  }
+  return { log: next, item, contextTokens };
 }

@@ -9,14 +9,14 @@
  * ends it (behaviour.md, The actor; the reference's `controller_loop` / `drive_turn`).
  *
  * Output: `subscribe` listeners get every broadcast event, in one order; a method's errors
- * and replies go to its `Requester` only. This module knows nothing of sockets.
+ * and replies go to its `Requester` only. This module knows nothing of sockets. Not here: the
+ * deps and port types (controller-deps.ts), the read-only queries (answer-query.ts), the
+ * summary call and the writing of a compacted segment (compaction.ts).
  */
-import type { Logger } from "pino";
 import type {
   Alert,
   AlertLevel,
   AlertSource,
-  ErrorCode,
   Event,
   Greeting,
   InFlightTurn,
@@ -24,19 +24,20 @@ import type {
   LogEntry,
   Method,
   PodStatus,
-  RequestId,
   RunResult,
 } from "../../protocol/index.js";
-import { driveTurns, type TurnLoopConfig, type TurnLoopIo } from "../agent/drive-turns.js";
+import { driveTurns, type TurnLoopIo } from "../agent/drive-turns.js";
 import { AbortedError, toWireError } from "../errors.js";
 import type { ModelMessage } from "../model/types.js";
 import { applyEntry, toModelMessages, unansweredToolCalls } from "../session/model-messages.js";
 import type { SessionLog } from "../session/session-log.js";
-import { listFileCompletions } from "./list-completions.js";
+import { answerQuery, type QueryContext } from "./answer-query.js";
+import { DEFAULT_COMPACT_TIMEOUT_MS, writeCompactedSegment, writeSummary, type SummaryResult } from "./compaction.js";
+import { replyAck, replyError, type ControllerDeps, type Requester, type SnapshotData } from "./controller-deps.js";
 import { NotificationInbox, toSystemItem, type InboxItem } from "./notification-inbox.js";
-import { DEFAULT_COMPACT_TIMEOUT_MS, summaryItem, writeSummary, type SummaryResult } from "./compaction.js";
+import { ReportDedup } from "./report-dedup.js";
+import { markAt, planRewind } from "./rewind.js";
 import {
-  COUNTERS_EXTENSION,
   CRASH_INTERRUPT_NOTE,
   CRASHED_RUN_MESSAGE,
   errorInterruptNote,
@@ -44,66 +45,7 @@ import {
   noteAfterError,
   readSessionState,
   USER_INTERRUPT_NOTE,
-  type CarriedCounters,
 } from "./session-state.js";
-import { listRewindTargets, markAt, planRewind } from "./rewind.js";
-import type { UpwardReporter } from "./upward-reports.js";
-import { ReportDedup } from "./report-dedup.js";
-
-/** Who sent a method: where its errors and replies go. */
-export interface Requester {
-  readonly id?: RequestId;
-  reply(event: Event): void;
-}
-
-/** A requester for methods the pod gives itself (signals): replies are dropped. */
-export const INTERNAL_REQUESTER: Requester = { reply: () => undefined };
-
-export interface ControllerDeps {
-  podName: string;
-  cwd: string;
-  log: SessionLog;
-  loop: TurnLoopConfig;
-  reporter: UpwardReporter;
-  logger: Logger;
-  now(): number;
-  /** Called on every status change (status.json). */
-  onStatus(status: PodStatus): void;
-  /** Most alerts kept for replay to new connections. */
-  maxAlerts?: number;
-  /** The greeting sent in every snapshot; `context_tokens` is kept up to date from usage. */
-  greeting: Greeting;
-  /** Notifications queued before a restart (the durable inbox). */
-  initialInbox?: InboxItem[];
-  /** Keeps the queued notifications on disk: `append` one as it is queued, `replace` all after a drain or requeue. */
-  inboxStore?: { append(item: InboxItem): void; replace(items: readonly InboxItem[]): void };
-  /** New segments of the session (compaction); without it `compact` is refused. */
-  segments?: SegmentStore;
-  /** Automatic compaction: at `threshold` × the context window before a run (0: never); the summary's time limit. */
-  compaction?: { threshold: number; timeoutMs: number };
-  /** Compact before taking any work (a fork made with compaction). */
-  compactOnStart?: boolean;
-  /** The pod's children for discovery (list_visible_pods, inspect_pod, attach_or_restore_pod). */
-  discovery?: {
-    names(): string[];
-    describe(name: string): Record<string, unknown> | undefined;
-    attachOrRestore(name: string): Promise<Record<string, unknown>>;
-  };
-  /** Forward a cancel to the children (`cancel{cascade:true}`). */
-  cancelChildren?(): void;
-  /** Side effects of a child's report, applied when it is received (before it is queued): the child registry. */
-  onPodEvent?(event: Extract<Method, { method: "pod_event" }>["params"]): void;
-}
-
-/** Where a compaction's new segment is made and how it becomes the pod's active one. */
-export interface SegmentStore {
-  /** A new segment of the session, its `segment_start` naming `compactedFrom`. */
-  create(compactedFrom: string): SessionLog;
-  /** Make `log` the pod's active segment (metadata.json); it is complete and fsynced. */
-  activate(log: SessionLog): void;
-  /** Remove a segment that never became active. */
-  discard(log: SessionLog): void;
-}
 
 /** How long a shutdown waits for an aborted run to stop (e.g. a tool that ignores abort) before exiting anyway, ms. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -145,13 +87,6 @@ interface ActiveCompaction {
 
 /** Methods held while a compaction runs, handled in order after it (the reference blocks its loop the same way). */
 const WAITS_FOR_COMPACTION: ReadonlySet<Method["method"]> = new Set(["run", "resume", "rewind_to"]);
-
-export interface SnapshotData {
-  entries: readonly LogEntry[];
-  greeting: Greeting;
-  status: PodStatus;
-  in_flight?: InFlightTurn;
-}
 
 export class PodController {
   private statusValue: PodStatus = "idle";
@@ -316,15 +251,15 @@ export class PodController {
   // ---- method × state (behaviour.md) -------------------------------------------------------
 
   private handle(method: Method, requester: Requester): void {
-    if (this.exitRequested) return this.fail(requester, "invalid_request", "Pod is shutting down");
+    if (this.exitRequested) return replyError(requester, "invalid_request", "Pod is shutting down");
     if (this.compacting && this.handleWhileCompacting(this.compacting, method, requester)) return;
     const status = this.statusValue;
     switch (method.method) {
       case "run":
-        if (status === "running") return this.fail(requester, "already_running", "Pod is already executing a turn");
+        if (status === "running") return replyError(requester, "already_running", "Pod is already executing a turn");
         // user_message goes out when the run starts (after a compaction that runs ahead of it).
         this.pending = { kind: "run", input: method.params.input };
-        return this.ack(requester, method);
+        return replyAck(requester, method);
       case "notify":
       case "pod_event": {
         const item: InboxItem =
@@ -332,29 +267,29 @@ export class PodController {
             ? { kind: "notify", message: method.params.message, wake: method.params.wake ?? true }
             : { kind: "pod_event", event: method.params };
         const refusal = this.inbox.refusal(item);
-        if (refusal) return this.fail(requester, "invalid_request", refusal);
-        if (item.kind === "pod_event" && !this.reportDedup.firstTime(item.event)) return this.ack(requester, method);
+        if (refusal) return replyError(requester, "invalid_request", refusal);
+        if (item.kind === "pod_event" && !this.reportDedup.firstTime(item.event)) return replyAck(requester, method);
         this.inbox.push(item);
         this.deps.inboxStore?.append(item);
         const wakes = item.kind === "pod_event" || item.wake;
         if (status === "idle" && wakes) this.pending ??= { kind: "notification", invokeKind: item.kind };
-        return this.ack(requester, method);
+        return replyAck(requester, method);
       }
       case "resume":
-        if (status === "running") return this.fail(requester, "already_running", "Pod is already executing a turn");
-        if (status !== "paused") return this.fail(requester, "not_paused", "Pod is not paused");
+        if (status === "running") return replyError(requester, "already_running", "Pod is already executing a turn");
+        if (status !== "paused") return replyError(requester, "not_paused", "Pod is not paused");
         this.pending = { kind: "resume" };
-        return this.ack(requester, method);
+        return replyAck(requester, method);
       case "cancel":
       case "pause":
         // cancel{cascade}: the children's turns too (they are cancelled even when this pod is idle).
         if (method.method === "cancel" && method.params?.cascade) this.deps.cancelChildren?.();
         if (status === "running" && this.active) {
           if (!this.active.abort.signal.aborted) this.active.abort.abort(method.method);
-          return this.ack(requester, method);
+          return replyAck(requester, method);
         }
-        if (method.method === "pause" && status === "paused") return this.ack(requester, method);
-        return this.fail(requester, "not_running", "Pod is not running");
+        if (method.method === "pause" && status === "paused") return replyAck(requester, method);
+        return replyError(requester, "not_running", "Pod is not running");
       case "shutdown":
         this.exitRequested = true;
         this.pending = undefined;
@@ -368,49 +303,31 @@ export class PodController {
             this.post({ type: "run_done", outcome: { ok: false, error: new AbortedError("shutdown") } });
           }, SHUTDOWN_GRACE_MS).unref();
         }
-        return this.ack(requester, method);
+        return replyAck(requester, method);
       case "compact":
       case "list_rewind_targets":
       case "rewind_to":
         if (status === "running") {
-          return this.fail(requester, "already_running", "Pod is already executing a turn; rewind/compact can only run while idle");
+          return replyError(requester, "already_running", "Pod is already executing a turn; rewind/compact can only run while idle");
         }
         if (status === "paused" && method.method !== "list_rewind_targets") {
-          return this.fail(requester, "invalid_request", `Cannot ${method.method} while the Pod is paused; resume or start a fresh turn first`);
+          return replyError(requester, "invalid_request", `Cannot ${method.method} while the Pod is paused; resume or start a fresh turn first`);
         }
-        if (method.method === "list_rewind_targets") {
-          const data = listRewindTargets(this.log.entries, this.log.segmentId);
-          return requester.reply({ event: "rewind_targets", data, reply_to: requester.id });
-        }
+        if (method.method === "list_rewind_targets") return answerQuery(method, requester, this.queryContext());
         if (method.method === "rewind_to") return this.rewindTo(method.params, requester, method);
         return this.compact(requester, method);
       case "list_completions":
-        if (method.params.kind !== "file") {
-          return requester.reply({ event: "completions", data: { kind: method.params.kind, entries: [] }, reply_to: requester.id });
-        }
-        void listFileCompletions(this.deps.cwd, this.deps.loop.toolContext.scope, method.params.prefix)
-          .catch(() => [])
-          .then((entries) => requester.reply({ event: "completions", data: { kind: "file", entries }, reply_to: requester.id }));
-        return;
-      case "list_visible_pods": {
-        const others = (this.deps.discovery?.names() ?? []).flatMap((name) => this.deps.discovery?.describe(name) ?? []);
-        return requester.reply({ event: "visible_pods", data: { pods: [this.describeSelf(), ...others] }, reply_to: requester.id });
-      }
-      case "inspect_pod": {
-        const pod = method.params.name === this.deps.podName ? this.describeSelf() : this.deps.discovery?.describe(method.params.name);
-        if (!pod) return this.fail(requester, "invalid_request", `unknown pod: ${method.params.name} (neither this pod nor one of its children)`);
-        return requester.reply({ event: "pod_inspection", data: { pod }, reply_to: requester.id });
-      }
-      case "attach_or_restore_pod": {
-        const discovery = this.deps.discovery;
-        if (!discovery) return this.fail(requester, "invalid_request", "this pod has no children to attach or restore");
-        void discovery.attachOrRestore(method.params.name).then(
-          (result) => requester.reply({ event: "pod_attach_restore", data: { result }, reply_to: requester.id }),
-          (error: Error) => this.fail(requester, "invalid_request", error.message),
-        );
-        return;
-      }
+      case "list_visible_pods":
+      case "inspect_pod":
+      case "attach_or_restore_pod":
+        return answerQuery(method, requester, this.queryContext());
     }
+  }
+
+  /** What the read-only methods may see of the pod (src/pod/answer-query.ts). */
+  private queryContext(): QueryContext {
+    const { podName, cwd, discovery, loop } = this.deps;
+    return { podName, cwd, discovery, scope: loop.toolContext.scope, status: this.statusValue, model: this.greetingValue.model, log: this.log };
   }
 
   /**
@@ -419,7 +336,7 @@ export class PodController {
    */
   private rewindTo(params: Extract<Method, { method: "rewind_to" }>["params"], requester: Requester, method: Method): void {
     const plan = planRewind(this.log.entries, this.log.segmentId, params);
-    if (!plan.ok) return this.fail(requester, "invalid_request", plan.message);
+    if (!plan.ok) return replyError(requester, "invalid_request", plan.message);
     this.log.truncate(markAt(this.log, plan.keep));
     this.rebuildMessages();
     this.pausedFrom = undefined;
@@ -435,7 +352,7 @@ export class PodController {
     }
     this.broadcast({ event: "rewind_applied", data: { entries: [...this.log.entries], input: plan.input, summary: plan.summary } });
     this.setStatus("idle");
-    this.ack(requester, method);
+    replyAck(requester, method);
   }
 
   // ---- compaction --------------------------------------------------------------------------
@@ -448,7 +365,7 @@ export class PodController {
     }
     switch (method.method) {
       case "compact":
-        this.fail(requester, "already_running", "Pod is already compacting its session");
+        replyError(requester, "already_running", "Pod is already compacting its session");
         return true;
       case "cancel":
         if (method.params?.cascade) this.deps.cancelChildren?.();
@@ -461,10 +378,10 @@ export class PodController {
           this.broadcast({ event: "run_end", data: { result: "rolled_back" } });
           this.setStatus("idle");
         }
-        this.ack(requester, method);
+        replyAck(requester, method);
         return true;
       case "pause":
-        this.fail(requester, "not_running", "Pod is compacting its session, not running a turn; cancel stops the compaction");
+        replyError(requester, "not_running", "Pod is compacting its session, not running a turn; cancel stops the compaction");
         return true;
       case "shutdown":
         if (!compaction.abort.signal.aborted) compaction.abort.abort("shutdown");
@@ -476,10 +393,10 @@ export class PodController {
 
   /** The compact method (idle only): summarise the segment into a new one; progress goes to every client. */
   private compact(requester: Requester, method: Method): void {
-    if (!this.deps.segments) return this.fail(requester, "invalid_request", "this pod cannot compact its session (no session store)");
-    if (!this.hasConversation()) return this.fail(requester, "invalid_request", "Nothing to compact: the session has no conversation yet");
+    if (!this.deps.segments) return replyError(requester, "invalid_request", "this pod cannot compact its session (no session store)");
+    if (!this.hasConversation()) return replyError(requester, "invalid_request", "Nothing to compact: the session has no conversation yet");
     this.startCompaction("manual");
-    this.ack(requester, method);
+    replyAck(requester, method);
   }
 
   private hasConversation(): boolean {
@@ -538,35 +455,22 @@ export class PodController {
     }
     // Held methods go first, in their order; then the loop's top starts a staged run. A pod on its way out answers them.
     if (this.exitRequested) {
-      for (const item of compaction.deferred) if (item.type === "method") this.fail(item.requester, "invalid_request", "Pod is shutting down");
+      for (const item of compaction.deferred) if (item.type === "method") replyError(item.requester, "invalid_request", "Pod is shutting down");
     } else this.mailbox.unshift(...compaction.deferred);
   }
 
   /**
-   * Start the new segment: `segment_start{compacted_from}`, the carried counters, the summary;
-   * fsynced, then made active. Until `activate` returns the old segment is the pod's (a crash
-   * restores it); a failure discards the new file.
+   * Switch to the compacted segment that writeCompactedSegment (src/pod/compaction.ts) wrote,
+   * fsynced and made active; if it throws, nothing here has changed and the old segment is
+   * the pod's. Then the old log is closed, the model's view rebuilt from the new one, and
+   * clients get `segment_rotated`, the summary's `system_item` and `compact_done`, in that order.
    */
   private rotateSegment(result: SummaryResult): void {
     const segments = this.deps.segments;
     if (!segments) throw new Error("no session store");
     const previous = this.log;
-    const next = segments.create(previous.segmentId);
-    const item = summaryItem(result.summary);
-    const { outputTokens } = result.usage;
-    // What the next request starts from: the summary (its output tokens, or about 4 characters a token).
-    const contextTokens = outputTokens ?? Math.ceil((item.body ?? "").length / 4);
-    try {
-      const data: CarriedCounters = { turn: this.turnCounter, llm_call: this.llmCallCounter, context_tokens: contextTokens };
-      if (this.interruptNote !== undefined) data.interrupt_note = this.interruptNote;
-      next.append({ kind: "extension", ts: this.deps.now(), name: COUNTERS_EXTENSION, data });
-      next.append({ kind: "system_item", ts: this.deps.now(), item });
-      next.sync();
-      segments.activate(next);
-    } catch (error) {
-      segments.discard(next);
-      throw error;
-    }
+    const carried = { turn: this.turnCounter, llmCall: this.llmCallCounter, interruptNote: this.interruptNote, now: () => this.deps.now() };
+    const { log: next, item, contextTokens } = writeCompactedSegment(segments, previous.segmentId, result, carried);
     this.log = next;
     previous.close();
     this.rebuildMessages();
@@ -576,18 +480,6 @@ export class PodController {
     if (start?.kind === "segment_start") this.broadcast({ event: "segment_rotated", data: { entry: start } });
     this.broadcast({ event: "system_item", data: { item } });
     this.broadcast({ event: "compact_done", data: { new_segment_id: next.segmentId } });
-  }
-
-  private describeSelf(): Record<string, unknown> {
-    return { name: this.deps.podName, status: this.statusValue, cwd: this.deps.cwd, model: this.greetingValue.model };
-  }
-
-  private ack(requester: Requester, method: Method): void {
-    if (requester.id !== undefined) requester.reply({ event: "ack", data: { method: method.method }, reply_to: requester.id });
-  }
-
-  private fail(requester: Requester, code: ErrorCode, message: string): void {
-    requester.reply({ event: "error", data: { code, message }, reply_to: requester.id });
   }
 
   // ---- runs --------------------------------------------------------------------------------
