@@ -25,7 +25,7 @@ import { decodeEvent } from "../protocol/index.js";
 import { script } from "../src/model/scripted/script-builder.js";
 import { visibleLines } from "../src/tui/transcript.js";
 import { initialTuiState, reduceEvent } from "../src/tui/transcript-model.js";
-import { CLI_ENTRY, elapsedMs, median, nowNs, podEnv, REPO_ROOT, removeDir, sleep, startPod, tempDir, trackPid, untrackPid, withTimeout, writeRestorableMetadata, type PodProcess } from "./support.js";
+import { CLI_ENTRY, elapsedMs, median, nowNs, podEnv, REPO_ROOT, removeDir, sleep, startPod, summary, tempDir, trackPid, untrackPid, withTimeout, writeRestorableMetadata, type PodProcess, type Summary } from "./support.js";
 import { hasTmux, TmuxScreen } from "./tmux.js";
 
 export const ENTRIES = 5_000;
@@ -44,12 +44,6 @@ const EMPTY_POD = "fresh";
 /** The newest message ends with this line; the first screen must show it. */
 const NEWEST_TEXT = `Newest entry: all ${ENTRIES.toLocaleString("en-US")} entries are back.`;
 const FLOOR_TEXT = "floor: node is up";
-
-export interface Summary {
-  samples: number[];
-  median: number;
-  max: number;
-}
 
 export type AttachResult =
   | { skipped: string }
@@ -86,10 +80,6 @@ export type AttachResult =
       import: { inkMs: Summary; markedTerminalMs: Summary; restMs: Summary };
       notes: string[];
     };
-
-function summary(samples: number[]): Summary {
-  return { samples, median: median(samples), max: Math.max(...samples) };
-}
 
 // ---- the session ------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ import {
   sleep,
   spawnUntilReady,
   startPod,
+  summary,
   tempDir,
   trackPid,
   untrackPid,
@@ -48,6 +49,7 @@ import {
   withTimeout,
   type ExitStatus,
   type ReadyProcess,
+  type Summary,
 } from "./support.js";
 
 export const CHILDREN = 10;
@@ -60,16 +62,6 @@ const IDLE_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 10_000;
 const STEP_TIMEOUT_MS = 15_000;
 const PARENT = "parent";
-
-export interface Summary {
-  samples: number[];
-  median: number;
-  max: number;
-}
-
-function summary(samples: number[]): Summary {
-  return { samples, median: median(samples), max: Math.max(...samples) };
-}
 
 export interface SpawnTimes {
   /** Start → all `CHILDREN` ready and accepted their task, per round. */

@@ -4,12 +4,13 @@
  * "how measured" paragraph and a note for every missed target. Pure: numbers in, Markdown out.
  */
 import type { AttachResult } from "./attach.js";
-import type { ChildrenResult, Summary } from "./children.js";
+import type { ChildrenResult } from "./children.js";
 import type { FanoutResult } from "./fanout.js";
 import type { PodPathName, ProviderResult, ReferenceName } from "./provider.js";
 import type { RoundTripResult } from "./round-trip.js";
 import type { SessionsResult } from "./sessions.js";
 import type { StartupResult } from "./startup.js";
+import type { Summary } from "./support.js";
 
 export interface MachineInfo {
   cpuModel: string;

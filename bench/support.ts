@@ -11,6 +11,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { isProcessAlive } from "../src/client/pod-directory.js";
 import type { PodMetadata } from "../src/client/pod-metadata-file.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -252,19 +253,8 @@ export async function waitForPidExit(pid: number, timeoutMs: number): Promise<vo
   }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie (exited, not yet reaped) counts as gone.
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-  } catch {
-    return false;
-  }
-}
+/** Whether `pid` is a running process; a zombie (exited, not yet reaped) counts as gone. The CLI's own check. */
+export const isAlive = isProcessAlive;
 
 // ---- sockets ------------------------------------------------------------------------------
 
@@ -349,6 +339,17 @@ export function percentile(values: readonly number[], p: number): number {
 
 export function median(values: readonly number[]): number {
   return percentile(values, 50);
+}
+
+/** Samples with their median and maximum, as the reports print them. */
+export interface Summary {
+  samples: number[];
+  median: number;
+  max: number;
+}
+
+export function summary(samples: number[]): Summary {
+  return { samples, median: median(samples), max: Math.max(...samples) };
 }
 
 // ---- the baseline server ------------------------------------------------------------------

@@ -11,7 +11,7 @@
  * (ecosystem-notes.md).
  */
 import type { z } from "zod";
-import { Method } from "./method.js";
+import { Method, RequestId } from "./method.js";
 import { Event } from "./event.js";
 
 /** Default inbound line cap: 8 MiB (wire-protocol.md). */
@@ -76,9 +76,7 @@ export function encodeLine(value: unknown): string {
   return `${JSON.stringify(value)}\n`;
 }
 
-export type DecodeResult<T> =
-  | { ok: true; value: T; id?: string | number }
-  | { ok: false; message: string; id?: string | number };
+export type DecodeResult<T> = { ok: true; value: T; id?: RequestId } | { ok: false; message: string; id?: RequestId };
 
 /** Parse one line as a Method. The error message starts with `invalid method:` (the reference's wording). */
 export function decodeMethod(line: string): DecodeResult<Method> {
@@ -110,12 +108,11 @@ function decodeWith<T>(schema: z.ZodType<T>, line: string, tag: string, prefix: 
   return { ok: false, message: `${prefix}: ${name}: ${describeIssues(result.error)}`, id };
 }
 
-function envelopeId(json: unknown): string | number | undefined {
+/** The envelope `id` when it is a valid RequestId, so even a refused line's error can carry its `reply_to`. */
+function envelopeId(json: unknown): RequestId | undefined {
   if (typeof json !== "object" || json === null) return undefined;
-  const id = (json as Record<string, unknown>).id;
-  if (typeof id === "string" && id.length <= 256) return id;
-  if (typeof id === "number" && Number.isFinite(id)) return id;
-  return undefined;
+  const parsed = RequestId.safeParse((json as Record<string, unknown>).id);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** A short, readable list of zod issues: `params.input[0].content: expected string, received number`. */

@@ -77,6 +77,7 @@ export const RewindTarget = z.object({
 export type RewindTarget = z.infer<typeof RewindTarget>;
 
 export const CompletionEntry = z.object({ value: z.string(), is_dir: z.boolean() });
+export type CompletionEntry = z.infer<typeof CompletionEntry>;
 
 function event<const Name extends string, Data extends z.ZodType>(name: Name, data: Data) {
   return z.object({ event: z.literal(name), data, reply_to: RequestId.optional() });

@@ -97,6 +97,13 @@ export const FileAttachmentSystemItem = z.object({
   body: z.string().describe("The exact text the model saw."),
 });
 
+/**
+ * The system item kind of the summary that opens a compacted segment (`{kind, body}`; the body is
+ * what the model reads in place of the summarised history). A podd kind: it passes as a free
+ * item, so it needs no schema of its own.
+ */
+export const COMPACTION_SUMMARY_KIND = "compaction_summary";
+
 const KNOWN_SYSTEM_ITEM_KINDS: ReadonlySet<string> = new Set(["notification", "pod_event", "interrupt", "file_attachment"]);
 
 /**

@@ -9,11 +9,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { ScopeRule } from "../protocol/index.js";
+import type { Readiness } from "./client/readiness.js";
 import { parsePermissionRule, type PermissionRule } from "./tools/permissions.js";
 import { resolvePaths } from "./config/paths.js";
 import { runDaemon } from "./daemon.js";
 
-function reportReady(line: object): void {
+/** Write the readiness line (src/client/readiness.ts reads it) on `PODD_READY_FD`, if the starter gave one, and close it. */
+function reportReady(line: Readiness): void {
   const fd = Number(process.env.PODD_READY_FD);
   if (!Number.isInteger(fd) || fd < 3) return;
   try {

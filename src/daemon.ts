@@ -8,7 +8,7 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 import { monotonicFactory } from "ulid";
 import { podPaths, sessionDir, type PoddPaths } from "./config/paths.js";
-import { isLive, SocketServer } from "./ipc/socket-server.js";
+import { refuseLiveSocket, SocketServer } from "./ipc/socket-server.js";
 import { PoddError } from "./errors.js";
 import { resolveModelConfig } from "./config/model-config.js";
 import { resolveModel } from "./model/resolve-model.js";
@@ -25,7 +25,7 @@ import { SessionLog, type SkippedLine } from "./session/session-log.js";
 import type { InboxItem } from "./pod/notification-inbox.js";
 import writeFileAtomic from "write-file-atomic";
 import { builtinTools } from "./tools/builtin-tools.js";
-import type { ScopeRule } from "../protocol/index.js";
+import { encodeLine, type PodStatus, type ScopeRule } from "../protocol/index.js";
 import { configFilePath, isCredentialVariable, loadConfigFile } from "./config/model-config.js";
 import { describeRule, parsePermissionRuleText, PermissionRules, type PermissionRule } from "./tools/permissions.js";
 import { Scope } from "./tools/scope.js";
@@ -248,10 +248,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   });
   const permissions = new PermissionRules([...cliRules, ...configRules]);
   const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger });
+  /** The environment of tool processes and child pods: the pod's, without credentials. */
+  const toolEnv = withoutCredentials(env, modelConfig.apiKeyEnv);
+  /** Record a status or active-segment change in status.json; a failed write is logged, not fatal. */
+  const updateRuntime = (patch: { status?: PodStatus; segment_id?: string }): void => {
+    runtime.update(patch, now()).catch((error: Error) => logger.warn({ err: error }, "status.json write failed"));
+  };
   // The name is taken by a live pod: say so before touching its session.
-  if (await isLive(paths.socket)) {
-    throw new PoddError("invalid_request", `a live pod already owns ${paths.socket}; stop it first or choose another name`);
-  }
+  await refuseLiveSocket(paths.socket);
   const session = openSession({
     paths: options.paths,
     podName: options.name,
@@ -289,7 +293,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     secrets: Object.fromEntries(
       Object.entries(env).flatMap(([key, value]) => (value !== undefined && isCredentialVariable(key, modelConfig.apiKeyEnv) ? [[key, value]] : [])),
     ),
-    env: withoutCredentials(env, modelConfig.apiKeyEnv),
+    env: toolEnv,
     report: (event) => controller.submit({ method: "pod_event", params: event }, INTERNAL_REQUESTER),
     relayUp: (event) => reporter.fireAndForget(event),
     note: (message) => controller.submit({ method: "notify", params: { message, wake: false } }, INTERNAL_REQUESTER),
@@ -310,7 +314,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
           spillDir,
           permissions,
           alert: (message: string) => controller.alert("warn", "worker", message),
-          env: withoutCredentials(env, modelConfig.apiKeyEnv),
+          env: toolEnv,
           pods: supervisor,
         },
         systemPrompt,
@@ -319,16 +323,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       reporter,
       logger,
       now,
-      onStatus: (status) => {
-        runtime.update({ status }, now()).catch((error: Error) => logger.warn({ err: error }, "status.json write failed"));
-      },
+      onStatus: (status) => updateRuntime({ status }),
       greeting: {
         pod_name: options.name,
-      cwd,
-      provider: model.info.provider,
-      model: model.info.model,
-      scope_summary: scope.summary(),
-      tools: tools.names(),
+        cwd,
+        provider: model.info.provider,
+        model: model.info.model,
+        scope_summary: scope.summary(),
+        tools: tools.names(),
         context_window: model.info.contextWindow,
         max_output_tokens: model.info.maxOutputTokens,
         context_tokens: 0,
@@ -346,7 +348,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
           metadata.segment_id = next.segmentId;
           metadata.updated_at_ms = now();
           writePodMetadata(paths.dataDir, metadata);
-          runtime.update({ segment_id: next.segmentId }, now()).catch((error: Error) => logger.warn({ err: error }, "status.json write failed"));
+          updateRuntime({ segment_id: next.segmentId });
         },
         discard: (next) => {
           next.close();
@@ -355,8 +357,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       },
       inboxStore: {
         // One line per queued item (an O(1) append per notify); rewritten when the inbox drains.
-        append: (item) => fs.appendFileSync(inboxFile, `${JSON.stringify(item)}\n`, { mode: 0o600 }),
-        replace: (items) => writeFileAtomic.sync(inboxFile, items.map((item) => `${JSON.stringify(item)}\n`).join(""), { mode: 0o600 }),
+        append: (item) => fs.appendFileSync(inboxFile, encodeLine(item), { mode: 0o600 }),
+        replace: (items) => writeFileAtomic.sync(inboxFile, items.map(encodeLine).join(""), { mode: 0o600 }),
       },
     },
   );

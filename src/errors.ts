@@ -31,10 +31,13 @@ export class ProviderError extends PoddError {
   }
 }
 
+/** Why a turn or a compaction was aborted: the `reason` its AbortController was aborted with. */
+export type AbortReason = "cancel" | "pause" | "shutdown";
+
 /** A turn was aborted by cancel, pause or shutdown. The wire message is the reference's `Cancelled`. */
 export class AbortedError extends PoddError {
-  readonly reason: "cancel" | "pause" | "shutdown";
-  constructor(reason: "cancel" | "pause" | "shutdown") {
+  readonly reason: AbortReason;
+  constructor(reason: AbortReason) {
     super("internal", "Cancelled");
     this.name = "AbortedError";
     this.reason = reason;

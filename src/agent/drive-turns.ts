@@ -16,13 +16,11 @@
  * model call starts is honoured, and it throws AbortedError. Provider failures throw
  * ProviderError. This module owns no pod state: counters, the inbox and the log come in `io`.
  */
-import type { Event, InFlightTurn, LogEntry } from "../../protocol/index.js";
-import { AbortedError, ProviderError } from "../errors.js";
+import type { AssistantItem, Event, InFlightTurn, LogEntry } from "../../protocol/index.js";
+import { AbortedError, ProviderError, type AbortReason } from "../errors.js";
 import type { LanguageModel, ModelMessage, StreamPart, Usage } from "../model/types.js";
 import type { ToolContext } from "../tools/define-tool.js";
 import type { ToolRegistry } from "../tools/registry.js";
-
-export type AbortReason = "cancel" | "pause" | "shutdown";
 
 /** The turn loop yields to the event loop after this many stream parts. */
 export const YIELD_EVERY_PARTS = 64;
@@ -247,7 +245,7 @@ class ModelCall {
     },
   };
 
-  private commitItem(item: Extract<LogEntry, { kind: "assistant_item" }>["item"]): void {
+  private commitItem(item: AssistantItem): void {
     this.io.commit({ kind: "assistant_item", ts: this.io.now(), item });
   }
 }

@@ -4,8 +4,9 @@
  * their results, system items, run ends, compaction and segment dividers), with bookkeeping
  * (`invoke`, `turn_end`, `llm_usage`, `extension`) left out. Rendering lives with the commands.
  */
-import { flattenSegments, type LogEntry, type RunResult, type SegmentStartEntry } from "../../protocol/index.js";
+import { COMPACTION_SUMMARY_KIND, flattenSegments, type LogEntry, type RunResult, type SegmentStartEntry } from "../../protocol/index.js";
 import type { SegmentFile } from "../client/session-files.js";
+import { systemItemText } from "../client/system-item-text.js";
 
 export type TranscriptItem =
   | { kind: "forked"; ts: number; from: NonNullable<SegmentStartEntry["forked_from"]> }
@@ -23,8 +24,6 @@ export type TranscriptItem =
   | { kind: "run_end"; ts: number; result: RunResult }
   | { kind: "run_errored"; ts: number; code: string; message: string };
 
-const COMPACTION_SUMMARY_KIND = "compaction_summary";
-
 type Handler<K extends LogEntry["kind"]> = (entry: Extract<LogEntry, { kind: K }>, state: WalkState) => TranscriptItem[];
 
 interface WalkState {
@@ -32,14 +31,6 @@ interface WalkState {
   /** The compaction item of the current segment, filled in by its summary entry. */
   pendingCompaction?: Extract<TranscriptItem, { kind: "compaction" }>;
   isFirstSegment: boolean;
-}
-
-/** What to show of a system item: a notification's message as sent, an attachment's path, else its body. */
-function systemText(item: Extract<LogEntry, { kind: "system_item" }>["item"]): string {
-  const fields = item as { message?: unknown; path?: unknown; body?: unknown };
-  if (item.kind === "notification" && typeof fields.message === "string") return fields.message;
-  if (item.kind === "file_attachment" && typeof fields.path === "string") return fields.path;
-  return typeof fields.body === "string" ? fields.body : "";
 }
 
 const HANDLERS: { [K in LogEntry["kind"]]: Handler<K> } = {
@@ -66,7 +57,7 @@ const HANDLERS: { [K in LogEntry["kind"]]: Handler<K> } = {
     return [{ kind: "tool_result", ts: entry.ts, id, summary, isError, ...(name !== undefined && { name }), ...(output !== undefined && { output }) }];
   },
   system_item: (entry, state) => {
-    const text = systemText(entry.item);
+    const text = systemItemText(entry.item);
     if (entry.item.kind !== COMPACTION_SUMMARY_KIND) return [{ kind: "system", ts: entry.ts, systemKind: entry.item.kind, text }];
     if (state.pendingCompaction && state.pendingCompaction.summary === undefined) {
       state.pendingCompaction.summary = text;

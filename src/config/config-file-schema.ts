@@ -1,12 +1,16 @@
-/** The zod schema of `<PODD_HOME>/config.json` (loaded only when the file exists, to keep `podd start` fast). */
+/**
+ * The zod schema of `<PODD_HOME>/config.json` and the file's types, inferred from it. Loaded
+ * only when the file exists, to keep `podd start` fast: model-config.ts imports the types
+ * alone and this module's parser lazily.
+ */
 import { z } from "zod";
 import { describeIssues } from "../../protocol/index.js";
 import { PoddError } from "../errors.js";
-import type { PoddConfigFile } from "./model-config.js";
 
 const positive = z.number().int().positive();
 
-export const ModelProfileSchema = z.object({
+/** A named model profile (snake_case, like the wire). */
+export const ModelProfile = z.object({
   model: z.string().describe("<provider>:<model>, e.g. anthropic:claude-sonnet-4-5 or openai-compatible:llama3.1"),
   base_url: z.url().optional().describe("API base URL (OpenAI-compatible servers, proxies)."),
   api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe("Environment variable holding the API key."),
@@ -21,14 +25,16 @@ export const ModelProfileSchema = z.object({
   first_chunk_timeout_ms: positive.optional().describe("Longest wait for a stream's first chunk, ms (a local server may process the prompt first)."),
   request_timeout_ms: positive.optional().describe("Bound on the time to response headers, ms."),
 });
+export type ModelProfile = z.output<typeof ModelProfile>;
 
-export const ConfigFileSchema = z.object({
-  profiles: z.record(z.string(), ModelProfileSchema).default({}),
+export const PoddConfigFile = z.object({
+  profiles: z.record(z.string(), ModelProfile).default({}),
   permissions: z
     .array(z.string().regex(/^\s*(allow|deny)\s+[A-Za-z0-9_*-]+(:.+)?$/, 'expected "allow <tool>[:<glob>]" or "deny <tool>[:<glob>]"'))
     .optional()
-    .describe("Per-tool rules, first match wins, e.g. \"deny bash:rm *\"."),
+    .describe("Per-tool rules, first match wins (after the command line's), e.g. \"deny bash:rm *\"."),
 });
+export type PoddConfigFile = z.output<typeof PoddConfigFile>;
 
 export function parseConfigFile(text: string, file: string): PoddConfigFile {
   let json: unknown;
@@ -37,7 +43,7 @@ export function parseConfigFile(text: string, file: string): PoddConfigFile {
   } catch (error) {
     throw new PoddError("invalid_request", `${file} is not JSON: ${(error as Error).message}`);
   }
-  const parsed = ConfigFileSchema.safeParse(json);
+  const parsed = PoddConfigFile.safeParse(json);
   if (!parsed.success) throw new PoddError("invalid_request", `${file}: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }

@@ -11,7 +11,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PoddError } from "../errors.js";
+import type { ModelProfile, PoddConfigFile } from "./config-file-schema.js";
 import { modelLimits } from "./model-catalog.js";
+
+export type { ModelProfile, PoddConfigFile };
 
 export const PROVIDERS = ["scripted", "anthropic", "openai", "openai-compatible"] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -39,28 +42,6 @@ export interface ModelConfig {
   firstChunkTimeoutMs?: number;
   /** Bound on the time to response headers, ms (the SDKs' `timeout`). */
   requestTimeoutMs?: number;
-}
-
-/** A profile as written in config.json (snake_case, like the wire). */
-export interface ModelProfile {
-  model: string;
-  base_url?: string;
-  /** Environment variable with the API key (default: the provider's, see credentialEnvVar). */
-  api_key_env?: string;
-  max_tokens?: number;
-  context_window?: number;
-  temperature?: number;
-  thinking_budget?: number;
-  retry?: { max_attempts?: number; base_delay_ms?: number; max_delay_ms?: number };
-  idle_timeout_ms?: number;
-  first_chunk_timeout_ms?: number;
-  request_timeout_ms?: number;
-}
-
-export interface PoddConfigFile {
-  profiles: Record<string, ModelProfile>;
-  /** Per-tool permission rules, `allow|deny <tool>[:<glob>]`, first match wins (after the command line's). */
-  permissions?: string[];
 }
 
 export function configFilePath(home: string): string {

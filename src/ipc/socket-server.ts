@@ -15,9 +15,9 @@
  */
 import fs from "node:fs";
 import net from "node:net";
-import { socketAnswers } from "../client/pod-directory.js";
 import type { Logger } from "pino";
 import { decodeMethod, encodeLine, LineDecoder, DEFAULT_MAX_LINE_BYTES, type Event, type RequestId } from "../../protocol/index.js";
+import { socketAnswers } from "../client/pod-directory.js";
 import { PoddError } from "../errors.js";
 import type { PodController } from "../pod/controller.js";
 import type { Requester } from "../pod/controller-deps.js";
@@ -241,9 +241,7 @@ async function bindSocket(server: net.Server, socketPath: string): Promise<void>
     await listen(server, socketPath);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
-    if (await isLive(socketPath)) {
-      throw new PoddError("invalid_request", `a live pod already owns ${socketPath}; stop it first or choose another name`);
-    }
+    await refuseLiveSocket(socketPath);
     fs.rmSync(socketPath, { force: true });
     await listen(server, socketPath);
   }
@@ -261,5 +259,12 @@ function listen(server: net.Server, socketPath: string): Promise<void> {
   });
 }
 
-/** Whether something accepts connections on the socket (ECONNREFUSED / ENOENT mean a stale file). */
-export const isLive = socketAnswers;
+/**
+ * Throws PoddError(invalid_request) when a live pod accepts connections on `socketPath`; a
+ * missing or stale socket file (ENOENT / ECONNREFUSED) passes.
+ */
+export async function refuseLiveSocket(socketPath: string): Promise<void> {
+  if (await socketAnswers(socketPath)) {
+    throw new PoddError("invalid_request", `a live pod already owns ${socketPath}; stop it first or choose another name`);
+  }
+}

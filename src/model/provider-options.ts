@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { ModelConfig } from "../config/model-config.js";
 import type { ModelLimits } from "../config/model-catalog.js";
 import type { RetryPolicy } from "./retry.js";
+import type { ModelInfo } from "./types.js";
 
 export interface ProviderModelOptions {
   config: ModelConfig;
@@ -24,3 +25,8 @@ export interface ProviderModelOptions {
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 /** Default bound on the wait for the first chunk from an OpenAI-compatible (often local, CPU) server, ms; others use the idle timeout. */
 export const DEFAULT_LOCAL_FIRST_CHUNK_TIMEOUT_MS = 600_000;
+
+/** The `info` of an adapter built from `options`, shown as `provider` (e.g. `anthropic`, `openai_chat`). */
+export function modelInfo(provider: string, options: Pick<ProviderModelOptions, "config" | "limits">): ModelInfo {
+  return { provider, model: options.config.model, contextWindow: options.limits.contextWindow, maxOutputTokens: options.limits.maxOutputTokens };
+}

@@ -9,7 +9,7 @@
  * Fail-soft (the Python seed's colony fork; behaviour.md): any failure — the provider, the
  * time limit, an empty summary, a cancel — leaves the old segment untouched and the pod idle.
  */
-import type { SystemItem } from "../../protocol/index.js";
+import { COMPACTION_SUMMARY_KIND, type SystemItem } from "../../protocol/index.js";
 import { AbortedError } from "../errors.js";
 import type { LanguageModel, ModelMessage, ToolSpec, Usage } from "../model/types.js";
 import type { SessionLog } from "../session/session-log.js";
@@ -20,9 +20,6 @@ import { COUNTERS_EXTENSION, type CarriedCounters } from "./session-state.js";
 export const DEFAULT_COMPACT_THRESHOLD = 0.8;
 /** Default time limit of the summary call, ms. */
 export const DEFAULT_COMPACT_TIMEOUT_MS = 120_000;
-
-/** The system item kind of the summary that opens a compacted segment. */
-export const SUMMARY_ITEM_KIND = "compaction_summary";
 
 /** The request appended after the history for the summary call. */
 export const COMPACTION_REQUEST =
@@ -36,7 +33,7 @@ export const COMPACTION_REQUEST =
 /** The system item that opens a compacted segment: what the model sees in place of the history. */
 export function summaryItem(summary: string): SystemItem {
   return {
-    kind: SUMMARY_ITEM_KIND,
+    kind: COMPACTION_SUMMARY_KIND,
     body: `[Compacted]\nThe earlier conversation was replaced by this summary to save context:\n\n${summary}`,
   };
 }

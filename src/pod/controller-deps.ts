@@ -5,7 +5,7 @@
  * (`SnapshotData`). Types and two small reply helpers only; the actor is src/pod/controller.ts.
  */
 import type { Logger } from "pino";
-import type { ErrorCode, Event, Greeting, InFlightTurn, LogEntry, Method, PodStatus, RequestId } from "../../protocol/index.js";
+import type { ErrorCode, Event, Greeting, InFlightTurn, LogEntry, Method, PodEvent, PodStatus, RequestId } from "../../protocol/index.js";
 import type { TurnLoopConfig } from "../agent/drive-turns.js";
 import type { SessionLog } from "../session/session-log.js";
 import type { InboxItem } from "./notification-inbox.js";
@@ -59,7 +59,7 @@ export interface ControllerDeps {
   /** Forward a cancel to the children (`cancel{cascade:true}`). */
   cancelChildren?(): void;
   /** Side effects of a child's report, applied when it is received (before it is queued): the child registry. */
-  onPodEvent?(event: Extract<Method, { method: "pod_event" }>["params"]): void;
+  onPodEvent?(event: PodEvent): void;
 }
 
 /** The pod's children as discovery sees them (the supervisor, src/spawn/supervisor.ts). */

@@ -7,12 +7,13 @@
  */
 import type { Dirent } from "node:fs";
 import fs from "node:fs/promises";
+import type { CompletionEntry } from "../../protocol/index.js";
 import type { Scope } from "../tools/scope.js";
 
 /** Most completion entries returned for one prefix. */
 export const MAX_COMPLETIONS = 50;
 
-export async function listFileCompletions(cwd: string, scope: Scope, prefix: string): Promise<{ value: string; is_dir: boolean }[]> {
+export async function listFileCompletions(cwd: string, scope: Scope, prefix: string): Promise<CompletionEntry[]> {
   const slash = prefix.lastIndexOf("/");
   const dirPart = slash === -1 ? "" : prefix.slice(0, slash + 1);
   const namePart = slash === -1 ? prefix : prefix.slice(slash + 1);

@@ -6,7 +6,15 @@
  * in the segment file so the cut can be made durable with `SessionLog.truncate`.
  */
 import fs from "node:fs";
-import { flattenSegments, parseLogEntryLine, type LogEntry, type RewindTarget, type RewindTargetId, type Segment } from "../../protocol/index.js";
+import {
+  flattenSegments,
+  parseLogEntryLine,
+  type EventData,
+  type LogEntry,
+  type RewindTarget,
+  type RewindTargetId,
+  type Segment,
+} from "../../protocol/index.js";
 import type { LogMark, SessionLog } from "../session/session-log.js";
 
 /** Longest preview of a target's input, in characters (before the ellipsis). */
@@ -19,7 +27,7 @@ export function previewOf(segments: readonly Segment[]): string {
 }
 
 /** Every user_input entry of the segment, oldest first, with the entry count they were listed at. */
-export function listRewindTargets(entries: readonly LogEntry[], segmentId: string): { head_entries: number; targets: RewindTarget[] } {
+export function listRewindTargets(entries: readonly LogEntry[], segmentId: string): EventData<"rewind_targets"> {
   const targets: RewindTarget[] = [];
   for (const [index, entry] of entries.entries()) {
     if (entry.kind !== "user_input") continue;

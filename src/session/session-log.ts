@@ -23,7 +23,6 @@ export interface SkippedLine {
   torn: boolean;
 }
 
-
 /**
  * Split a segment file's bytes into entries. A line without its newline is incomplete by
  * definition (every append writes a whole line). `keepBytes`: the file length without a torn tail.

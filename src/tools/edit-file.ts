@@ -9,12 +9,11 @@
 import fs from "node:fs/promises";
 import { z } from "zod";
 import { defineTool, ToolFailure } from "./define-tool.js";
+import { BINARY_SNIFF_BYTES } from "./read-file.js";
 import { countLines, describeLines, displayPath, writeAtomically } from "./write-file.js";
 
 /** Largest file edit_file reads, and largest result it writes, in bytes. */
 export const EDIT_FILE_MAX_BYTES = 8 * 1024 * 1024;
-/** Bytes sniffed for a NUL to call a file binary (as read_file does). */
-const BINARY_SNIFF_BYTES = 8 * 1024;
 
 const Edit = z.object({
   old_string: z.string().describe("The exact text to replace, whitespace and indentation included. Must occur exactly once unless replace_all; not empty."),

@@ -9,8 +9,8 @@ import { defineTool, ToolFailure } from "./define-tool.js";
 
 /** Most bytes of file text returned to the model in one call. */
 export const READ_FILE_MAX_OUTPUT_BYTES = 64 * 1024;
-/** Bytes sniffed for a NUL to call a file binary. */
-const BINARY_SNIFF_BYTES = 8 * 1024;
+/** Bytes sniffed for a NUL to call a file binary (edit_file uses the same rule). */
+export const BINARY_SNIFF_BYTES = 8 * 1024;
 /** Largest file read at all. */
 const READ_FILE_MAX_FILE_BYTES = 32 * 1024 * 1024;
 

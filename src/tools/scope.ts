@@ -65,11 +65,6 @@ export class Scope {
     return new Scope({ allow: [{ target: cwd, permission: "write", recursive: true }] });
   }
 
-  /** Allow rules (kept for the wire's ScopeRule lists, e.g. delegation). */
-  get rules(): readonly ScopeRule[] {
-    return this.allow;
-  }
-
   /** Effective permission of a canonical path, or undefined for none. */
   permissionFor(canonical: string): Permission | undefined {
     let granted: Permission | undefined;

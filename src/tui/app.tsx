@@ -130,7 +130,7 @@ export function App(props: AppProps) {
   // Send what was queued while the pod ran, one message per run, once it is idle again.
   // One per idle spell: the next waits until the pod has left idle (or the connection changed).
   const queueSentWhileIdle = useRef(false);
-  const idle = connected && state.status === "idle" && !state.compacting;
+  const idle = connected && state.status === "idle" && !compacting;
   useEffect(() => {
     if (!idle) queueSentWhileIdle.current = false;
     if (!idle || queued.length === 0 || queueSentWhileIdle.current) return;
@@ -243,7 +243,7 @@ export function App(props: AppProps) {
   const complete = useCallback(
     async (prefix: string): Promise<string[]> => {
       const reply = await connection.request({ method: "list_completions", params: { kind: "file", prefix } }, 3_000);
-      return reply.event === "completions" ? reply.data.entries.map((entry) => (typeof entry === "string" ? entry : String((entry as { value?: string }).value ?? entry))) : [];
+      return reply.event === "completions" ? reply.data.entries.map((entry) => entry.value) : [];
     },
     [connection],
   );

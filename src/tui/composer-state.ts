@@ -310,11 +310,6 @@ export const PROMPT = "› ";
 export const CONTINUATION_PROMPT = "… ";
 export const WRAP_PROMPT = "  ";
 
-/** Terminal columns of one code point (0 for controls and combining marks, 2 for wide ones and emoji). */
-export function codePointWidth(code: number): number {
-  return textWidth(String.fromCodePoint(code));
-}
-
 /** Terminal columns of a grapheme cluster (string-width: emoji and East Asian wide characters take 2). */
 function textWidth(text: string): number {
   return stringWidth(text);

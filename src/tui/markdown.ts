@@ -191,11 +191,6 @@ function wrapStyledLine(line: string, width: number, openAtStart: OpenStyles, ha
   return { lines, open };
 }
 
-/** One logical line (no `\n`) as lines of at most `width` columns. */
-export function wrapAnsiLine(line: string, width: number): string[] {
-  return wrapStyledLine(line, width, new Map()).lines;
-}
-
 /** The indent, list bullet or number of a rendered markdown line: what its continuation lines hang under. */
 const HANGING_PREFIX = /^ *(?:(?:[*+-]|\d+[.)]) +)?/;
 /** Columns a hanging indent leaves at least (otherwise continuation lines start at the margin). */

@@ -21,8 +21,8 @@
  * cache per item object.
  */
 import {
+  COMPACTION_SUMMARY_KIND,
   describePodEvent,
-  flattenSegments,
   type AlertLevel,
   type Event,
   type EventName,
@@ -37,6 +37,7 @@ import {
   type SegmentStartEntry,
   type SystemItem,
 } from "../../protocol/index.js";
+import { systemItemText } from "../client/system-item-text.js";
 
 export type ConnectionState =
   | { kind: "connecting" }
@@ -50,9 +51,6 @@ export interface ToolResultView {
   output?: string;
   isError: boolean;
 }
-
-/** The system item kind of the summary that opens a compacted segment (src/pod/compaction.ts). */
-export const COMPACTION_SUMMARY_KIND = "compaction_summary";
 
 /** One thing in the transcript. `id` is unique within a state and kept when the item changes. */
 export type TranscriptItem =
@@ -79,8 +77,6 @@ export type TranscriptItem =
   /** `attempt` is the attempt about to be made (the failed one + 1). */
   | { id: string; kind: "retry"; attempt: number; maxAttempts: number; waitMs: number; error: string; httpStatus?: number }
   | { id: string; kind: "notice"; text: string; tone: "info" | "warn" | "error" };
-
-export type TranscriptItemKind = TranscriptItem["kind"];
 
 export interface LiveToolCall {
   id: string;
@@ -154,15 +150,14 @@ type ItemDraft = TranscriptItem extends infer Item ? (Item extends TranscriptIte
 
 /** What to show of a system item, as an item draft (compaction summaries are handled by the caller). */
 function systemItemDraft(item: SystemItem): ItemDraft {
-  const fields = item as { message?: unknown; path?: unknown; body?: unknown; event?: unknown };
+  const fields = item as { message?: unknown; body?: unknown; event?: unknown };
   const body = typeof fields.body === "string" ? fields.body : "";
   if (item.kind === "notification" && typeof fields.message === "string") return { kind: "notification", message: fields.message, body };
   if (item.kind === "pod_event" && fields.event) {
     const event = fields.event as PodEvent;
     return { kind: "pod_report", event, text: describePodEvent(event).replace(/`/g, "") };
   }
-  if (item.kind === "file_attachment" && typeof fields.path === "string") return { kind: "system", systemKind: item.kind, text: fields.path, body };
-  return { kind: "system", systemKind: item.kind, text: body, body };
+  return { kind: "system", systemKind: item.kind, text: systemItemText(item), body };
 }
 
 function segmentStartDraft(entry: SegmentStartEntry, isFirst: boolean): ItemDraft | undefined {
@@ -488,9 +483,4 @@ const EVENT_HANDLERS: { [Name in EventName]: EventHandler<Name> } = {
 export function reduceEvent(state: TuiState, event: Event, nowMs: number): TuiState {
   const handle = EVENT_HANDLERS[event.event] as EventHandler<EventName> | undefined;
   return handle ? handle(state, event as never, nowMs) : state;
-}
-
-/** The text a user item shows (paste chips expanded), for previews and tests. */
-export function userText(item: Extract<TranscriptItem, { kind: "user" }>): string {
-  return flattenSegments(item.segments);
 }

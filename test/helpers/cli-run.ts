@@ -107,7 +107,12 @@ export function describeResult(args: readonly string[], result: CliResult): stri
   return `podd ${args.join(" ")}: ${how}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
 }
 
-/** Remember a daemonised pod's pid so that `killCliPods` can end it. */
+/** Fail with the command's output when it did not exit with `code` (or timed out). */
+export function expectExit(result: CliResult, code: number, args: readonly string[] = []): void {
+  if (result.timedOut || result.code !== code) throw new Error(`expected exit ${code}; ${describeResult(args, result)}`);
+}
+
+/** Remember a daemonised pod's pid so that `killCliProcesses` can end it. */
 export function trackDaemon(pid: number): void {
   daemonPids.add(pid);
 }

@@ -9,7 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeMethod, LineDecoder, type Event, type Method, type PodEvent } from "../../protocol/index.js";
+import { decodeMethod, LineDecoder, type Event, type LogEntry, type Method, type PodEvent } from "../../protocol/index.js";
 import { PodClient } from "../../src/client/pod-client.js";
 import type { ModelProfile } from "../../src/config/model-config.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
@@ -70,17 +70,20 @@ export interface PodProcess {
 
 let scenarioCounter = 0;
 
+/** Write `scenario` to a new file in the home (removed with it); returns its path, for `--model scripted:<file>`. */
+export function writeScenario(home: ReturnType<typeof tempHome>, scenario: ScenarioInput): string {
+  const file = path.join(home.home, `scenario-${++scenarioCounter}.json`);
+  fs.writeFileSync(file, JSON.stringify(scenario));
+  return file;
+}
+
 /** Start a pod process and wait until its socket accepts connections. */
 export async function startPod(options: StartPodOptions = {}): Promise<PodProcess> {
   const home = options.home ?? tempHome();
   const name = options.name ?? "pod";
   const cwd = options.cwd ?? home.home;
   let model = options.model;
-  if (!model) {
-    const file = path.join(home.home, `scenario-${++scenarioCounter}.json`);
-    fs.writeFileSync(file, JSON.stringify(options.scenario ?? { responses: [] }));
-    model = `scripted:${file}`;
-  }
+  if (!model) model = `scripted:${writeScenario(home, options.scenario ?? { responses: [] })}`;
   const args = [DAEMON_ENTRY, name, "--cwd", cwd, "--model", model];
   if (options.parentSocket) args.push("--parent", options.parentSocket);
   if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
@@ -233,3 +236,17 @@ export function names(events: readonly { event: string }[]): string[] {
 }
 
 export type { Method };
+
+/** Connect to a pod and read its snapshot: the client (still reading) and the session's entries. */
+export async function connectWithSnapshot(pod: Pick<PodProcess, "connect">): Promise<{ client: PodClient; entries: LogEntry[] }> {
+  const client = await pod.connect();
+  const snapshot = await client.waitFor("snapshot");
+  return { client, entries: snapshot.data.entries };
+}
+
+/** The session entries a new client's snapshot holds. */
+export async function snapshotEntries(pod: Pick<PodProcess, "connect">): Promise<LogEntry[]> {
+  const { client, entries } = await connectWithSnapshot(pod);
+  client.destroy();
+  return entries;
+}

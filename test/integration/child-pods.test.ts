@@ -6,12 +6,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Event, LogEntry } from "../../protocol/index.js";
+import type { Event } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { isProcessAlive } from "../../src/client/pod-directory.js";
-import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
 import { script } from "../../src/model/scripted/script-builder.js";
-import { cleanupAll, connectClient, isIdleStatus, type PodProcess, runText, startPod, tempHome } from "../helpers/pod-process.js";
+import { cleanupAll, connectClient, connectWithSnapshot, isIdleStatus, runText, startPod, tempHome, writeScenario } from "../helpers/pod-process.js";
 
 type Home = ReturnType<typeof tempHome>;
 const spawnedPids: number[] = [];
@@ -26,13 +25,6 @@ afterEach(async () => {
   }
   await cleanupAll();
 });
-
-let counter = 0;
-function scenarioFile(home: Home, scenario: ScenarioInput): string {
-  const file = path.join(home.home, `child-scenario-${++counter}.json`);
-  fs.writeFileSync(file, JSON.stringify(scenario));
-  return file;
-}
 
 interface ChildRecordOnDisk {
   name: string;
@@ -51,12 +43,6 @@ function childrenOf(home: Home, parent: string): ChildRecordOnDisk[] {
 
 function trackChildren(home: Home, parent: string): void {
   for (const child of childrenOf(home, parent)) if (child.pid > 0) spawnedPids.push(child.pid);
-}
-
-async function connected(pod: PodProcess): Promise<{ client: PodClient; entries: LogEntry[] }> {
-  const client = await pod.connect();
-  const snapshot = await client.waitFor("snapshot");
-  return { client, entries: snapshot.data.entries };
 }
 
 /** The pod_event system items among live events, as `kind:pod_name`. */
@@ -96,7 +82,7 @@ describe("child pods", () => {
       name: `kid-${name}`,
       task: `read input.txt in ${name}`,
       scope: [{ path: name, permission: "write" }],
-      model: `scripted:${scenarioFile(home, workerScenario("input.txt"))}`,
+      model: `scripted:${writeScenario(home, workerScenario("input.txt"))}`,
     });
     const parentScenario = script()
       .toolCall("spawn_pod", spawn("a"))
@@ -108,7 +94,7 @@ describe("child pods", () => {
       .whenExhausted("repeat_last")
       .build();
     const parent = await startPod({ home, name: "boss", cwd: work, scenario: parentScenario });
-    const { client } = await connected(parent);
+    const { client } = await connectWithSnapshot(parent);
     client.send(runText("split the work"));
     const run = await client.collectUntil((event) => event.event === "run_end");
     trackChildren(home, "boss");
@@ -131,7 +117,7 @@ describe("child pods", () => {
     const work = fs.mkdtempSync(path.join(home.home, "work-"));
     fs.mkdirSync(path.join(work, "area"));
     const gate = path.join(home.home, "never");
-    const childScenario = scenarioFile(home, script().text("busy", { gate }).finish().build());
+    const childScenario = writeScenario(home, script().text("busy", { gate }).finish().build());
     const parentScenario = script()
       .toolCall("spawn_pod", { name: "victim", task: "wait", scope: [{ path: "area", permission: "write" }], model: `scripted:${childScenario}` })
       .finish()
@@ -144,7 +130,7 @@ describe("child pods", () => {
       .whenExhausted("repeat_last")
       .build();
     const parent = await startPod({ home, name: "watcher", cwd: work, scenario: parentScenario });
-    const { client } = await connected(parent);
+    const { client } = await connectWithSnapshot(parent);
     client.send(runText("start it"));
     await client.collectUntil(isIdleStatus);
     trackChildren(home, "watcher");
@@ -155,7 +141,7 @@ describe("child pods", () => {
     process.kill(victim.pid, "SIGKILL");
     const reports = await waitForReports(client, [], (seen) => seen.includes("shut_down:victim"));
     expect(reports).toEqual(["errored:victim", "shut_down:victim"]);
-    const entries = (await connected(parent)).entries;
+    const entries = (await connectWithSnapshot(parent)).entries;
     const errored = entries.find((entry) => entry.kind === "system_item" && JSON.stringify(entry.item).includes("exited unexpectedly"));
     expect(JSON.stringify(errored)).toContain("killed by SIGKILL");
     // The write scope came back: the parent's notification turn wrote into the area.
@@ -170,7 +156,7 @@ describe("child pods", () => {
     const work = fs.mkdtempSync(path.join(home.home, "work-"));
     const mine = await startPod({ home, name: "mine", cwd: work, scenario: script().text("my own session").finish().build() });
     await (async () => {
-      const { client } = await connected(mine);
+      const { client } = await connectWithSnapshot(mine);
       client.send(runText("hello"));
       await client.collectUntil(isIdleStatus);
       client.destroy();
@@ -178,7 +164,7 @@ describe("child pods", () => {
     await mine.stop();
     const parentScenario = script().toolCall("spawn_pod", { name: "mine", task: "x" }).finish().text("ok").finish().build();
     const parent = await startPod({ home, name: "grabber", cwd: work, scenario: parentScenario });
-    const { client } = await connected(parent);
+    const { client } = await connectWithSnapshot(parent);
     client.send(runText("try"));
     const events = await client.collectUntil(isIdleStatus);
     expect(events.find((event) => event.event === "tool_result")).toMatchObject({
@@ -200,7 +186,7 @@ describe("child pods", () => {
       .finish()
       .build();
     const parent = await startPod({ home, name: "careful", cwd: work, scenario: parentScenario });
-    const { client } = await connected(parent);
+    const { client } = await connectWithSnapshot(parent);
     client.send(runText("try"));
     const events = await client.collectUntil(isIdleStatus);
     const result = events.find((event) => event.event === "tool_result");
@@ -215,7 +201,7 @@ describe("child pods", () => {
     fs.mkdirSync(path.join(work, "x"));
     fs.mkdirSync(path.join(work, "y"));
     const gate = path.join(home.home, "never");
-    const idle = scenarioFile(home, script().text("ok").finish().text("held", { gate }).finish().build());
+    const idle = writeScenario(home, script().text("ok").finish().text("held", { gate }).finish().build());
     const parentScenario = script()
       .toolCall("spawn_pod", { name: "keeper", task: "t", scope: [{ path: "x", permission: "write" }], model: `scripted:${idle}` })
       .toolCall("spawn_pod", { name: "goner", task: "t", scope: [{ path: "y", permission: "write" }], model: `scripted:${idle}` })
@@ -225,7 +211,7 @@ describe("child pods", () => {
       .whenExhausted("repeat_last")
       .build();
     let parent = await startPod({ home, name: "phoenix", cwd: work, scenario: parentScenario });
-    let { client } = await connected(parent);
+    let { client } = await connectWithSnapshot(parent);
     client.send(runText("go"));
     await waitForReports(client, [], (seen) => seen.includes("turn_ended:keeper") && seen.includes("turn_ended:goner"));
     await client.collectUntil(isIdleStatus);
@@ -245,7 +231,7 @@ describe("child pods", () => {
     });
 
     parent = await startPod({ home, name: "phoenix", cwd: work, scenario: script().text("fine").finish().whenExhausted("repeat_last").build() });
-    ({ client } = await connected(parent));
+    ({ client } = await connectWithSnapshot(parent));
     const after = childrenOf(home, "phoenix");
     expect(after.find((child) => child.name === "keeper")).toMatchObject({ status: "idle", pid: keeper.pid });
     expect(after.find((child) => child.name === "goner")).toMatchObject({ status: "stopped", lent: [] });
@@ -254,7 +240,7 @@ describe("child pods", () => {
     await expect(parent.stop()).resolves.toMatchObject({ code: 0 });
     expect(isProcessAlive(keeper.pid)).toBe(true);
     parent = await startPod({ home, name: "phoenix", cwd: work, scenario: script().text("fine").finish().whenExhausted("repeat_last").build() });
-    ({ client } = await connected(parent));
+    ({ client } = await connectWithSnapshot(parent));
     // The re-adopted child is watched again: killing it now is reported at once.
     process.kill(keeper.pid, "SIGKILL");
     const reports = await waitForReports(client, [], (seen) => seen.includes("shut_down:keeper"));
@@ -265,7 +251,7 @@ describe("child pods", () => {
   it("read_pod_output returns a child's new answer text once", async () => {
     const home = tempHome();
     const work = fs.mkdtempSync(path.join(home.home, "work-"));
-    const childScenario = scenarioFile(home, script().text("first finding").finish().text("second finding").finish().build());
+    const childScenario = writeScenario(home, script().text("first finding").finish().text("second finding").finish().build());
     const parentScenario = script()
       .toolCall("spawn_pod", { name: "scout", task: "look", model: `scripted:${childScenario}` })
       .finish()
@@ -285,7 +271,7 @@ describe("child pods", () => {
       .whenExhausted("repeat_last")
       .build();
     const parent = await startPod({ home, name: "reader", cwd: work, scenario: parentScenario });
-    const { client } = await connected(parent);
+    const { client } = await connectWithSnapshot(parent);
     client.send(runText("go"));
     const outputs: { output?: string; is_error: boolean }[] = [];
     await client.waitFor("tool_result", {
@@ -309,7 +295,7 @@ describe("child pods", () => {
     const work = fs.mkdtempSync(path.join(home.home, "work-"));
     fs.mkdirSync(path.join(work, "shared", "inner"), { recursive: true });
     const gate = path.join(home.home, "never");
-    const holdOn = scenarioFile(home, script().text("holding", { gate }).finish().build());
+    const holdOn = writeScenario(home, script().text("holding", { gate }).finish().build());
     const spawnInto = (name: string, target: string) =>
       script()
         .toolCall("spawn_pod", { name, task: "hold", scope: [{ path: target, permission: "write" }], model: `scripted:${holdOn}` })
@@ -318,7 +304,7 @@ describe("child pods", () => {
         .finish()
         .build();
     const first = await startPod({ home, name: "owner-one", cwd: work, scenario: spawnInto("holder", "shared") });
-    const one = await connected(first);
+    const one = await connectWithSnapshot(first);
     one.client.send(runText("spawn"));
     await one.client.collectUntil(isIdleStatus);
     trackChildren(home, "owner-one");
@@ -326,7 +312,7 @@ describe("child pods", () => {
 
     // Another pod in the same directory tries to give a child part of the same area.
     const second = await startPod({ home, name: "owner-two", cwd: work, scenario: spawnInto("intruder", "shared/inner") });
-    const two = await connected(second);
+    const two = await connectWithSnapshot(second);
     two.client.send(runText("spawn"));
     const events = await two.client.collectUntil(isIdleStatus);
     const refused = events.find((event) => event.event === "tool_result");
@@ -342,8 +328,8 @@ describe("child pods", () => {
     const home = tempHome();
     const work = fs.mkdtempSync(path.join(home.home, "work-"));
     fs.mkdirSync(path.join(work, "mid", "leaf"), { recursive: true });
-    const leafScenario = scenarioFile(home, script().text("leaf done").finish().build());
-    const midScenario = scenarioFile(
+    const leafScenario = writeScenario(home, script().text("leaf done").finish().build());
+    const midScenario = writeScenario(
       home,
       script()
         .toolCall("spawn_pod", { name: "leaf", task: "work", scope: [{ path: "leaf", permission: "write" }], model: `scripted:${leafScenario}` })
@@ -361,14 +347,14 @@ describe("child pods", () => {
       .whenExhausted("repeat_last")
       .build();
     const root = await startPod({ home, name: "root", cwd: work, scenario: rootScenario });
-    const { client } = await connected(root);
+    const { client } = await connectWithSnapshot(root);
     client.send(runText("go"));
     const run = await client.collectUntil((event) => event.event === "run_end");
     const reports = await waitForReports(client, run, (seen) => seen.includes("scope_sub_delegated:leaf") && seen.includes("turn_ended:mid"));
     trackChildren(home, "root");
     trackChildren(home, "mid");
     expect(reports).toContain("scope_sub_delegated:leaf");
-    const entries = (await connected(root)).entries;
+    const entries = (await connectWithSnapshot(root)).entries;
     const relayed = entries.find((entry) => entry.kind === "system_item" && JSON.stringify(entry.item).includes("scope_sub_delegated"));
     const leafDir = fs.realpathSync(path.join(work, "mid", "leaf"));
     expect(relayed).toMatchObject({
@@ -383,7 +369,7 @@ describe("child pods", () => {
     const home = tempHome();
     const work = fs.mkdtempSync(path.join(home.home, "work-"));
     const gate = path.join(home.home, "never");
-    const slow = scenarioFile(home, script().text("thinking hard", { gate }).finish().build());
+    const slow = writeScenario(home, script().text("thinking hard", { gate }).finish().build());
     const parentScenario = script()
       .toolCall("spawn_pod", { name: "slowpoke", task: "take your time", model: `scripted:${slow}` })
       .finish()
@@ -392,7 +378,7 @@ describe("child pods", () => {
       .whenExhausted("repeat_last")
       .build();
     const parent = await startPod({ home, name: "canceller", cwd: work, scenario: parentScenario });
-    const { client } = await connected(parent);
+    const { client } = await connectWithSnapshot(parent);
     client.send(runText("go"));
     await client.collectUntil(isIdleStatus);
     trackChildren(home, "canceller");
@@ -410,7 +396,7 @@ describe("child pods", () => {
   it("discovery: list_visible_pods and inspect_pod show the children; attach_or_restore_pod restarts a stopped child on its session", async () => {
     const home = tempHome();
     const work = fs.mkdtempSync(path.join(home.home, "work-"));
-    const kidScenario = scenarioFile(home, script().text("first answer").finish().whenExhausted("repeat_last").build());
+    const kidScenario = writeScenario(home, script().text("first answer").finish().whenExhausted("repeat_last").build());
     const parentScenario = script()
       .toolCall("spawn_pod", { name: "lazarus", task: "say something", model: `scripted:${kidScenario}` })
       .finish()
@@ -419,7 +405,7 @@ describe("child pods", () => {
       .whenExhausted("repeat_last")
       .build();
     const parent = await startPod({ home, name: "discoverer", cwd: work, scenario: parentScenario });
-    const { client } = await connected(parent);
+    const { client } = await connectWithSnapshot(parent);
     client.send(runText("go"));
     await waitForReports(client, await client.collectUntil((event) => event.event === "run_end"), (seen) => seen.includes("turn_ended:lazarus"));
     trackChildren(home, "discoverer");

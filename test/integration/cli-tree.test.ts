@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, it } from "vitest";
 import { script } from "../../src/model/scripted/script-builder.js";
-import { describeResult, isAlive, killCliProcesses, runCli, spawnCli, waitForPidExit, type CliResult } from "../helpers/cli-run.js";
+import { expectExit, isAlive, killCliProcesses, runCli, spawnCli, waitForPidExit, type CliResult } from "../helpers/cli-run.js";
 import { cleanupAll, connectClient, FakeParent, startPod, tempHome, type PodProcess } from "../helpers/pod-process.js";
 
 afterAll(async () => {
@@ -19,10 +19,6 @@ type Home = ReturnType<typeof tempHome>;
 
 function podd(home: Home, args: string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
   return runCli(args, { env: home.env, cwd: home.home, ...options });
-}
-
-function expectExit(result: CliResult, code: number, args: string[] = []): void {
-  if (result.timedOut || result.code !== code) throw new Error(`expected exit ${code}; ${describeResult(args, result)}`);
 }
 
 /** root ─ {alpha ─ {grand}, beta}, all in one home. */

@@ -10,8 +10,8 @@ import { afterAll, describe, it } from "vitest";
 import { decodeEvent, type Event } from "../../protocol/index.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
-import { describeResult, isAlive, killCliProcesses, runCli, spawnCli, trackDaemon, waitForPidExit, type CliResult } from "../helpers/cli-run.js";
-import { cleanupAll, connectClient, names, tempHome } from "../helpers/pod-process.js";
+import { expectExit, isAlive, killCliProcesses, runCli, spawnCli, trackDaemon, waitForPidExit, type CliResult } from "../helpers/cli-run.js";
+import { cleanupAll, connectClient, names, tempHome, writeScenario } from "../helpers/pod-process.js";
 
 afterAll(async () => {
   await killCliProcesses();
@@ -20,21 +20,8 @@ afterAll(async () => {
 
 type Home = ReturnType<typeof tempHome>;
 
-let scenarioCounter = 0;
-
-function writeScenario(home: Home, scenario: ScenarioInput): string {
-  const file = path.join(home.home, `cli-scenario-${++scenarioCounter}.json`);
-  fs.writeFileSync(file, JSON.stringify(scenario));
-  return file;
-}
-
 function podd(home: Home, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return runCli(args, { env: home.env, cwd: home.home, ...options });
-}
-
-/** Fail with the command's output when it did not exit with `code`. */
-function expectExit(result: CliResult, code: number, args: string[] = []): void {
-  if (result.timedOut || result.code !== code) throw new Error(`expected exit ${code}; ${describeResult(args, result)}`);
 }
 
 interface StartedPod {

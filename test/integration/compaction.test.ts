@@ -8,28 +8,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Event, LogEntry } from "../../protocol/index.js";
+import type { Event } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { COMPACTION_REQUEST } from "../../src/pod/compaction.js";
 import { runCli } from "../helpers/cli-run.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { openAIStream } from "../helpers/openai-sse.js";
-import { cleanupAll, isIdleStatus, names, type PodProcess, runText, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
+import { cleanupAll, connectWithSnapshot, isIdleStatus, names, type PodProcess, runText, snapshotEntries, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
-
-async function connected(pod: PodProcess): Promise<{ client: PodClient; entries: LogEntry[] }> {
-  const client = await pod.connect();
-  const snapshot = await client.waitFor("snapshot");
-  return { client, entries: snapshot.data.entries };
-}
-
-async function entriesOf(pod: PodProcess): Promise<LogEntry[]> {
-  const { client, entries } = await connected(pod);
-  client.destroy();
-  return entries;
-}
 
 async function runTurn(client: PodClient, text: string): Promise<Event[]> {
   client.send(runText(text));
@@ -65,12 +53,12 @@ describe("compact through the socket", () => {
         openAIStream({ text: ["after restart"] }),
       );
       let pod = await startPod({ home, name: "compactor", model: "p", env });
-      const { client } = await connected(pod);
+      const { client } = await connectWithSnapshot(pod);
       const first = await runTurn(client, "the first question");
       const turnsBefore = first.filter((event) => event.event === "turn_start").length;
       const oldSegment = metadataOf(pod).segment_id;
       const oldBytes = segmentBytes(pod, oldSegment);
-      const oldEntries = await entriesOf(pod);
+      const oldEntries = await snapshotEntries(pod);
 
       client.drain();
       const ack = await client.request({ method: "compact" });
@@ -94,7 +82,7 @@ describe("compact through the socket", () => {
       expect(segmentBytes(pod, oldSegment)).toEqual(oldBytes);
       expect(metadataOf(pod).segment_id).toBe(done.data.new_segment_id);
       expect(sessionFiles(pod)).toEqual([`${oldSegment}.jsonl`, `${done.data.new_segment_id}.jsonl`]);
-      const compacted = await entriesOf(pod);
+      const compacted = await snapshotEntries(pod);
       expect(compacted.map((entry) => entry.kind)).toEqual(["segment_start", "extension", "system_item"]);
       expect(JSON.stringify(compacted[2])).toContain("SUMMARY: the user asked the first question; files were listed.");
       expect(oldEntries.length).toBeGreaterThan(compacted.length);
@@ -111,8 +99,8 @@ describe("compact through the socket", () => {
       // A restart restores the compacted segment (and its counters).
       await pod.stop();
       pod = await startPod({ home, name: "compactor", model: "p", env });
-      const restored = await connected(pod);
-      expect(restored.entries).toEqual(await entriesOf(pod));
+      const restored = await connectWithSnapshot(pod);
+      expect(restored.entries).toEqual(await snapshotEntries(pod));
       expect(restored.entries[0]).toMatchObject({ kind: "segment_start", compacted_from: oldSegment });
       const third = await runTurn(restored.client, "and again");
       expect(third.find((event) => event.event === "turn_start")).toMatchObject({ data: { turn: turnsBefore + 1 } });
@@ -129,9 +117,9 @@ describe("compact through the socket", () => {
   it("a failed summary call leaves the old segment as it was and the pod keeps working", async () => {
     const scenario = script().text("hello").finish().fail("summary service down", { status: 400 }).text("still here").finish().build();
     const pod = await startPod({ home: tempHome(), name: "failsoft", scenario });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "hi");
-    const before = await entriesOf(pod);
+    const before = await snapshotEntries(pod);
     const segment = metadataOf(pod).segment_id;
     const bytes = segmentBytes(pod, segment);
 
@@ -143,7 +131,7 @@ describe("compact through the socket", () => {
     expect(metadataOf(pod).segment_id).toBe(segment);
     expect(segmentBytes(pod, segment)).toEqual(bytes);
     expect(sessionFiles(pod)).toEqual([`${segment}.jsonl`]);
-    expect(await entriesOf(pod)).toEqual(before);
+    expect(await snapshotEntries(pod)).toEqual(before);
 
     const after = await runTurn(client, "are you there?");
     expect(after.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: "still here" } }]);
@@ -153,7 +141,7 @@ describe("compact through the socket", () => {
   it("a summary that takes longer than --compact-timeout fails the compaction; the pod keeps working", async () => {
     const scenario = script().text("hello").finish().hang().text("still here").finish().build();
     const pod = await startPod({ home: tempHome(), name: "slowsum", scenario, extraArgs: ["--compact-timeout", "300"] });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "hi");
     const segment = metadataOf(pod).segment_id;
     client.drain();
@@ -171,9 +159,9 @@ describe("compact through the socket", () => {
     const gate = path.join(home.home, "never");
     const scenario = script().text("hello").finish().text("partial summary", { gate }).finish().text("ran after").finish().build();
     const pod = await startPod({ home, name: "cancelsum", scenario });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "hi");
-    const before = await entriesOf(pod);
+    const before = await snapshotEntries(pod);
     client.drain();
     client.send({ method: "compact" });
     await client.waitFor("compact_start");
@@ -189,7 +177,7 @@ describe("compact through the socket", () => {
     expect(order.indexOf("compact_failed")).toBeLessThan(order.indexOf("user_message"));
     expect(events.find((event) => event.event === "compact_failed")).toMatchObject({ data: { error: "cancelled" } });
     expect(events.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: "ran after" } }]);
-    const after = await entriesOf(pod);
+    const after = await snapshotEntries(pod);
     expect(after.slice(0, before.length)).toEqual(before);
     client.destroy();
   });
@@ -198,7 +186,7 @@ describe("compact through the socket", () => {
     const home = tempHome();
     const gate = path.join(home.home, "never");
     const pod = await startPod({ home, name: "rules", scenario: script().text("working", { gate }).finish().build() });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     await expect(client.request({ method: "compact" })).rejects.toMatchObject({ code: "invalid_request", message: "Nothing to compact: the session has no conversation yet" });
     client.send(runText("go"));
     await client.waitFor("text_delta");
@@ -222,7 +210,7 @@ describe("compact through the socket", () => {
       .finish()
       .build();
     const pod = await startPod({ home: tempHome(), name: "auto", scenario, extraArgs: ["--compact-at", "0.6"] });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "first");
     const oldSegment = metadataOf(pod).segment_id;
     client.drain();
@@ -241,7 +229,7 @@ describe("compact through the socket", () => {
     expect(events.find((event) => event.event === "segment_rotated")).toMatchObject({ data: { entry: { compacted_from: oldSegment } } });
     expect(events.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: expect.stringContaining("AUTO SUMMARY") } }]);
     // The run's entries follow the summary in the new segment.
-    const entries = await entriesOf(pod);
+    const entries = await snapshotEntries(pod);
     expect(entries.slice(0, 4).map((entry) => entry.kind)).toEqual(["segment_start", "extension", "system_item", "invoke"]);
     expect(entries.filter((entry) => entry.kind === "user_input")).toHaveLength(1);
     client.destroy();
@@ -263,9 +251,9 @@ describe("cancel during an automatic compaction", () => {
       .finish()
       .build();
     const pod = await startPod({ home, name: "autocancel", scenario, extraArgs: ["--compact-at", "0.5"] });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "first");
-    const before = await entriesOf(pod);
+    const before = await snapshotEntries(pod);
     client.drain();
     client.send(runText("second"));
     await client.waitFor("compact_start");
@@ -274,8 +262,8 @@ describe("cancel during an automatic compaction", () => {
     expect(names(events)).toEqual(["user_message", "run_end", "status"]);
     expect(events[1]).toMatchObject({ data: { result: "rolled_back" } });
     await expect(client.waitFor("compact_failed")).resolves.toMatchObject({ data: { error: "cancelled" } });
-    expect(await entriesOf(pod)).toEqual(before);
-    expect(JSON.stringify(await entriesOf(pod))).not.toContain("should not run");
+    expect(await snapshotEntries(pod)).toEqual(before);
+    expect(JSON.stringify(await snapshotEntries(pod))).not.toContain("should not run");
     client.destroy();
   });
 });
@@ -286,9 +274,9 @@ describe("compaction and crashes", () => {
     const gate = path.join(home.home, "never");
     const scenario = script().text("hello").finish().text("never finished", { gate }).finish().build();
     const pod = await startPod({ home, name: "crashsum", scenario });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "hi");
-    const before = await entriesOf(pod);
+    const before = await snapshotEntries(pod);
     const segment = metadataOf(pod).segment_id;
     client.send({ method: "compact" });
     await client.waitFor("compact_start");
@@ -321,7 +309,7 @@ describe("podd compact", () => {
   it("prints the new segment and exits 0; exits 1 with the error when the compaction fails", async () => {
     const scenario = script().text("hello").finish().text("CLI SUMMARY").finish().fail("no summary today", { status: 400 }).build();
     const pod = await startPod({ home: tempHome(), name: "clicompact", scenario });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "hi");
     client.destroy();
     const ok = await runCli(["compact", "clicompact"], { env: pod.env });

@@ -10,8 +10,8 @@ import type { Event, LogEntry } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
 import { script } from "../../src/model/scripted/script-builder.js";
-import { describeResult, killCliProcesses, runCli, trackDaemon, type CliResult } from "../helpers/cli-run.js";
-import { cleanupAll, connectClient, isIdleStatus, type PodProcess, runText, startPod, tempHome } from "../helpers/pod-process.js";
+import { expectExit, killCliProcesses, runCli, trackDaemon, type CliResult } from "../helpers/cli-run.js";
+import { cleanupAll, connectClient, isIdleStatus, type PodProcess, runText, startPod, tempHome, writeScenario } from "../helpers/pod-process.js";
 
 afterEach(async () => {
   await killCliProcesses();
@@ -19,13 +19,6 @@ afterEach(async () => {
 });
 
 type Home = ReturnType<typeof tempHome>;
-let scenarioCounter = 0;
-
-function scenarioFile(home: Home, scenario: ScenarioInput): string {
-  const file = path.join(home.home, `fork-scenario-${++scenarioCounter}.json`);
-  fs.writeFileSync(file, JSON.stringify(scenario));
-  return file;
-}
 
 async function snapshot(socket: string): Promise<{ client: PodClient; entries: LogEntry[]; status: string }> {
   const client = await connectClient(socket);
@@ -49,9 +42,9 @@ async function runTurn(socket: string, text: string): Promise<Event[]> {
 
 /** `podd fork …` with `--json`; the started pod is tracked for cleanup. */
 async function fork(home: Home, args: string[], scenario: ScenarioInput): Promise<{ name: string; pid: number; socket: string }> {
-  const all = ["fork", ...args, "--json", "--model", `scripted:${scenarioFile(home, scenario)}`];
+  const all = ["fork", ...args, "--json", "--model", `scripted:${writeScenario(home, scenario)}`];
   const result = await runCli(all, { env: home.env, cwd: home.home });
-  if (result.code !== 0) throw new Error(describeResult(all, result));
+  expectExit(result, 0, all);
   const started = JSON.parse(result.stdout) as { name: string; pid: number; socket: string };
   trackDaemon(started.pid);
   return started;

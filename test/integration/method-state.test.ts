@@ -15,7 +15,6 @@ import { cleanupAll, names, type PodProcess, runText, startPod, tempHome } from 
 
 afterEach(cleanupAll);
 
-
 /** A pod whose scenario may use gates; `open(n)` releases gate n. */
 async function gatedPod(build: (gate: (n: number) => string) => ScriptBuilder, options: { maxTurns?: number } = {}) {
   const home = tempHome();
@@ -24,11 +23,6 @@ async function gatedPod(build: (gate: (n: number) => string) => ScriptBuilder, o
   const client = await pod.connect();
   await client.waitFor("snapshot");
   return { pod, client, open: (n: number) => fs.writeFileSync(gate(n), ""), gate };
-}
-
-/** Collect every event until `predicate` matches (inclusive), including those already received. */
-function collect(client: PodClient, predicate: (event: Event) => boolean): Promise<Event[]> {
-  return client.collectUntil(predicate);
 }
 
 function sessionEntries(pod: PodProcess): LogEntry[] {
@@ -66,7 +60,7 @@ describe("run", () => {
   it("idle: user_message, status, invoke_start{user_send}, then the turn (thinking, text) to run_end{finished}", async () => {
     const { client } = await gatedPod(() => script().thinking("Let me think.", { signature: "sig" }).text("Hi.").finish());
     client.send(runText("Hello"));
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(names(events)).toEqual([
       "user_message", "status", "invoke_start", "turn_start", "llm_call_start",
       "thinking_start", "thinking_delta", "thinking_delta", "thinking_delta", "thinking_done", "text_delta", "text_done",
@@ -91,7 +85,7 @@ describe("run", () => {
     await client.waitFor("text_done");
     await expect(other.request(runText("second"))).rejects.toMatchObject({ code: "already_running" });
     open(1);
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(events.filter((event) => event.event === "error")).toEqual([]);
     expect(events.find((event) => event.event === "run_end")).toEqual({ event: "run_end", data: { result: "finished" } });
   });
@@ -105,7 +99,7 @@ describe("run", () => {
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
     client.send(runText("go on"));
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(names(events).slice(0, 6)).toEqual(["user_message", "status", "invoke_start", "tool_result", "system_item", "turn_start"]);
     expect(events[3]).toEqual({ event: "tool_result", data: { id: "t1", summary: "[Interrupted by user]", output: "[Interrupted by user]", is_error: true } });
     expect(events[4]).toMatchObject({ event: "system_item", data: { item: { kind: "interrupt" } } });
@@ -120,7 +114,7 @@ describe("notify", () => {
   it("idle: queues and starts a notification turn; the model sees the [Notification] wrapper", async () => {
     const { client } = await gatedPod(() => script().text("saw: {{last_system_text}}").finish());
     client.send({ method: "notify", params: { message: "build finished" } });
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(names(events).slice(0, 4)).toEqual(["status", "invoke_start", "turn_start", "system_item"]);
     expect(events[1]).toEqual({ event: "invoke_start", data: { kind: "notify" } });
     const body = notificationBody("build finished");
@@ -139,7 +133,7 @@ describe("notify", () => {
     await client.waitFor("tool_call_done");
     await client.request({ method: "notify", params: { message: "mid-turn" } });
     open(1);
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     const order = names(events);
     const secondTurn = order.indexOf("turn_start");
     expect(order.slice(secondTurn, secondTurn + 3)).toEqual(["turn_start", "system_item", "llm_call_start"]);
@@ -155,7 +149,7 @@ describe("notify", () => {
     open(1);
     await client.waitFor("run_end", { where: (event) => event.data.result === "finished" });
     await client.waitFor("status", { where: (event) => event.data.status === "idle" });
-    const followUp = await collect(client, isStatus("idle"));
+    const followUp = await client.collectUntil(isStatus("idle"));
     const order = names(followUp);
     expect(order.slice(0, 4)).toEqual(["status", "invoke_start", "turn_start", "system_item"]);
     expect(followUp[1]).toEqual({ event: "invoke_start", data: { kind: "notify" } });
@@ -170,7 +164,7 @@ describe("notify", () => {
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
     await client.request({ method: "notify", params: { message: "while paused" } });
     await client.request({ method: "resume" });
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(names(events).slice(0, 3)).toEqual(["status", "turn_start", "system_item"]);
     expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "[Notification]" } });
   });
@@ -179,7 +173,7 @@ describe("notify", () => {
     const { client } = await gatedPod(() => script().text("ok").finish());
     await client.request({ method: "notify", params: { message: "quiet", wake: false } });
     client.send(runText("hello"));
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(names(events).slice(0, 6)).toEqual(["user_message", "status", "invoke_start", "turn_start", "system_item", "llm_call_start"]);
     expect(events[2]).toEqual({ event: "invoke_start", data: { kind: "user_send" } });
     expect(events[4]).toMatchObject({ event: "system_item", data: { item: { kind: "notification", message: "quiet" } } });
@@ -190,7 +184,7 @@ describe("pod_event", () => {
   it("idle: queues and starts a notification turn with invoke_start{pod_event}", async () => {
     const { client } = await gatedPod(() => script().text("{{last_system_text}}").finish());
     client.send({ method: "pod_event", params: { kind: "turn_ended", pod_name: "c" } });
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(events[1]).toEqual({ event: "invoke_start", data: { kind: "pod_event" } });
     const body = notificationBody("pod `c` finished a turn");
     expect(events[3]).toEqual({ event: "system_item", data: { item: { kind: "pod_event", event: { kind: "turn_ended", pod_name: "c" }, body } } });
@@ -206,7 +200,7 @@ describe("pod_event", () => {
     await client.request({ method: "pod_event", params: { kind: "errored", pod_name: "c", message: "boom" } });
     await client.request({ method: "pod_event", params: { kind: "shut_down", pod_name: "c" } });
     open(1);
-    const items = await collect(client, (event) => event.event === "text_done");
+    const items = await client.collectUntil((event) => event.event === "text_done");
     const bodies = items.flatMap((event) => (event.event === "system_item" ? [event.data.item.body] : []));
     expect(bodies).toEqual([notificationBody("pod `c` errored: boom"), notificationBody("pod `c` shut down")]);
     await client.request({ method: "pause" });
@@ -215,7 +209,7 @@ describe("pod_event", () => {
     await client.request({ method: "pod_event", params: { kind: "scope_sub_delegated", parent_pod: "p", sub_pod: "s", sub_socket: "/tmp/s.sock", scope } });
     expect(client.drain().filter((event) => event.event === "invoke_start")).toEqual([]);
     await client.request({ method: "resume" });
-    const resumed = await collect(client, isStatus("idle"));
+    const resumed = await client.collectUntil(isStatus("idle"));
     const delegated = resumed.find((event) => event.event === "system_item");
     expect(delegated).toMatchObject({ data: { item: { kind: "pod_event", body: notificationBody("pod `p` sub-delegated scope to `s`") } } });
   });
@@ -237,11 +231,11 @@ describe("resume", () => {
     client.send(runText("go"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "pause" });
-    const paused = await collect(client, isStatus("paused"));
+    const paused = await client.collectUntil(isStatus("paused"));
     expect(names(paused)).toEqual(["turn_end", "run_end", "status"]);
     expect(paused[1]).toEqual({ event: "run_end", data: { result: "paused" } });
     await client.request({ method: "resume" });
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(names(events)).not.toContain("user_message");
     expect(names(events)).not.toContain("invoke_start");
     expect(names(events).slice(0, 3)).toEqual(["status", "tool_result", "turn_start"]);
@@ -266,7 +260,7 @@ describe("cancel", () => {
     client.send(runText("go"));
     await client.waitFor("text_done");
     await client.request({ method: "cancel" });
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(events).toEqual([{ event: "error", data: { code: "internal", message: "Cancelled" } }, { event: "status", data: { status: "idle" } }]);
   });
 
@@ -275,7 +269,7 @@ describe("cancel", () => {
     client.send(runText("never mind"));
     await client.waitFor("llm_call_start");
     await client.request({ method: "cancel" });
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(events).toEqual([{ event: "run_end", data: { result: "rolled_back" } }, { event: "status", data: { status: "idle" } }]);
     expect(sessionEntries(pod).map((entry) => entry.kind)).toEqual(["segment_start"]);
     const late = await pod.connect();
@@ -302,20 +296,20 @@ describe("pause", () => {
     client.send(runText("go"));
     await client.waitFor("llm_call_start");
     await client.request({ method: "pause" });
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(events.filter((event) => event.event === "run_end")).toEqual([{ event: "run_end", data: { result: "rolled_back" } }]);
     client.send(runText("again"));
-    const next = await collect(client, isStatus("idle"));
+    const next = await client.collectUntil(isStatus("idle"));
     expect(next.find((event) => event.event === "system_item")).toMatchObject({ data: { item: { message: "keep me" } } });
   });
 
   it("a pause or cancel sent right behind the run is honoured, never lost", async () => {
     const { client } = await gatedPod(() => script().text("never").finish());
     client.writeRaw(`${JSON.stringify(runText("go"))}\n${JSON.stringify({ method: "pause" })}\n`);
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(events.find(isRunEnd)).toEqual({ event: "run_end", data: { result: "rolled_back" } });
     client.writeRaw(`${JSON.stringify(runText("go"))}\n${JSON.stringify({ method: "cancel" })}\n`);
-    const cancelled = await collect(client, isStatus("idle"));
+    const cancelled = await client.collectUntil(isStatus("idle"));
     expect(cancelled.find(isRunEnd)).toEqual({ event: "run_end", data: { result: "rolled_back" } });
   });
 });
@@ -351,7 +345,7 @@ describe("shutdown", () => {
     client.send(runText("go"));
     await client.waitFor("text_done");
     client.send({ method: "shutdown" });
-    const events = await collect(client, (event) => event.event === "shutdown");
+    const events = await client.collectUntil((event) => event.event === "shutdown");
     expect(events).toEqual([
       { event: "error", data: { code: "internal", message: "Cancelled" } },
       { event: "status", data: { status: "idle" } },
@@ -367,7 +361,7 @@ describe("shutdown", () => {
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
     client.send({ method: "shutdown" });
-    expect(await collect(client, (event) => event.event === "shutdown")).toEqual([{ event: "shutdown" }]);
+    expect(await client.collectUntil((event) => event.event === "shutdown")).toEqual([{ event: "shutdown" }]);
     expect(await pod.exited).toEqual({ code: 0, signal: null });
   });
 });
@@ -376,7 +370,7 @@ describe("turn bound", () => {
   it("a run that keeps calling tools ends with run_end{limit_reached}", async () => {
     const { client } = await gatedPod(() => script().toolCall("list_files", {}).finish().whenExhausted("repeat_last"), { maxTurns: 3 });
     client.send(runText("loop"));
-    const events = await collect(client, isStatus("idle"));
+    const events = await client.collectUntil(isStatus("idle"));
     expect(events.filter((event) => event.event === "turn_start")).toHaveLength(3);
     expect(events.find((event) => event.event === "run_end")).toEqual({ event: "run_end", data: { result: "limit_reached" } });
   });
@@ -398,7 +392,6 @@ describe("snapshot", () => {
     await late.waitFor("run_end");
   });
 });
-
 
 describe("shutdown with a client that never reads", () => {
   it("does not hold the pod's exit", async () => {
@@ -422,7 +415,7 @@ describe("interrupted runs leave nothing open", () => {
     client.send(runText("first"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "cancel" });
-    const cancelled = await collect(client, isStatus("idle"));
+    const cancelled = await client.collectUntil(isStatus("idle"));
     expect(names(cancelled)).toEqual(["tool_result", "error", "status"]);
     expect(cancelled[0]).toEqual({ event: "tool_result", data: { id: "cancelled_call", summary: "[Interrupted by user]", output: "[Interrupted by user]", is_error: true } });
     client.send({ method: "notify", params: { message: "meanwhile" } });
@@ -432,7 +425,7 @@ describe("interrupted runs leave nothing open", () => {
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
     await client.request({ method: "resume" });
-    const resumed = await collect(client, isStatus("idle"));
+    const resumed = await client.collectUntil(isStatus("idle"));
     const results = resumed.filter((event) => event.event === "tool_result");
     expect(results.map((event) => (event.event === "tool_result" ? event.data.id : ""))).toEqual(["paused_call"]);
     const calls = sessionEntries(pod).filter((entry) => entry.kind === "assistant_item" && entry.item.kind === "tool_call");
@@ -449,12 +442,12 @@ describe("interrupted runs leave nothing open", () => {
     await client.request({ method: "notify", params: { message: "while failing" } });
     open(1);
     await client.waitFor("error", { where: (event) => event.data.code === "provider_error" });
-    const followUp = await collect(client, (event) => event.event === "run_end");
+    const followUp = await client.collectUntil((event) => event.event === "run_end");
     expect(followUp.find((event) => event.event === "invoke_start")).toEqual({ event: "invoke_start", data: { kind: "notify" } });
     expect(followUp.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "[Notification]" } });
     await client.waitFor("status", { where: (event) => event.data.status === "idle" });
     client.send(runText("again"));
-    const next = await collect(client, (event) => event.event === "run_end");
+    const next = await client.collectUntil((event) => event.event === "run_end");
     const note = next.find((event) => event.event === "system_item");
     expect(note).toMatchObject({ data: { item: { kind: "interrupt", body: expect.stringContaining("ended early with an error: upstream exploded") } } });
   });

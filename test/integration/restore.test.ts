@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Event, LogEntry } from "../../protocol/index.js";
+import { parseLogEntryLine, type Event, type LogEntry } from "../../protocol/index.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { lockSession } from "../../src/session/pod-metadata.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
@@ -13,7 +13,6 @@ import { openAIStream } from "../helpers/openai-sse.js";
 import { cleanupAll, isIdleStatus, type PodProcess, runText, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
-
 
 async function snapshotOf(pod: PodProcess): Promise<{ entries: LogEntry[]; status: string }> {
   const client = await pod.connect();
@@ -106,12 +105,12 @@ describe("restore", () => {
     const alert = handshake.find((event) => event.event === "alert");
     expect(alert).toMatchObject({ data: { level: "warn", message: expect.stringMatching(/^session: skipped a torn last line/) } });
     const snapshot = handshake.at(-1) as Extract<Event, { event: "snapshot" }>;
-    expect(snapshot.data.entries.length).toBe(before.trim().split("\n").length);
+    expect(snapshot.data.entries).toEqual(before.trim().split("\n").map(parseLogEntryLine));
     client.destroy();
     await runTurn(again, "more");
     await again.stop();
     const lines = fs.readFileSync(file, "utf8").trim().split("\n");
-    expect(lines.every((line) => JSON.parse(line) !== undefined)).toBe(true);
+    expect(lines.filter((line) => parseLogEntryLine(line) === undefined)).toEqual([]);
     expect(fs.readFileSync(file, "utf8").startsWith(before)).toBe(true);
   });
 

@@ -3,31 +3,17 @@
  * rewind_to (the cut, the model's view after it, the guards), and a restart after a rewind.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { Event, LogEntry } from "../../protocol/index.js";
+import type { LogEntry } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { runCli } from "../helpers/cli-run.js";
-import { cleanupAll, type PodProcess, runText, startPod, tempHome } from "../helpers/pod-process.js";
+import { cleanupAll, connectWithSnapshot, isIdleStatus, runText, snapshotEntries, startPod, tempHome } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
 
-const isStatus = (status: string) => (event: Event) => event.event === "status" && event.data.status === status;
-
-async function connected(pod: PodProcess): Promise<{ client: PodClient; entries: LogEntry[] }> {
-  const client = await pod.connect();
-  const snapshot = await client.waitFor("snapshot");
-  return { client, entries: snapshot.data.entries };
-}
-
 async function runTurn(client: PodClient, text: string): Promise<void> {
   client.send(runText(text));
-  await client.collectUntil(isStatus("idle"));
-}
-
-async function entriesOf(pod: PodProcess): Promise<LogEntry[]> {
-  const { client, entries } = await connected(pod);
-  client.destroy();
-  return entries;
+  await client.collectUntil(isIdleStatus);
 }
 
 async function listTargets(client: PodClient) {
@@ -44,10 +30,10 @@ describe("rewind through the socket", () => {
     const home = tempHome();
     const scenario = script().text("one").finish().text("two").finish().text("saw {{last_user_text}}").finish().build();
     const pod = await startPod({ home, name: "rewinder", scenario });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "first");
     await runTurn(client, "second");
-    const before = await entriesOf(pod);
+    const before = await snapshotEntries(pod);
 
     const listing = await listTargets(client);
     expect(listing.head_entries).toBe(before.length);
@@ -64,7 +50,7 @@ describe("rewind through the socket", () => {
     await expect(
       client.request({ method: "rewind_to", params: { target: { ...second.target, user_input_entry_index: 0 }, expected_head_entries: before.length } }),
     ).rejects.toMatchObject({ code: "invalid_request" });
-    expect(await entriesOf(pod)).toEqual(before);
+    expect(await snapshotEntries(pod)).toEqual(before);
 
     client.drain();
     const ack = await client.request({ method: "rewind_to", params: { target: second.target, expected_head_entries: listing.head_entries } });
@@ -76,28 +62,28 @@ describe("rewind through the socket", () => {
     expect(applied.data.input).toEqual([{ kind: "text", content: "second" }]);
     expect(applied.data.summary).toBe(`rewound ${before.length - keep} entries (1 run)`);
     await client.waitFor("status", { where: (event) => event.data.status === "idle" });
-    const after = await entriesOf(pod);
+    const after = await snapshotEntries(pod);
     expect(after).toEqual(before.slice(0, keep));
     expect((await listTargets(client)).targets.map((target) => target.preview)).toEqual(["first"]);
 
     // The next model request sees "first" as the last user message: "second" is gone from the model's view.
     client.send({ method: "notify", params: { message: "go on" } });
-    const events = await client.collectUntil(isStatus("idle"));
+    const events = await client.collectUntil(isIdleStatus);
     expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "saw first" } });
-    const final = await entriesOf(pod);
+    const final = await snapshotEntries(pod);
     expect(userTexts(final)).toEqual(["first"]);
     client.destroy();
 
     // A restart restores the rewound session.
     await pod.stop();
     const restarted = await startPod({ home, name: "rewinder", scenario: script().text("again").finish().build() });
-    expect(await entriesOf(restarted)).toEqual(final);
+    expect(await snapshotEntries(restarted)).toEqual(final);
     await restarted.stop();
   });
 
   it("running → already_running for both methods; paused → targets listed, rewind_to refused", async () => {
     const pod = await startPod({ scenario: script().text("partial").hang().build() });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     client.send(runText("go"));
     await client.waitFor("text_done");
     const rewind = { method: "rewind_to" as const, params: { target: { segment_id: "x", user_input_entry_index: 2 }, expected_head_entries: 3 } };
@@ -121,7 +107,7 @@ describe("rewind past a run that followed a pause", () => {
     const home = tempHome();
     const scenario = script().toolCall("list_files", {}, { id: "t1" }).hang().text("after pause").finish().text("{{last_tool_output}}").finish().build();
     const pod = await startPod({ home, name: "paused-tail", scenario });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     client.send(runText("a"));
     await client.waitFor("tool_call_done");
     await client.request({ method: "pause" });
@@ -140,10 +126,10 @@ describe("rewind past a run that followed a pause", () => {
     client.destroy();
     await pod.stop();
     const restarted = await startPod({ home, name: "paused-tail", scenario: script().text("{{last_system_text:21}}").finish().build() });
-    const again = await connected(restarted);
+    const again = await connectWithSnapshot(restarted);
     expect(again.entries).toEqual(applied.data.entries);
     again.client.send(runText("c"));
-    const events = await again.client.collectUntil(isStatus("idle"));
+    const events = await again.client.collectUntil(isIdleStatus);
     expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "[Interrupted by user]" } });
     again.client.destroy();
   });
@@ -152,7 +138,7 @@ describe("rewind past a run that followed a pause", () => {
 describe("podd rewind", () => {
   it("lists the targets numbered with their age, applies one and prints its input for editing", async () => {
     const pod = await startPod({ scenario: script().text("one").finish().text("two").finish().build() });
-    const { client } = await connected(pod);
+    const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "first");
     await runTurn(client, "second\nline two");
     client.destroy();
@@ -175,6 +161,6 @@ describe("podd rewind", () => {
     expect(json.code, json.stderr).toBe(0);
     const listing = JSON.parse(json.stdout) as { head_entries: number; targets: { preview: string }[] };
     expect(listing.targets.map((target) => target.preview)).toEqual(["first"]);
-    expect(listing.head_entries).toBe((await entriesOf(pod)).length);
+    expect(listing.head_entries).toBe((await snapshotEntries(pod)).length);
   });
 });

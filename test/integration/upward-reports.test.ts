@@ -11,7 +11,6 @@ import { cleanupAll, FakeParent, runText, startPod, tempHome } from "../helpers/
 
 afterEach(cleanupAll);
 
-
 async function childOf(build: (gate: (n: number) => string) => ScriptBuilder) {
   const home = tempHome();
   const parent = await FakeParent.listen(home.home);

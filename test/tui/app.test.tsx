@@ -216,6 +216,18 @@ describe("App: sending and the queue", () => {
     expect(app.fake.names()).toEqual(["run"]);
     expect(app.statusLine()).toContain("run: Pod is already executing a turn");
   });
+
+  it("asks the pod for file completions after @ and lists their values", async () => {
+    const app = await setup();
+    app.fake.answer("list_completions", {
+      event: "completions",
+      data: { kind: "file", entries: [{ value: "src/", is_dir: true }, { value: "setup.md", is_dir: false }] },
+    });
+    await app.press("@", "s");
+    expect(app.fake.sent.at(-1)).toEqual({ method: "list_completions", params: { kind: "file", prefix: "s" } });
+    expect(app.frame()).toContain("@src/");
+    expect(app.frame()).toContain("@setup.md");
+  });
 });
 
 describe("App: interrupting keys", () => {

@@ -2,7 +2,8 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AnthropicError } from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../../src/errors.js";
-import { redact, toProviderError } from "../../src/model/anthropic/map-error.js";
+import { toProviderError } from "../../src/model/anthropic/map-error.js";
+import { redact } from "../../src/model/redact.js";
 
 const KEY = "sk-ant-test-SECRET-1234";
 

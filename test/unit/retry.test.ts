@@ -1,5 +1,5 @@
 /** The shared retry policy and idle watchdog (src/model/retry.ts, src/model/idle-watchdog.ts), in process. */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ProviderError } from "../../src/errors.js";
 import { withIdleWatchdog } from "../../src/model/idle-watchdog.js";
 import { backoffMs, DEFAULT_RETRY_POLICY, isRetryableStatus, retryAfterMs, withRetry } from "../../src/model/retry.js";
@@ -133,19 +133,47 @@ describe("withIdleWatchdog", () => {
 });
 
 describe("withIdleWatchdog's first item", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("allows the first item its own, longer limit, then holds later gaps to idleMs", async () => {
+    // The watchdog's clock and timers are faked, so the test moves time itself instead of sleeping.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    let sendFirst: () => void = () => undefined;
     let release: () => void = () => undefined;
     async function* slowStartThenGap() {
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await new Promise<void>((resolve) => (sendFirst = resolve));
       yield "first";
       await new Promise<void>((resolve) => (release = resolve));
       yield "never";
     }
+    let stalls = 0;
+    let firstSeen: () => void = () => undefined;
+    const sawFirst = new Promise<void>((resolve) => (firstSeen = resolve));
     const out: string[] = [];
     const run = (async () => {
-      for await (const value of withIdleWatchdog(slowStartThenGap(), { idleMs: 20, firstItemMs: 2_000, onStall: () => undefined })) out.push(value);
+      for await (const value of withIdleWatchdog(slowStartThenGap(), { idleMs: 20, firstItemMs: 2_000, onStall: () => (stalls += 1) })) {
+        out.push(value);
+        firstSeen();
+      }
     })();
-    await expect(run).rejects.toMatchObject({ message: "the model stream stalled: no data for 20 ms" });
+    const failure = run.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    // Far past idleMs but within firstItemMs: the wait for the first item is not a stall.
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(stalls).toBe(0);
+    sendFirst();
+    await sawFirst;
+    expect(out).toEqual(["first"]);
+    // From the first item on, a gap of idleMs is a stall, and not a moment sooner.
+    await vi.advanceTimersByTimeAsync(19);
+    expect(stalls).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await failure).toMatchObject({ name: "ProviderError", retryable: true, message: "the model stream stalled: no data for 20 ms" });
+    expect(stalls).toBe(1);
     expect(out).toEqual(["first"]);
     release();
   });

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { LogEntry } from "../../protocol/index.js";
+import { encodeLine, type LogEntry } from "../../protocol/index.js";
 import { listRewindTargets, markAt, planRewind, previewOf } from "../../src/pod/rewind.js";
 import { SessionLog } from "../../src/session/session-log.js";
 
@@ -83,10 +83,16 @@ describe("markAt", () => {
     const created = SessionLog.create({ sessionDir: dir, sessionId: "s", segmentId: SEG, podName: "p", now: 1 });
     for (const entry of run("first question", 10)) created.append(entry);
     created.close();
+    const beforeBadLines = fs.statSync(created.file).size;
     fs.appendFileSync(created.file, "not json\n\n");
+    const afterBadLines = fs.statSync(created.file).size;
     const { log } = SessionLog.open({ file: created.file, sessionId: "s", segmentId: SEG });
-    for (const entry of run("second question", 20)) log.append(entry);
+    const second = run("second question", 20);
+    for (const entry of second) log.append(entry);
     expect(log.entries).toHaveLength(11);
+    // The 6th entry ends before the bad lines; the 7th is the first after them (they are not counted).
+    expect(markAt(log, 6)).toEqual({ bytes: beforeBadLines, count: 6 });
+    expect(markAt(log, 7)).toEqual({ bytes: afterBadLines + Buffer.byteLength(encodeLine(second[0])), count: 7 });
     const plan = planRewind(log.entries, SEG, { target: { segment_id: SEG, user_input_entry_index: 7 }, expected_head_entries: 11 });
     if (!plan.ok) throw new Error(plan.message);
     log.truncate(markAt(log, plan.keep));

@@ -232,6 +232,22 @@ describe("the transcript of a session", () => {
     expect(items[7]).toMatchObject({ kind: "system", systemKind: "notification", text: "build done" });
   });
 
+  it("shows a system item as a notification's message, an attachment's path, else its body", () => {
+    const entries: LogEntry[] = [
+      { kind: "system_item", ts: T0, item: { kind: "notification", message: "build done", body: "<notification>build done</notification>" } },
+      { kind: "system_item", ts: T0 + 1, item: { kind: "file_attachment", path: "notes/a.md", body: "<file>a</file>" } },
+      { kind: "system_item", ts: T0 + 2, item: { kind: "interrupt", body: "The user interrupted." } },
+      { kind: "system_item", ts: T0 + 3, item: { kind: "system_reminder" } },
+    ];
+    const items = transcriptOf([{ segmentId: SEGMENT_A1, file: "", entries, lines: [], skipped: [] }]);
+    expect(items).toEqual([
+      { kind: "system", ts: T0, systemKind: "notification", text: "build done" },
+      { kind: "system", ts: T0 + 1, systemKind: "file_attachment", text: "notes/a.md" },
+      { kind: "system", ts: T0 + 2, systemKind: "interrupt", text: "The user interrupted." },
+      { kind: "system", ts: T0 + 3, systemKind: "system_reminder", text: "" },
+    ]);
+  });
+
   it("renders as plain text lines: calls, results, the compaction divider, run errors; no colour codes", () => {
     writeFixture();
     const text = renderHistory(transcriptOf(mustRead(SESSION_A).segments));

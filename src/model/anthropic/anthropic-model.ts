@@ -21,7 +21,7 @@ import Anthropic, { type ClientOptions } from "@anthropic-ai/sdk";
 import type { MessageCreateParamsStreaming } from "@anthropic-ai/sdk/resources/messages";
 import { ProviderError } from "../../errors.js";
 import { withIdleWatchdog } from "../idle-watchdog.js";
-import type { ProviderModelOptions } from "../provider-options.js";
+import { modelInfo, type ProviderModelOptions } from "../provider-options.js";
 import { withRetry } from "../retry.js";
 import { sdkLogger } from "../sdk-logger.js";
 import type { LanguageModel, ModelInfo, ModelRequest, StreamPart } from "../types.js";
@@ -43,12 +43,7 @@ class AnthropicModel implements LanguageModel {
 
   constructor(options: ProviderModelOptions) {
     this.options = options;
-    this.info = {
-      provider: "anthropic",
-      model: options.config.model,
-      contextWindow: options.limits.contextWindow,
-      maxOutputTokens: options.limits.maxOutputTokens,
-    };
+    this.info = modelInfo("anthropic", options);
     const clientOptions: ClientOptions = {
       // Always explicit: without it the SDK walks a credential chain (env, profiles on disk).
       apiKey: options.apiKey ?? null,

@@ -14,6 +14,7 @@
  */
 import { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
 import { ProviderError } from "../../errors.js";
+import { redact } from "../redact.js";
 import { isRetryableStatus, retryAfterMs } from "../retry.js";
 
 /** HTTP status of each Anthropic error type (errors doc). */
@@ -32,14 +33,6 @@ export const ERROR_TYPE_STATUS: Readonly<Record<string, number>> = {
 
 /** Longest slice of a non-JSON error body kept in a message, characters. */
 const MAX_BODY_SNIPPET_CHARS = 200;
-
-const REDACTED = "[redacted]";
-
-/** Replace every occurrence of `secret` in `text` (a no-op for a missing or trivially short secret). */
-export function redact(text: string, secret: string | undefined): string {
-  if (!secret || secret.length < 8) return text;
-  return text.split(secret).join(REDACTED);
-}
 
 /** Map any thrown value to a ProviderError (see the module comment). `apiKey` is scrubbed from the message. */
 export function toProviderError(error: unknown, options: { apiKey?: string } = {}): ProviderError {

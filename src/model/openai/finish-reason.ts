@@ -38,10 +38,11 @@ export interface ChatUsage {
 }
 
 /**
- * prompt_tokens → inputTokens · completion_tokens → outputTokens ·
- * prompt_tokens_details.cached_tokens → cacheReadInputTokens. Note OpenAI counts cached
- * tokens inside `prompt_tokens` (Anthropic does not), so inputTokens includes the cache reads.
- * Missing or non-numeric fields stay undefined; `undefined`/`null` usage gives `{}`.
+ * prompt_tokens − cached_tokens → inputTokens (never below 0) · completion_tokens →
+ * outputTokens · prompt_tokens_details.cached_tokens → cacheReadInputTokens. OpenAI counts
+ * cached tokens inside `prompt_tokens` (Anthropic does not); they are subtracted so that
+ * inputTokens has Anthropic's meaning (see Usage in types.ts). Missing, negative or
+ * non-numeric fields stay undefined (fractions are rounded); `undefined`/`null` usage gives `{}`.
  */
 export function mapUsage(usage: ChatUsage | null | undefined): Usage {
   if (!usage) return {};
@@ -49,7 +50,6 @@ export function mapUsage(usage: ChatUsage | null | undefined): Usage {
   const input = count(usage.prompt_tokens);
   const output = count(usage.completion_tokens);
   const cached = count(usage.prompt_tokens_details?.cached_tokens);
-  // Normalised to Anthropic's meaning (see Usage): prompt_tokens includes the cached tokens.
   if (input !== undefined) result.inputTokens = Math.max(0, input - (cached ?? 0));
   if (output !== undefined) result.outputTokens = output;
   if (cached !== undefined) result.cacheReadInputTokens = cached;

@@ -27,7 +27,7 @@
 import { ulid } from "ulid";
 import OpenAI from "openai";
 import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
-import type { ProviderModelOptions } from "../provider-options.js";
+import { modelInfo, type ProviderModelOptions } from "../provider-options.js";
 import { withIdleWatchdog } from "../idle-watchdog.js";
 import { withRetry } from "../retry.js";
 import type { LanguageModel, ModelInfo, ModelRequest, StreamPart } from "../types.js";
@@ -54,20 +54,13 @@ class OpenAIChatModel implements LanguageModel {
 
   constructor(options: ProviderModelOptions) {
     this.options = options;
-    this.info = {
-      provider: OPENAI_CHAT_PROVIDER,
-      model: options.config.model,
-      contextWindow: options.limits.contextWindow,
-      maxOutputTokens: options.limits.maxOutputTokens,
-    };
-    const logging = sdkLogger(options.logger);
+    this.info = modelInfo(OPENAI_CHAT_PROVIDER, options);
     this.client = new OpenAI({
       apiKey: options.apiKey ?? PLACEHOLDER_API_KEY,
       baseURL: options.config.baseUrl,
       maxRetries: 0,
       timeout: options.requestTimeoutMs,
-      logger: logging.logger,
-      logLevel: logging.logLevel,
+      ...sdkLogger(options.logger),
       fetch: errorBodyFetch(),
     });
   }

@@ -22,6 +22,7 @@
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import { ProviderError } from "../../errors.js";
+import { redact } from "../redact.js";
 import { isRetryableStatus, retryAfterMs } from "../retry.js";
 
 export interface ErrorContext {
@@ -101,11 +102,6 @@ function describeCause(cause: unknown): string | undefined {
     current = current.cause;
   }
   return seen.length > 0 ? seen.join(": ") : undefined;
-}
-
-function redact(message: string, apiKey: string | undefined): string {
-  if (!apiKey || apiKey.length < 8) return message;
-  return message.split(apiKey).join("[redacted]");
 }
 
 function scrub(error: ProviderError, apiKey: string | undefined): ProviderError {
