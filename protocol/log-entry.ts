@@ -32,6 +32,18 @@ export type TurnResult = z.infer<typeof TurnResult>;
 export const RunResult = z.enum(["finished", "paused", "limit_reached", "rolled_back"]);
 export type RunResult = z.infer<typeof RunResult>;
 
+/**
+ * The message of the `error` event (and `run_errored` entry) that ends a cancelled run, with
+ * code `internal`: the reference's shape for a cancel (its `WorkerError::Cancelled`), which
+ * has no run result of its own. A shutdown that cuts a run short ends it the same way.
+ */
+export const CANCELLED_MESSAGE = "Cancelled";
+
+/** Whether an `error` / `run_errored` `{code, message}` is a cancelled run rather than a failure. */
+export function isCancellation(error: { code: string; message: string }): boolean {
+  return error.code === "internal" && error.message === CANCELLED_MESSAGE;
+}
+
 export const InvokeKind = z.enum(["user_send", "notify", "pod_event", "system_reminder", "wakeup"]);
 export type InvokeKind = z.infer<typeof InvokeKind>;
 

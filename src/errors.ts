@@ -2,7 +2,7 @@
  * PoddError: the one error type that carries a wire ErrorCode, and `toWireError`, the single
  * place any thrown value becomes `{code, message}` for an `error` event.
  */
-import type { ErrorCode } from "../protocol/index.js";
+import { CANCELLED_MESSAGE, type ErrorCode } from "../protocol/index.js";
 
 export class PoddError extends Error {
   readonly code: ErrorCode;
@@ -38,7 +38,7 @@ export type AbortReason = "cancel" | "pause" | "shutdown";
 export class AbortedError extends PoddError {
   readonly reason: AbortReason;
   constructor(reason: AbortReason) {
-    super("internal", "Cancelled");
+    super("internal", CANCELLED_MESSAGE);
     this.name = "AbortedError";
     this.reason = reason;
   }

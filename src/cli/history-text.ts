@@ -58,8 +58,10 @@ function lineOf(item: TranscriptItem): Line | undefined {
       const words = describeRunEnd(item.result);
       return words === undefined ? undefined : { text: words };
     }
+    case "run_cancelled":
+      return { text: "run cancelled" };
     case "run_errored":
-      return { text: `run errored: ${item.message} (${item.code})`, error: true };
+      return { text: `run failed: ${item.message} (${item.code})`, error: true };
   }
 }
 
@@ -89,7 +91,7 @@ export function renderHistory(items: readonly TranscriptItem[], options: { isCol
       out.push(`${style.dim(formatClock(item.ts))} ${shown}`);
       if (line.isDivider) out.push("");
     }
-    if (item.kind === "run_end" || item.kind === "run_errored") blank();
+    if (item.kind === "run_end" || item.kind === "run_cancelled" || item.kind === "run_errored") blank();
   }
   while (out.at(-1) === "") out.pop();
   return out.length === 0 ? "" : `${out.join("\n")}\n`;

@@ -129,11 +129,16 @@ system prompt are the source's. Example:
 
   program
     .command("send")
-    .description("send a user turn and stream the answer until the run ends (exit 0 finished, 3 paused, 4 rolled back, 1 error)")
+    .description("send a user turn and stream the answer until the run ends (exit 0 finished, 1 failed, 3 paused, 4 rolled back, 5 cancelled, 6 limit reached)")
     .argument("<pod>", POD_ARGUMENT_HELP)
-    .argument("<text...>", "the message")
-    .option("--json", "print every event line, raw")
-    .action(async (target: string, words: string[], options: { json?: boolean }) => (await talk()).sendCommand(target, words, options));
+    .argument("<text...>", "the message; `-` alone reads it from stdin")
+    .option("--json", "print every event line of the run, raw")
+    .option("--queue", "if the pod is busy, wait until its run ends and send then (default: exit 1, already_running)")
+    .addHelpText(
+      "after",
+      "\nThe answer's text goes to stdout; tool calls, results, model retries and how the run ended to stderr.\nCtrl-C asks the pod to cancel the run (the output goes on to its end); a second Ctrl-C detaches and leaves it running.",
+    )
+    .action(async (target: string, words: string[], options: { json?: boolean; queue?: boolean }) => (await talk()).sendCommand(target, words, options));
 
   program
     .command("notify")
@@ -143,20 +148,22 @@ system prompt are the source's. Example:
     .option("--no-wake", "only queue it for the next model request")
     .action(async (target: string, words: string[], options: { wake: boolean }) => (await talk()).notifyCommand(target, words, options));
 
-  for (const [name, description] of [
-    ["pause", "pause the running turn (resumable); prints the new status"],
-    ["resume", "resume a paused turn"],
-  ] as const) {
-    program
-      .command(name)
-      .description(description)
-      .argument("<pod>", POD_ARGUMENT_HELP)
-      .action(async (target: string) => (await talk()).controlCommand(target, name));
-  }
+  program
+    .command("pause")
+    .description("pause the running turn (resumable); prints the new status")
+    .argument("<pod>", POD_ARGUMENT_HELP)
+    .action(async (target: string) => (await talk()).controlCommand(target, "pause"));
+
+  program
+    .command("resume")
+    .description("resume a paused run and stream it until it ends, like send (same output and exit codes)")
+    .argument("<pod>", POD_ARGUMENT_HELP)
+    .option("--json", "print every event line of the run, raw")
+    .action(async (target: string, options: { json?: boolean }) => (await talk()).resumeCommand(target, options));
 
   program
     .command("cancel")
-    .description("cancel the running turn; prints the new status")
+    .description("cancel the running or paused run (its open tool calls are closed); prints the new status")
     .argument("<pod>", POD_ARGUMENT_HELP)
     .option("--tree", "also cancel the runs of the pod's descendants (the pod forwards the cancel: cancel{cascade:true})")
     .action(async (target: string, options: { tree?: boolean }) => (await talk()).controlCommand(target, "cancel", { cascade: options.tree ?? false }));
@@ -199,7 +206,12 @@ system prompt are the source's. Example:
     .argument("[pod]", POD_ARGUMENT_HELP)
     .option("--socket <path>", "attach to the pod listening on this socket")
     .option("--json", "raw JSON-lines bridge for scripts (needs <pod> or --socket)")
-    .addOption(new Option("--until <event>", "with --json: exit after the first event of this name (e.g. run_end)"))
+    .addOption(
+      new Option(
+        "--until <event>",
+        "with --json: exit after the first event of this name; run_end: at the end of a run however it ends (its run_end, or the error and status of a failed or cancelled run), with send's exit codes",
+      ),
+    )
     .addHelpText("after", "\nIn the terminal UI press ? for its keys and commands; Ctrl-D detaches (the pod keeps running).")
     .action(async (target: string | undefined, options: { json?: boolean; until?: string; socket?: string }) => {
       if (options.json) {

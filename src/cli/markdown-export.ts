@@ -90,8 +90,10 @@ function blockOf(item: TranscriptItem): string | undefined {
       const words = describeRunEnd(item.result);
       return words === undefined ? undefined : `> *${words[0]?.toUpperCase()}${words.slice(1)}* (${formatClock(item.ts)})`;
     }
+    case "run_cancelled":
+      return `> *Run cancelled* (${formatClock(item.ts)})`;
     case "run_errored":
-      return `> **Run errored** (${item.code}): ${item.message}`;
+      return `> **Run failed** (${item.code}): ${item.message}`;
   }
 }
 

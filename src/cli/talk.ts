@@ -1,55 +1,157 @@
 /** Commands that talk to a running pod over its socket: send, notify, pause, resume, cancel, stop, attach --json. */
 import fs from "node:fs";
-import type { Method, RunResult } from "../../protocol/index.js";
+import type { Event, Method } from "../../protocol/index.js";
+import { PodRequestError, type PodClient } from "../client/pod-client.js";
+import { describeRunOutcome, RUN_EXIT_CODES, RunEndReader, type RunOutcome } from "../client/run-end.js";
 import { isProcessAlive, listPods, readPodStatus, type PodListing } from "../client/pod-directory.js";
 import { buildPodTree, findPodTreeNode, podTreeLevelsDeepestFirst } from "../client/pod-tree.js";
 import { podPaths } from "../config/paths.js";
 import { CliError, connectTo, poddPaths, request } from "./targets.js";
 
-/** Exit codes of `podd send` by how the run ended. */
-export const SEND_EXIT_CODES: Record<RunResult | "error", number> = { finished: 0, limit_reached: 0, paused: 3, rolled_back: 4, error: 1 };
+/** The most a `podd send` message may hold: the pod refuses a method line over 8 MiB (wire-protocol.md, Framing). */
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024 - 4096;
+
+/** The message of `podd send`: the words, or with `-` alone all of stdin (UTF-8, bounded). Throws a CliError (exit 2). */
+async function readMessage(words: string[]): Promise<string> {
+  let text = words.join(" ");
+  if (words.length === 1 && words[0] === "-") {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > MAX_MESSAGE_BYTES) throw new CliError(`the message on stdin is over ${MAX_MESSAGE_BYTES} bytes, more than a pod takes in one method line`, 2);
+      chunks.push(chunk);
+    }
+    text = Buffer.concat(chunks).toString("utf8");
+  }
+  if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) throw new CliError(`the message is over ${MAX_MESSAGE_BYTES} bytes, more than a pod takes in one method line`, 2);
+  if (text.trim() === "") throw new CliError("the message is empty", 2);
+  return text;
+}
+
+export interface StreamOptions {
+  /** Print every event line, raw, instead of the text. */
+  json?: boolean;
+  /** `podd send --queue`: when the pod is busy, wait for its run to end and send then. */
+  queue?: boolean;
+}
 
 /**
- * `podd send <pod> <text…>`: send a user turn and stream the assistant's text to stdout until
- * the run ends (`--json`: every event line, raw). Exit 0 finished/limit_reached, 3 paused,
- * 4 rolled back, 1 error.
+ * `podd send <pod> <text…|->`: send a user turn and stream the assistant's text to stdout until
+ * the run ends (tool calls, results and model retries to stderr; `--json`: every event line of
+ * the run, raw). Exits by how the run ended (RUN_EXIT_CODES: 0 finished, 1 failed, 3 paused,
+ * 4 rolled back, 5 cancelled, 6 limit reached) and says so on stderr unless it finished. A busy
+ * pod refuses the run (`already_running`, exit 1) unless `--queue`.
  */
-export async function sendCommand(target: string, words: string[], options: { json?: boolean }): Promise<void> {
+export async function sendCommand(target: string, words: string[], options: StreamOptions): Promise<void> {
+  const text = await readMessage(words);
+  await streamRun(target, { method: "run", params: { input: [{ kind: "text", content: text }] } }, options);
+}
+
+/** `podd resume <pod>`: resume a paused run and stream it like `podd send` (same output and exit codes). */
+export async function resumeCommand(target: string, options: StreamOptions): Promise<void> {
+  await streamRun(target, { method: "resume" }, { json: options.json });
+}
+
+/**
+ * Send `method` (a `run` or `resume`) and stream the run it starts, from its ack to its end
+ * (src/client/run-end.ts), then set the exit code. Ctrl-C once asks the pod to cancel the run
+ * (the stream goes on to the run's end); a second Ctrl-C detaches and leaves the run going.
+ */
+async function streamRun(target: string, method: Extract<Method, { method: "run" | "resume" }>, options: StreamOptions): Promise<void> {
   const client = await connectTo(target, { buffer: false });
-  const text = words.join(" ");
-  let sent = false;
-  let ended = false;
+  const reader = new RunEndReader();
+  let streaming = false;
+  let status: string | undefined;
   let endedWithNewline = true;
-  const done = new Promise<RunResult | "error">((resolve) => {
+  let notRunning: (() => void) | undefined;
+  const print = (event: Event, line: string): void => {
+    if (options.json) return void process.stdout.write(`${line}\n`);
+    if (event.event === "text_delta") {
+      process.stdout.write(event.data.text);
+      endedWithNewline = event.data.text.endsWith("\n");
+    } else if (event.event === "text_done" && !endedWithNewline) {
+      process.stdout.write("\n");
+      endedWithNewline = true;
+    } else if (event.event === "tool_call_done") process.stderr.write(`[tool] ${event.data.name} ${event.data.arguments}\n`);
+    else if (event.event === "tool_result") process.stderr.write(`[tool] ${event.data.is_error ? "error: " : ""}${event.data.summary}\n`);
+    else if (event.event === "llm_retry") {
+      const { failed_attempt: attempt, max_attempts: attempts, wait_ms: waitMs, error } = event.data;
+      process.stderr.write(`[retry] model call failed (${error}); attempt ${attempt + 1} of ${attempts} in ${(waitMs / 1000).toFixed(1)} s\n`);
+    }
+  };
+  const outcome = new Promise<RunOutcome>((resolve) => {
     client.onEvent((event, line) => {
-      if (!sent || ended) return;
-      if (options.json) process.stdout.write(`${line}\n`);
-      else if (event.event === "text_delta") {
-        process.stdout.write(event.data.text);
-        endedWithNewline = event.data.text.endsWith("\n");
-      } else if (event.event === "text_done" && !endedWithNewline) {
-        process.stdout.write("\n");
-        endedWithNewline = true;
-      } else if (event.event === "tool_call_done") process.stderr.write(`[tool] ${event.data.name} ${event.data.arguments}\n`);
-      else if (event.event === "tool_result") process.stderr.write(`[tool] ${event.data.is_error ? "error: " : ""}${event.data.summary}\n`);
-      if (event.event === "run_end") {
-        ended = true;
-        resolve(event.data.result);
-      }
-      if (event.event === "error" && event.reply_to === undefined) {
-        ended = true;
-        if (!options.json) process.stderr.write(`podd: ${event.data.message} (${event.data.code})\n`);
-        resolve("error");
+      const ended = reader.push(event);
+      if (event.event === "snapshot") status = event.data.status;
+      if (event.event === "status") status = event.data.status;
+      if (status !== "running") notRunning?.();
+      // Our run's events follow the pod's ack of our method (acks go to the asking connection only).
+      if (!streaming && event.event === "ack" && event.data.method === method.method) streaming = true;
+      else if (streaming) {
+        print(event, line);
+        if (ended) {
+          streaming = false;
+          resolve(ended);
+        }
       }
     });
-    void client.closed.then(() => resolve("error"));
+    void client.closed.then(() => resolve({ kind: "failed", code: "internal", message: `pod ${target} closed the connection before the run ended` }));
   });
-  sent = true;
-  await request(client, { method: "run", params: { input: [{ kind: "text", content: text }] } });
-  const result = await done;
-  if (!options.json && result !== "finished") process.stderr.write(`podd: run ended: ${result}\n`);
-  process.exitCode = SEND_EXIT_CODES[result];
+  await sendWhenFree(client, method, options.queue ?? false, () => status === "running", (wake) => (notRunning = wake));
+  let interrupts = 0;
+  const onInterrupt = (): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      process.stderr.write(`\npodd: cancelling the run on pod ${target} (Ctrl-C again to detach and leave it running)\n`);
+      client.request({ method: "cancel" }).catch(() => undefined);
+      return;
+    }
+    process.stderr.write(`podd: detached; the run goes on in pod ${target} (\`podd attach ${target}\` to follow it)\n`);
+    process.exit(130);
+  };
+  process.on("SIGINT", onInterrupt);
+  const result = await outcome;
+  process.off("SIGINT", onInterrupt);
+  if (!options.json && !endedWithNewline) process.stdout.write("\n");
+  if (!options.json && result.kind !== "finished") process.stderr.write(`podd: ${describeRunOutcome(result)}\n`);
+  process.exitCode = RUN_EXIT_CODES[result.kind];
   await client.close();
+}
+
+/**
+ * Send `method`; when the pod refuses it as `already_running` and `queue` is set, wait until
+ * it is not running (`isRunning` false; `onNotRunning` registers the wake-up) and send again.
+ * Any other refusal, or a busy pod without `queue`, is a CliError.
+ */
+async function sendWhenFree(
+  client: PodClient,
+  method: Method,
+  queue: boolean,
+  isRunning: () => boolean,
+  onNotRunning: (wake: (() => void) | undefined) => void,
+): Promise<void> {
+  let announced = false;
+  for (;;) {
+    try {
+      await client.request(method);
+      return;
+    } catch (error) {
+      if (!(error instanceof PodRequestError)) {
+        client.destroy();
+        throw new CliError((error as Error).message);
+      }
+      if (error.code !== "already_running" || !queue) {
+        client.destroy();
+        const hint = error.code === "already_running" ? "; `podd send --queue` waits for it, `podd cancel` stops it" : "";
+        throw new CliError(`${error.message} (${error.code})${hint}`);
+      }
+    }
+    if (!announced) process.stderr.write("podd: the pod is busy; the message is queued until its run ends\n");
+    announced = true;
+    if (isRunning()) await new Promise<void>((resolve) => onNotRunning(resolve));
+    onNotRunning(undefined);
+  }
 }
 
 /** `podd notify <pod> <text…> [--no-wake]`. */
@@ -61,13 +163,13 @@ export async function notifyCommand(target: string, words: string[], options: { 
 
 /**
  * `podd pause|cancel <pod>`: prints the status the pod settles in once the run has ended (or
- * `paused` at once for a pod already paused); `podd resume <pod>`: returns once accepted.
+ * `paused` at once for a pod already paused; `idle` for a paused run that a cancel ended).
  * `podd cancel <pod> --tree` (`cascade`) sends `{"method":"cancel","params":{"cascade":true}}`:
  * the pod forwards the cancel to its descendants; the output is still this pod's status only
  * (the CLI cannot see which pods the cascade reached). Refused as `not_running` by an idle pod,
  * like a plain cancel.
  */
-export async function controlCommand(target: string, methodName: "pause" | "resume" | "cancel", options: { cascade?: boolean } = {}): Promise<void> {
+export async function controlCommand(target: string, methodName: "pause" | "cancel", options: { cascade?: boolean } = {}): Promise<void> {
   const method: Method = methodName === "cancel" && options.cascade ? { method: "cancel", params: { cascade: true } } : { method: methodName };
   const client = await connectTo(target, { buffer: false });
   let status: string | undefined;
@@ -83,7 +185,7 @@ export async function controlCommand(target: string, methodName: "pause" | "resu
   settled.catch(() => undefined); // only awaited when the run has not ended yet
   await request(client, method);
   accepted = true;
-  if (methodName !== "resume") process.stdout.write(`${status !== undefined && status !== "running" ? status : await settled}\n`);
+  process.stdout.write(`${status !== undefined && status !== "running" ? status : await settled}\n`);
   await client.close();
 }
 
@@ -178,17 +280,23 @@ async function stopTree(target: string, options: { timeoutMs: number }): Promise
 
 /**
  * `podd attach <pod> --json`: a raw JSON-lines bridge for scripts: stdin lines go to the
- * socket, event lines come out on stdout. Ends when the pod closes the connection, on
- * `--until EVENT` after the first such event, or on SIGINT.
+ * socket, event lines come out on stdout. Ends when the pod closes the connection, on SIGINT,
+ * or with `--until EVENT` after the first such event — except `--until run_end`, which ends at
+ * the end of a run however it ended (src/client/run-end.ts): after its `run_end` line, or, for
+ * a run that failed or was cancelled, after the `error` line and the `status` line that
+ * follows it. The exit code is then the run's (RUN_EXIT_CODES, like `podd send`).
  */
 export async function attachJsonCommand(target: string, options: { until?: string }): Promise<void> {
   const client = await connectTo(target, { buffer: false });
+  const reader = new RunEndReader();
   let done = false;
   client.onEvent((event, line) => {
     if (done) return;
     process.stdout.write(`${line}\n`);
-    if (options.until && event.event === options.until) {
+    const ended = reader.push(event);
+    if (options.until === "run_end" ? ended !== undefined : options.until !== undefined && event.event === options.until) {
       done = true;
+      if (ended) process.exitCode = RUN_EXIT_CODES[ended.kind];
       void client.close();
     }
   });

@@ -4,7 +4,7 @@
  * their results, system items, run ends, compaction and segment dividers), with bookkeeping
  * (`invoke`, `turn_end`, `llm_usage`, `extension`) left out. Rendering lives with the commands.
  */
-import { COMPACTION_SUMMARY_KIND, flattenSegments, type LogEntry, type RunResult, type SegmentStartEntry } from "../../protocol/index.js";
+import { COMPACTION_SUMMARY_KIND, flattenSegments, isCancellation, type LogEntry, type RunResult, type SegmentStartEntry } from "../../protocol/index.js";
 import type { SegmentFile } from "../client/session-files.js";
 import { systemItemText } from "../client/system-item-text.js";
 
@@ -22,6 +22,8 @@ export type TranscriptItem =
   /** A system item other than a compaction summary: `systemKind` is its `kind`, `text` what to show. */
   | { kind: "system"; ts: number; systemKind: string; text: string }
   | { kind: "run_end"; ts: number; result: RunResult }
+  /** A run cancelled by the user (`run_errored{internal, Cancelled}`, the reference's shape): not a failure. */
+  | { kind: "run_cancelled"; ts: number }
   | { kind: "run_errored"; ts: number; code: string; message: string };
 
 type Handler<K extends LogEntry["kind"]> = (entry: Extract<LogEntry, { kind: K }>, state: WalkState) => TranscriptItem[];
@@ -66,7 +68,8 @@ const HANDLERS: { [K in LogEntry["kind"]]: Handler<K> } = {
     return [{ kind: "compaction", ts: entry.ts, compactedFrom: "", summary: text }];
   },
   run_completed: (entry) => [{ kind: "run_end", ts: entry.ts, result: entry.result }],
-  run_errored: (entry) => [{ kind: "run_errored", ts: entry.ts, code: entry.code, message: entry.message }],
+  run_errored: (entry) =>
+    isCancellation(entry) ? [{ kind: "run_cancelled", ts: entry.ts }] : [{ kind: "run_errored", ts: entry.ts, code: entry.code, message: entry.message }],
   invoke: () => [],
   turn_end: () => [],
   llm_usage: () => [],

@@ -289,6 +289,10 @@ export class PodController {
           return replyAck(requester, method);
         }
         if (method.method === "pause" && status === "paused") return replyAck(requester, method);
+        if (method.method === "cancel" && status === "paused") {
+          this.cancelPausedRun();
+          return replyAck(requester, method);
+        }
         return replyError(requester, "not_running", "Pod is not running");
       case "shutdown":
         this.exitRequested = true;
@@ -344,9 +348,7 @@ export class PodController {
     const lastEnd = this.log.entries.findLast((entry) => entry.kind === "run_completed" || entry.kind === "run_errored");
     if (lastEnd?.kind === "run_completed" && lastEnd.result === "paused") {
       // The kept log ends in a paused run: end it as cancelled (what a restore then reads as idle).
-      this.closeUnansweredToolCalls(0);
-      this.commit({ kind: "run_errored", ts: this.deps.now(), code: "internal", message: "Cancelled" });
-      this.interruptNote = USER_INTERRUPT_NOTE;
+      this.endPausedRun(0);
     } else if (lastEnd?.kind === "run_errored") {
       this.interruptNote = noteAfterError(lastEnd);
     }
@@ -528,6 +530,35 @@ export class PodController {
     this.commit({ kind: "system_item", ts: this.deps.now(), item });
     this.broadcast({ event: "system_item", data: { item } });
     this.interruptNote = undefined;
+  }
+
+  /**
+   * cancel while paused: the paused run is over, as if it had been cancelled while running. Its
+   * open tool calls get `[Interrupted by user]` results, `run_errored{internal, Cancelled}` is
+   * committed, clients see those `tool_result`s, `error{internal, "Cancelled"}` and
+   * `status{idle}` (the reference's events for a cancelled run), and a parent that gave this
+   * pod the run is told `errored` (it never got `turn_ended` for it). Queued notifications wait
+   * for the next trigger, as after any cancel.
+   */
+  private cancelPausedRun(): void {
+    const from = this.pausedFrom ?? 0;
+    const invoke = this.log.entries[from];
+    this.endPausedRun(from);
+    const wire = toWireError(new AbortedError("cancel"));
+    this.broadcast({ event: "error", data: wire });
+    this.setStatus("idle");
+    if (invoke?.kind === "invoke" && invoke.invoke_kind === "user_send") {
+      this.deps.reporter.fireAndForget({ kind: "errored", pod_name: this.deps.podName, message: wire.message });
+    }
+  }
+
+  /** End a paused run (from entry `from`) as cancelled in the log: close its tool calls, commit `run_errored`. */
+  private endPausedRun(from: number): void {
+    this.closeUnansweredToolCalls(from);
+    this.pausedFrom = undefined;
+    const { code, message } = toWireError(new AbortedError("cancel"));
+    this.commit({ kind: "run_errored", ts: this.deps.now(), code, message });
+    this.interruptNote = USER_INTERRUPT_NOTE;
   }
 
   /** Answer every tool call from entry `from` on that has no result with `[Interrupted by user]`. */

@@ -4,7 +4,7 @@
  * note the model gets before the next user input after an interrupted run. Used on restore
  * and after a rewind; the controller applies the result.
  */
-import type { LogEntry } from "../../protocol/index.js";
+import { isCancellation, type LogEntry } from "../../protocol/index.js";
 
 /** The synthetic result of a tool call that an interruption left unanswered (the reference's wording). */
 export const INTERRUPTED_TOOL_RESULT = "[Interrupted by user]";
@@ -24,7 +24,7 @@ export function errorInterruptNote(message: string): string {
 
 /** The note after a run that ended in `run_errored`: the user's cancel, or a failure. */
 export function noteAfterError(entry: Extract<LogEntry, { kind: "run_errored" }>): string {
-  return entry.code === "internal" && entry.message === "Cancelled" ? USER_INTERRUPT_NOTE : errorInterruptNote(entry.message);
+  return isCancellation(entry) ? USER_INTERRUPT_NOTE : errorInterruptNote(entry.message);
 }
 
 /**

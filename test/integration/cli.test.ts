@@ -32,8 +32,8 @@ interface StartedPod {
 }
 
 /** `podd start <name> --json --model scripted:<file>`; tracks the daemon for cleanup. */
-async function startViaCli(home: Home, name: string, scenario: ScenarioInput = { responses: [] }): Promise<StartedPod> {
-  const args = ["start", name, "--json", "--cwd", home.home, "--model", `scripted:${writeScenario(home, scenario)}`];
+async function startViaCli(home: Home, name: string, scenario: ScenarioInput = { responses: [] }, extraArgs: string[] = []): Promise<StartedPod> {
+  const args = ["start", name, "--json", "--cwd", home.home, "--model", `scripted:${writeScenario(home, scenario)}`, ...extraArgs];
   const result = await podd(home, args);
   expectExit(result, 0, args);
   const started = JSON.parse(result.stdout) as { name: string; pid: number; socket: string };
@@ -298,17 +298,40 @@ describe.concurrent("podd pause, resume, cancel", () => {
     const sent = await send.result;
     expectExit(sent, 3, ["send"]);
     expect(sent.stdout).toBe("partial\n");
-    expect(sent.stderr).toMatch(/run ended: paused/);
+    expect(sent.stderr).toMatch(/run paused/);
 
-    const resume = await podd(home, ["resume", "ctl"]);
-    expectExit(resume, 0, ["resume"]);
-    expect(resume.stdout).toBe("");
+    // resume streams the resumed run like send, to its end (here: a cancel, exit 5).
+    const resume = spawnCli(["resume", "ctl"], { env: home.env, cwd: home.home });
     await client.waitFor("text_done", { where: (event) => event.data.text === "again" });
-
+    await resume.waitForOutput(/again/);
     const cancel = await podd(home, ["cancel", "ctl"]);
     expectExit(cancel, 0, ["cancel"]);
     expect(cancel.stdout).toBe("idle\n");
     expect((await client.waitFor("status", { where: (event) => event.data.status === "idle" })).data.status).toBe("idle");
+    const resumed = await resume.result;
+    expectExit(resumed, 5, ["resume"]);
+    expect(resumed.stdout).toBe("again\n");
+    expect(resumed.stderr).toMatch(/^podd: run cancelled$/m);
+    expect(resumed.stderr).not.toMatch(/internal|error/i);
+  });
+
+  it("cancels a paused run: its open tool call is closed, the pod is idle, send sees the pause and resume is refused", async ({ expect }) => {
+    const home = tempHome();
+    const pod = await startViaCli(home, "parked", script().toolCall("list_files", {}, { id: "t1" }).hang().build());
+    const client = await connectClient(pod.socket);
+    await client.waitFor("snapshot");
+    const send = spawnCli(["send", "parked", "hello"], { env: home.env, cwd: home.home });
+    await client.waitFor("tool_call_done");
+    expectExit(await podd(home, ["pause", "parked"]), 0, ["pause"]);
+    expectExit(await send.result, 3, ["send"]);
+    const cancel = await podd(home, ["cancel", "parked"]);
+    expectExit(cancel, 0, ["cancel", "parked"]);
+    expect(cancel.stdout).toBe("idle\n");
+    const closed = await client.waitFor("tool_result");
+    expect(closed.data).toMatchObject({ id: "t1", is_error: true, summary: "[Interrupted by user]" });
+    const resume = await podd(home, ["resume", "parked"], { timeoutMs: 5_000 });
+    expectExit(resume, 1, ["resume", "parked"]);
+    expect(resume.stderr).toMatch(/not paused/);
   });
 
   it("refuses pause and cancel on an idle pod (not running) and resume (not paused) with exit 1", async ({ expect }) => {
@@ -344,9 +367,79 @@ describe.concurrent("podd send while a turn runs", () => {
     const cancel = await podd(home, ["cancel", "busy"]);
     expectExit(cancel, 0, ["cancel"]);
     const sent = await first.result;
-    expectExit(sent, 1, ["send", "busy", "first"]);
+    expectExit(sent, 5, ["send", "busy", "first"]);
     expect(sent.stdout).toBe("working\n");
-    expect(sent.stderr).toMatch(/Cancelled/);
+    expect(sent.stderr).toMatch(/^podd: run cancelled$/m);
+    expect(sent.stderr).not.toMatch(/internal|run ended: error/);
+  });
+
+  it("--queue waits for the busy pod's run to end, then sends and streams its own run", async ({ expect }) => {
+    const home = tempHome();
+    const gate = path.join(home.home, "gate");
+    const pod = await startViaCli(home, "queued", script().text("working", { gate }).finish().text("then: {{last_user_text}}").finish().build());
+    const client = await connectClient(pod.socket);
+    await client.waitFor("snapshot");
+    const first = spawnCli(["send", "queued", "first"], { env: home.env, cwd: home.home });
+    await client.waitFor("text_delta");
+    const second = spawnCli(["send", "queued", "--queue", "second"], { env: home.env, cwd: home.home });
+    await second.waitForOutput(/queued until its run ends/, "stderr");
+    fs.writeFileSync(gate, "");
+    const [one, two] = await Promise.all([first.result, second.result]);
+    expectExit(one, 0, ["send", "first"]);
+    expect(one.stdout).toBe("working\n");
+    expectExit(two, 0, ["send", "--queue", "second"]);
+    expect(two.stdout).toBe("then: second\n");
+  });
+
+  it("Ctrl-C asks the pod to cancel the run and streams to its end (exit 5)", async ({ expect }) => {
+    const home = tempHome();
+    const pod = await startViaCli(home, "interrupted", script().text("working").hang().build());
+    const client = await connectClient(pod.socket);
+    await client.waitFor("snapshot");
+    const send = spawnCli(["send", "interrupted", "go"], { env: home.env, cwd: home.home });
+    await send.waitForOutput(/working/);
+    send.child.kill("SIGINT");
+    const result = await send.result;
+    expectExit(result, 5, ["send"]);
+    expect(result.stderr).toMatch(/cancelling the run/);
+    expect(result.stderr).toMatch(/^podd: run cancelled$/m);
+    expect((await client.waitFor("error")).data).toEqual({ code: "internal", message: "Cancelled" });
+  });
+});
+
+describe.concurrent("podd send: input, retries, limits", () => {
+  it("reads the message from stdin with `-`", async ({ expect }) => {
+    const home = tempHome();
+    await startViaCli(home, "piped", script().text("got: {{last_user_text}}").finish().build());
+    const result = await podd(home, ["send", "piped", "-"], { input: "line one\nline two\n" });
+    expectExit(result, 0, ["send", "-"]);
+    expect(result.stdout).toBe("got: line one\nline two\n");
+    const empty = await podd(home, ["send", "piped", "-"], { input: "  \n" });
+    expectExit(empty, 2, ["send", "-", "(blank)"]);
+    expect(empty.stderr).toMatch(/empty/);
+  });
+
+  it("shows each model retry on stderr, then the answer", async ({ expect }) => {
+    const home = tempHome();
+    await startViaCli(home, "retrier", script().retry({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 }).fail("overloaded", { status: 529, retryable: true }).text("fine now").finish().build());
+    const result = await podd(home, ["send", "retrier", "hi"]);
+    expectExit(result, 0, ["send"]);
+    expect(result.stdout).toBe("fine now\n");
+    expect(result.stderr).toMatch(/^\[retry\] model call failed \(.*overloaded.*\); attempt 2 of 3 in \d+\.\d s$/m);
+  });
+
+  it("a run stopped by --max-turns exits 6 and says why", async ({ expect }) => {
+    const home = tempHome();
+    const pod = await startViaCli(
+      home,
+      "looper",
+      script().toolCall("list_files", {}).finish().toolCall("list_files", {}).finish().toolCall("list_files", {}).finish().build(),
+      ["--max-turns", "2"],
+    );
+    expect(pod.socket).toBeTruthy();
+    const result = await podd(home, ["send", "looper", "loop"]);
+    expectExit(result, 6, ["send"]);
+    expect(result.stderr).toMatch(/podd: run stopped: it reached the limit of model calls per run/);
   });
 });
 
@@ -417,6 +510,31 @@ describe.concurrent("podd status, ls, stop, attach, logs, help, signals", () => 
     expect(order.indexOf("user_message")).toBeGreaterThan(0);
     expect(order.indexOf("run_end")).toBeGreaterThan(order.indexOf("text_done"));
     expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "bridged reply" } });
+  });
+
+  it("attach --json --until run_end also ends a run that fails or is cancelled: after its error and status lines", async ({ expect }) => {
+    const home = tempHome();
+    const input = `${JSON.stringify({ method: "run", params: { input: [{ kind: "text", content: "hi" }] } })}\n`;
+    await startViaCli(home, "failer", script().fail("boom").build());
+    const failed = await podd(home, ["attach", "failer", "--json", "--until", "run_end"], { input, timeoutMs: 10_000 });
+    expectExit(failed, 1, ["attach --until run_end", "failed run"]);
+    expect(decodeLines(failed.stdout).slice(-2)).toEqual([
+      { event: "error", data: { code: "provider_error", message: "boom" } },
+      { event: "status", data: { status: "idle" } },
+    ]);
+
+    const pod = await startViaCli(home, "hanger", script().text("partial").hang().build());
+    const client = await connectClient(pod.socket);
+    await client.waitFor("snapshot");
+    const bridge = spawnCli(["attach", "hanger", "--json", "--until", "run_end"], { env: home.env, cwd: home.home, input, timeoutMs: 10_000 });
+    await client.waitFor("text_done");
+    await client.request({ method: "cancel" });
+    const cancelled = await bridge.result;
+    expectExit(cancelled, 5, ["attach --until run_end", "cancelled run"]);
+    expect(decodeLines(cancelled.stdout).slice(-2)).toEqual([
+      { event: "error", data: { code: "internal", message: "Cancelled" } },
+      { event: "status", data: { status: "idle" } },
+    ]);
   });
 
   it("--help and start --help exit 0 and describe the commands and options", async ({ expect }) => {

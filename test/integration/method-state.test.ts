@@ -245,14 +245,41 @@ describe("resume", () => {
 });
 
 describe("cancel", () => {
-  it("idle and paused → not_running", async () => {
+  it("idle → not_running", async () => {
     const { client } = await gatedPod(() => script().text("partial").hang());
     await expect(client.request({ method: "cancel" })).rejects.toMatchObject({ code: "not_running", message: "Pod is not running" });
+    expect(client.drain().filter((event) => event.event === "status")).toEqual([]);
+  });
+
+  it("paused: ends the paused run (its open tool calls closed), error{internal, Cancelled}, idle, also after a restart", async () => {
+    const { pod, client } = await gatedPod(() => script().toolCall("list_files", {}, { id: "t1" }).hang());
     client.send(runText("go"));
-    await client.waitFor("text_done");
+    await client.waitFor("tool_call_done");
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    const ack = await client.request({ method: "cancel" });
+    expect(ack).toMatchObject({ event: "ack", data: { method: "cancel" } });
+    const events = await client.collectUntil(isStatus("idle"));
+    expect(events).toEqual([
+      { event: "tool_result", data: { id: "t1", summary: "[Interrupted by user]", output: "[Interrupted by user]", is_error: true } },
+      { event: "error", data: { code: "internal", message: "Cancelled" } },
+      { event: "status", data: { status: "idle" } },
+    ]);
+    expect(sessionEntries(pod).slice(-2)).toMatchObject([
+      { kind: "tool_result", item: { id: "t1", is_error: true } },
+      { kind: "run_errored", code: "internal", message: "Cancelled" },
+    ]);
+    // Nothing is left to resume; a second cancel is refused like on any idle pod.
+    await expect(client.request({ method: "resume" })).rejects.toMatchObject({ code: "not_paused" });
     await expect(client.request({ method: "cancel" })).rejects.toMatchObject({ code: "not_running" });
+    // A restart finds the run ended (idle, not paused), and the next run's model hears of the interruption.
+    await pod.stop();
+    const restarted = await startPod({ home: { home: pod.home, runtime: pod.runtime, env: pod.env }, scenario: script().text("next: {{last_system_text:21}}").finish().build() });
+    const again = await restarted.connect();
+    expect((await again.waitFor("snapshot")).data.status).toBe("idle");
+    again.send(runText("again"));
+    const done = await again.waitFor("text_done");
+    expect(done.data.text).toBe("next: [Interrupted by user]");
   });
 
   it("running with output: error{internal, Cancelled}, then idle", async () => {

@@ -54,6 +54,28 @@ describe("upward reports", () => {
     expect(await parent.waitForReport("errored")).toEqual({ kind: "errored", pod_name: "kid", message: "Cancelled" });
   });
 
+  it("a paused run that is then cancelled reports errored (Cancelled) once; a paused notification turn reports nothing", async () => {
+    const { client, parent, pod } = await childOf(() => script().text("partial").hang().text("noticed").hang());
+    client.send(runText("work"));
+    await client.waitFor("text_done");
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    await client.request({ method: "cancel" });
+    expect(await parent.waitForReport("errored")).toEqual({ kind: "errored", pod_name: "kid", message: "Cancelled" });
+    client.send({ method: "notify", params: { message: "fyi" } });
+    await client.waitFor("text_done", { where: (event) => event.data.text === "noticed" });
+    await client.request({ method: "pause" });
+    await client.waitFor("status", { where: (event) => event.data.status === "paused" });
+    await client.request({ method: "cancel" });
+    await client.waitFor("status", { where: (event) => event.data.status === "idle" });
+    await pod.stop();
+    await parent.waitForReport("shut_down");
+    expect(parent.reports).toEqual([
+      { kind: "errored", pod_name: "kid", message: "Cancelled" },
+      { kind: "shut_down", pod_name: "kid" },
+    ]);
+  });
+
   it("notification turns and pauses report nothing; a resumed run that finishes reports turn_ended", async () => {
     const { client, parent, pod } = await childOf(() => script().text("noted").finish().text("partial").hang().text("resumed").finish());
     client.send({ method: "notify", params: { message: "fyi" } });

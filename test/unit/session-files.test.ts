@@ -248,6 +248,22 @@ describe("the transcript of a session", () => {
     ]);
   });
 
+  it("tells a cancelled run from a failed one, in history and in Markdown", () => {
+    const entries: LogEntry[] = [
+      { kind: "run_errored", ts: T0, code: "internal", message: "Cancelled" },
+      { kind: "run_errored", ts: T0 + 1, code: "internal", message: "socket hang up" },
+      { kind: "run_completed", ts: T0 + 2, result: "limit_reached" },
+    ];
+    const items = transcriptOf([{ segmentId: SEGMENT_A1, file: "", entries, lines: [], skipped: [] }]);
+    expect(items.map((item) => item.kind)).toEqual(["run_cancelled", "run_errored", "run_end"]);
+    const lines = renderHistory(items).split("\n").map((line) => line.replace(/^\d\d:\d\d:\d\d /, ""));
+    expect(lines.filter((line) => line.startsWith("run"))).toEqual(["run cancelled", "run failed: socket hang up (internal)", "run stopped: turn limit reached"]);
+    const markdown = renderMarkdown(items, { podName: "alpha", sessionId: SESSION_A, scope: "active segment", exportedAtMs: T0 });
+    expect(markdown).toMatch(/^> \*Run cancelled\* \(\d\d:\d\d:\d\d\)$/m);
+    expect(markdown).toContain("> **Run failed** (internal): socket hang up");
+    expect(markdown).not.toMatch(/Run (failed|errored)[^\n]*Cancelled/);
+  });
+
   it("renders as plain text lines: calls, results, the compaction divider, run errors; no colour codes", () => {
     writeFixture();
     const text = renderHistory(transcriptOf(mustRead(SESSION_A).segments));
@@ -261,7 +277,7 @@ describe("the transcript of a session", () => {
         "assistant: It says hello.",
         "── compacted: summary ──",
         "notification: build done",
-        "run errored: overloaded (provider_error)",
+        "run failed: overloaded (provider_error)",
       ]),
     );
     expect(text.indexOf("── compacted: summary ──")).toBeLessThan(text.indexOf("The user asked about a.txt"));
@@ -281,6 +297,6 @@ describe("the transcript of a session", () => {
     expect(markdown).toContain('**Tool call** `read_file`\n\n```json\n{\n  "path": "a.txt"\n}\n```');
     expect(markdown).toContain("**Tool result** `read_file`: read a.txt\n\n````\nhello ``` world\n````");
     expect(markdown).toContain("---\n\n## Compacted: summary");
-    expect(markdown).toContain("> **Run errored** (provider_error): overloaded");
+    expect(markdown).toContain("> **Run failed** (provider_error): overloaded");
   });
 });
