@@ -29,6 +29,12 @@ export interface ModelRequest {
   tools: ToolSpec[];
   /** Cap on generated tokens for this request. */
   maxOutputTokens?: number;
+  /**
+   * `none`: the model must answer in text and call no tool, though `tools` are sent (history
+   * with tool calls needs them on Anthropic). Adapters send the provider's own switch
+   * (Anthropic `tool_choice: {type: "none"}`, OpenAI `tool_choice: "none"`); default `auto`.
+   */
+  toolChoice?: "auto" | "none";
 }
 
 /**

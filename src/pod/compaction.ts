@@ -38,8 +38,38 @@ export function summaryItem(summary: string): SystemItem {
   };
 }
 
+function truncate(text: string, chars: number): string {
+  return text.length <= chars ? text : `${text.slice(0, chars - 1)}…`;
+}
+
 function formatDuration(ms: number): string {
   return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
+/**
+ * The shortest summary taken, characters: 10 % of the text it replaces, at most 200. The
+ * request asks for five kinds of facts (requests, decisions, files, commands, state and next
+ * step); 200 characters is about 40 words, less than one of them needs, so a shorter answer to a
+ * long conversation is not a summary (it is e.g. "Let me re-read the plan first."). A short
+ * conversation can still be compacted: its floor shrinks with it.
+ */
+export const SUMMARY_FLOOR_MAX_CHARS = 200;
+/** Share of the replaced conversation's text under which a summary is refused (see SUMMARY_FLOOR_MAX_CHARS). */
+export const SUMMARY_FLOOR_SHARE = 0.1;
+
+/** Characters of text in `messages` (what a summary replaces). */
+function conversationChars(messages: readonly ModelMessage[]): number {
+  let chars = 0;
+  for (const message of messages) {
+    if (message.role !== "assistant") chars += message.content.length;
+    else for (const part of message.content) chars += part.type === "tool-call" ? part.arguments.length : part.text.length;
+  }
+  return chars;
+}
+
+/** The least a summary of `messages` must hold, characters. */
+export function summaryFloorChars(messages: readonly ModelMessage[]): number {
+  return Math.min(SUMMARY_FLOOR_MAX_CHARS, Math.ceil(conversationChars(messages) * SUMMARY_FLOOR_SHARE));
 }
 
 /** A compaction that did not produce a summary; `message` is what `compact_failed{error}` says. */
@@ -52,9 +82,12 @@ export interface SummaryResult {
 
 /**
  * Ask the model for a summary of `messages`. The request carries the pod's system prompt and
- * tool specs (Anthropic refuses a history with tool calls when no tools are defined); tool
- * calls in the answer are ignored. Throws AbortedError when `signal` aborts (its reason),
- * CompactionError on the time limit or an empty summary, ProviderError when the model fails.
+ * tool specs (Anthropic refuses a history with tool calls when no tools are defined) with
+ * `toolChoice: "none"`, so the model may not call them. An answer that is not a summary is a
+ * CompactionError, and the caller keeps the old segment: one with a tool call (a model or
+ * server that ignored the switch; its text is an announcement, not a summary), an empty one,
+ * or one shorter than `summaryFloorChars(messages)`. Also CompactionError on the time limit;
+ * AbortedError when `signal` aborts (its reason); ProviderError when the model fails.
  */
 export async function writeSummary(
   request: { model: LanguageModel; system: string; tools: ToolSpec[]; messages: readonly ModelMessage[] },
@@ -65,12 +98,14 @@ export async function writeSummary(
   const signal = AbortSignal.any([options.signal, timeout.signal]);
   let summary = "";
   let usage: Usage = {};
+  const toolCalls: string[] = [];
   try {
     const stream = request.model.stream(
       {
         system: request.system,
         messages: [...request.messages, { role: "user", content: COMPACTION_REQUEST }],
         tools: request.tools,
+        toolChoice: "none",
         maxOutputTokens: request.model.info.maxOutputTokens,
       },
       { signal },
@@ -78,6 +113,7 @@ export async function writeSummary(
     for await (const part of stream) {
       if (signal.aborted) break;
       if (part.type === "text-delta") summary += part.text;
+      else if (part.type === "tool-call") toolCalls.push(part.name);
       else if (part.type === "finish") usage = part.usage;
       else if (part.type === "error") throw part.error;
     }
@@ -89,7 +125,15 @@ export async function writeSummary(
   }
   if (options.signal.aborted) throw new AbortedError(String(options.signal.reason) as "cancel" | "shutdown");
   if (timeout.signal.aborted) throw new CompactionError(`the summary took longer than the ${formatDuration(options.timeoutMs)} limit`);
+  if (toolCalls.length > 0) {
+    const text = summary.trim() === "" ? "" : ` after "${truncate(summary.trim(), 80)}"`;
+    throw new CompactionError(`the model called a tool (${toolCalls.join(", ")})${text} instead of writing a summary`);
+  }
   if (summary.trim() === "") throw new CompactionError("the model returned an empty summary");
+  const floor = summaryFloorChars(request.messages);
+  if (summary.trim().length < floor) {
+    throw new CompactionError(`the model's answer is too short to be a summary (${summary.trim().length} characters, at least ${floor} needed): "${truncate(summary.trim(), 80)}"`);
+  }
   return { summary: summary.trim(), usage };
 }
 

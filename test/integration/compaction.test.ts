@@ -77,6 +77,9 @@ describe("compact through the socket", () => {
       expect(summaryRequest).toContain("the first question");
       expect(summaryRequest).toContain("the first answer");
       expect(summaryRequest).toContain(JSON.stringify(COMPACTION_REQUEST).slice(1, 40));
+      // The summary may not call tools: they are sent (the history has tool calls) but switched off.
+      expect(fake.requests[2]?.body).toMatchObject({ tool_choice: "none", tools: expect.any(Array) });
+      expect(fake.requests[0]?.body).not.toHaveProperty("tool_choice");
 
       // On disk: the old segment is untouched, the new one is active, and a snapshot shows only it.
       expect(segmentBytes(pod, oldSegment)).toEqual(oldBytes);
@@ -133,6 +136,43 @@ describe("compact through the socket", () => {
     expect(sessionFiles(pod)).toEqual([`${segment}.jsonl`]);
     expect(await snapshotEntries(pod)).toEqual(before);
 
+    const after = await runTurn(client, "are you there?");
+    expect(after.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: "still here" } }]);
+    client.destroy();
+  });
+
+  it("an answer that is not a summary (a tool call, or one sentence for a long conversation) fails the compaction; nothing changes", async () => {
+    const long = "The plan has twelve steps; ".repeat(40);
+    const scenario = script()
+      .text(long)
+      .finish()
+      .text("Let me re-read the plan first.")
+      .toolCall("read_file", { path: "plan.md" })
+      .finish()
+      .text("Let me re-read the plan first.")
+      .finish()
+      .text("still here")
+      .finish()
+      .build();
+    const pod = await startPod({ home: tempHome(), name: "notasummary", scenario });
+    const { client } = await connectWithSnapshot(pod);
+    await runTurn(client, "make a plan");
+    const before = await snapshotEntries(pod);
+    const segment = metadataOf(pod).segment_id;
+    const bytes = segmentBytes(pod, segment);
+
+    for (const expected of [/called a tool \(read_file\) after "Let me re-read the plan first\." instead of writing a summary/, /too short to be a summary \(30 characters, at least 1\d\d needed\)/]) {
+      client.drain();
+      client.send({ method: "compact" });
+      const events = await client.collectUntil(isCompactOutcome);
+      expect(names(events)).toEqual(["compact_start", "compact_failed"]);
+      const failed = events[1];
+      expect(failed?.event === "compact_failed" && failed.data.error).toMatch(expected);
+      expect(metadataOf(pod).segment_id).toBe(segment);
+      expect(segmentBytes(pod, segment)).toEqual(bytes);
+      expect(sessionFiles(pod)).toEqual([`${segment}.jsonl`]);
+      expect(await snapshotEntries(pod)).toEqual(before);
+    }
     const after = await runTurn(client, "are you there?");
     expect(after.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: "still here" } }]);
     client.destroy();
@@ -319,5 +359,19 @@ describe("podd compact", () => {
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false, error: expect.stringContaining("no summary today") });
     expect(failed.stderr).toContain("compaction failed");
+  });
+
+  it("exits 1 and keeps the session when the summary answer calls a tool (it printed `compacted` before)", async () => {
+    const scenario = script().text("hello").finish().text("Let me re-read the plan first.").toolCall("read_file", { path: "plan.md" }).finish().build();
+    const pod = await startPod({ home: tempHome(), name: "toolsummary", scenario });
+    const { client } = await connectWithSnapshot(pod);
+    await runTurn(client, "hi");
+    client.destroy();
+    const segment = metadataOf(pod).segment_id;
+    const result = await runCli(["compact", "toolsummary"], { env: pod.env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).not.toContain("compacted");
+    expect(result.stderr).toMatch(/called a tool \(read_file\)/);
+    expect(metadataOf(pod).segment_id).toBe(segment);
   });
 });

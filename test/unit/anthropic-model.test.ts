@@ -73,6 +73,15 @@ describe("createAnthropicModel", () => {
     expect(JSON.stringify(request?.body)).not.toContain(KEY);
   });
 
+  it("sends tool_choice none (beside the tools) when the request may not call tools, e.g. a compaction's summary", async () => {
+    fake.enqueue(anthropicStream({ blocks: [{ type: "text", chunks: ["ok"] }] }), anthropicStream({ blocks: [{ type: "text", chunks: ["ok"] }] }));
+    await collect(model().stream({ ...REQUEST, toolChoice: "none" }, { signal: new AbortController().signal }));
+    await collect(model().stream({ ...REQUEST, tools: [], toolChoice: "none" }, { signal: new AbortController().signal }));
+    expect(fake.requests[0]?.body).toMatchObject({ tools: [{ name: "list_files" }], tool_choice: { type: "none" } });
+    // Without tools there is nothing to switch off (the API refuses tool_choice without tools).
+    expect(fake.requests[1]?.body).not.toHaveProperty("tool_choice");
+  });
+
   it("ends quietly, with no error part, when the caller aborts mid-stream", async () => {
     fake.enqueue({ sse: [messageStart(), textStart(0), textDelta(0, "partial"), { stall: true }] });
     const controller = new AbortController();

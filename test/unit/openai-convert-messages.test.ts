@@ -76,6 +76,14 @@ describe("toChatTools and chatRequestBody", () => {
     expect(local).not.toHaveProperty("temperature");
   });
 
+  it("sends tool_choice none when the request may not call tools, only beside tools", () => {
+    const limits = { contextWindow: 128_000, maxOutputTokens: 4096 };
+    const config = { provider: "openai-compatible" as const, model: "llama3.1" };
+    expect(chatRequestBody({ ...request, toolChoice: "none" }, { config, limits })).toMatchObject({ tool_choice: "none" });
+    expect(chatRequestBody(request, { config, limits })).not.toHaveProperty("tool_choice");
+    expect(chatRequestBody({ ...request, tools: [], toolChoice: "none" }, { config, limits })).not.toHaveProperty("tool_choice");
+  });
+
   it("sends a compatible server no guessed cap: only the profile's max_tokens or an explicit request cap", () => {
     const limits = { contextWindow: 128_000, maxOutputTokens: 8192 };
     const compatible = { provider: "openai-compatible" as const, model: "llama3.1" };

@@ -167,6 +167,32 @@ describe("ScriptedModel", () => {
     expect(scripted.callCount).toBe(2);
   });
 
+  it("after the last response, says it is the embedded scripted model and how to get a real one", async () => {
+    const after = textOf(await play(model(script().build())));
+    expect(after).toContain("embedded scripted model");
+    expect(after).toMatch(/--model anthropic:<model>, openai:<model> or openai-compatible:<model>/);
+  });
+
+  it("answers a compaction (tool choice none) it has no response for with a summary of the conversation", async () => {
+    const scripted = model(script().text("only").finish().build());
+    await play(scripted);
+    const messages: ModelMessage[] = [
+      { role: "user", content: "what is in the repo?" },
+      { role: "assistant", content: [{ type: "text", text: "Listing it." }, { type: "tool-call", id: "c1", name: "list_files", arguments: '{"path":"."}' }] },
+      { role: "tool", toolCallId: "c1", toolName: "list_files", content: "a.txt", isError: false },
+      { role: "user", content: "[Compaction request] …" },
+    ];
+    const parts: StreamPart[] = [];
+    for await (const part of scripted.stream({ system: "s", messages, tools: [], toolChoice: "none" }, { signal: new AbortController().signal })) parts.push(part);
+    expect(textOf(parts).split("\n")).toEqual([
+      "Summary written by podd's embedded scripted model (it has no real understanding of the conversation):",
+      "- The user wrote: what is in the repo?",
+      "- The assistant answered: Listing it.",
+      '- The assistant called list_files({"path":"."}).',
+    ]);
+    expect(types(parts)).not.toContain("tool-call");
+  });
+
   it("after the last response, repeats it with when_exhausted repeat_last", async () => {
     const scripted = model(script().text("first").finish().text("again").finish().whenExhausted("repeat_last").build());
     const texts = [];

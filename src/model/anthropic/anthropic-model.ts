@@ -70,6 +70,7 @@ class AnthropicModel implements LanguageModel {
       ...(system ? { system } : {}),
       messages: toAnthropicMessages(request.messages),
       ...(tools ? { tools } : {}),
+      ...(tools && request.toolChoice === "none" ? { tool_choice: { type: "none" as const } } : {}),
       ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
       ...(config.thinkingBudgetTokens ? { thinking: { type: "enabled" as const, budget_tokens: config.thinkingBudgetTokens } } : {}),
       stream: true,

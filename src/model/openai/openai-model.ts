@@ -111,7 +111,10 @@ export function chatRequestBody(
     stream: true,
     stream_options: { include_usage: true },
   };
-  if (request.tools.length > 0) body.tools = toChatTools(request.tools);
+  if (request.tools.length > 0) {
+    body.tools = toChatTools(request.tools);
+    if (request.toolChoice === "none") body.tool_choice = "none";
+  }
   if (options.config.provider === "openai") body.max_completion_tokens = maxTokens;
   else if (options.config.maxOutputTokens !== undefined || maxTokens !== options.limits.maxOutputTokens) body.max_tokens = maxTokens;
   if (options.config.temperature !== undefined) body.temperature = options.config.temperature;

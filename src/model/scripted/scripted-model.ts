@@ -16,7 +16,36 @@ import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "../retry.js";
 /** Yield to the event loop after this many parts, so methods (cancel, pause) and socket I/O interleave. */
 const YIELD_EVERY_PARTS = 64;
 
-const EXHAUSTED_REPLY = "(scripted model: the scenario has no more responses)";
+/** What the scripted model says once its scenario has no response left for a request. */
+export const EXHAUSTED_REPLY =
+  "(This pod runs podd's embedded scripted model: it plays a fixed scenario, which has no more responses, so it has no answer for this. " +
+  "For a real model start a pod with --model anthropic:<model>, openai:<model> or openai-compatible:<model> --base-url <url>.)";
+
+/** Longest quote of one message in the summary the scripted model writes for a compaction, characters. */
+const SUMMARY_QUOTE_CHARS = 160;
+
+/**
+ * The summary the scripted model writes when a compaction (a request with `toolChoice: "none"`)
+ * finds its scenario exhausted: the conversation's user inputs and tool calls, quoted short, so
+ * `podd compact` works on the embedded demo as on a real model.
+ */
+function mechanicalSummary(messages: readonly ModelMessage[]): string {
+  const quote = (text: string): string => {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length <= SUMMARY_QUOTE_CHARS ? line : `${line.slice(0, SUMMARY_QUOTE_CHARS - 1)}…`;
+  };
+  const lines = ["Summary written by podd's embedded scripted model (it has no real understanding of the conversation):"];
+  for (const message of messages.slice(0, -1)) {
+    if (message.role === "user") lines.push(`- The user wrote: ${quote(message.content)}`);
+    else if (message.role === "assistant") {
+      for (const part of message.content) {
+        if (part.type === "tool-call") lines.push(`- The assistant called ${part.name}(${quote(part.arguments)}).`);
+        else if (part.type === "text" && part.text.trim() !== "") lines.push(`- The assistant answered: ${quote(part.text)}`);
+      }
+    }
+  }
+  return lines.join("\n");
+}
 
 export class ScriptedModel implements LanguageModel {
   readonly info: ModelInfo;
@@ -151,6 +180,9 @@ export class ScriptedModel implements LanguageModel {
     if (response) {
       this.played.add(index);
       return response;
+    }
+    if (request.toolChoice === "none" && this.scenario.when_exhausted !== "error") {
+      return { steps: [{ type: "text", text: mechanicalSummary(request.messages) }] };
     }
     switch (this.scenario.when_exhausted) {
       case "repeat_last": {
