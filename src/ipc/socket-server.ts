@@ -7,11 +7,12 @@
  * Inbound: every line is bounded (`maxLineBytes`, 8 MiB default) and validated; a bad line
  * gets one `error{invalid_request}` on that connection only and the connection stays open;
  * a line over the cap gets the error and the connection is closed (wire-protocol.md).
- * Outbound: each event is encoded once and written to every client; writes are batched per
- * event-loop turn. A client that stopped reading is dropped with an alert once its unsent
- * bytes pass `maxQueueBytes` and the kernel has taken none of them for `STALL_MS`, or at once
- * past `HARD_CAP_FACTOR × maxQueueBytes`; a slow but reading client, or one large event, is
- * not a reason to drop. The pod and the other clients carry on.
+ * Outbound: each event is encoded once and queued to every client (src/ipc/outbound-queue.ts:
+ * batched per event-loop turn, written in bounded chunks). A client that stopped reading is
+ * dropped with an alert once its unsent bytes pass `maxQueueBytes` and its socket has taken
+ * nothing for `STALL_MS`, or at once past `HARD_CAP_FACTOR × maxQueueBytes`; a slow but
+ * reading client, or one large event, is not a reason to drop. The pod and the other clients
+ * carry on.
  */
 import fs from "node:fs";
 import net from "node:net";
@@ -21,16 +22,9 @@ import { socketAnswers } from "../client/pod-directory.js";
 import { PoddError } from "../errors.js";
 import type { PodController } from "../pod/controller.js";
 import type { Requester } from "../pod/controller-deps.js";
+import { DEFAULT_MAX_QUEUE_BYTES, OutboundQueue } from "./outbound-queue.js";
 
-/**
- * Default cap on a client's unsent live output before it may be dropped: 16 Mi units. Counted
- * as string length, the unit `writableLength` also uses for string writes (UTF-16 code units).
- */
-export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
-/** A client over the cap whose socket has taken nothing for this long is dropped, ms. */
-export const STALL_MS = 1_000;
-/** Past this multiple of the cap a client is dropped even if it is still reading. */
-export const HARD_CAP_FACTOR = 4;
+
 /** On close, how long a client gets to take its last events and hang up before it is cut off, ms. */
 export const END_TIMEOUT_MS = 1_000;
 
@@ -81,7 +75,8 @@ export class SocketServer {
   private broadcast(event: Event): void {
     if (this.connections.size === 0) return;
     const line = encodeLine(event);
-    for (const connection of this.connections) connection.send(line);
+    const bytes = Buffer.byteLength(line);
+    for (const connection of this.connections) connection.send(line, bytes);
   }
 
   private accept(socket: net.Socket): void {
@@ -106,18 +101,10 @@ class Connection {
   private readonly socket: net.Socket;
   private readonly decoder: LineDecoder;
   private readonly options: Required<SocketServerOptions>;
-  private readonly hooks: { onDropped(queuedBytes: number): void; onClosed(): void };
-  private pending: string[] = [];
-  private pendingBytes = 0;
-  private flushScheduled = false;
+  private readonly outbound: OutboundQueue;
   private closed = false;
   /** Set once the connection was refused (over-long line): nothing more it sends is acted on. */
   private inputClosed = false;
-  private allowanceBytes = Number.POSITIVE_INFINITY;
-  /** Everything passed to `socket.write` so far; minus `writableLength`, what the kernel took. */
-  private writtenTotal = 0;
-  private progress = { dispatched: 0, atMs: Date.now() };
-  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     id: number,
@@ -128,57 +115,31 @@ class Connection {
     this.id = id;
     this.socket = socket;
     this.options = options;
-    this.hooks = hooks;
     this.decoder = new LineDecoder({ maxLineBytes: options.maxLineBytes });
+    this.outbound = new OutboundQueue(socket, {
+      maxQueueBytes: options.maxQueueBytes,
+      onDropped: (queuedBytes) => {
+        this.closed = true;
+        hooks.onDropped(queuedBytes);
+      },
+    });
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("error", (error) => options.logger.debug({ err: error, connection: id }, "client socket error"));
     socket.on("close", () => {
       this.closed = true;
-      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.outbound.stop();
       hooks.onClosed();
     });
   }
 
   /** After the handshake: the queue may grow by `maxQueueBytes` beyond what the handshake wrote. */
   startLiveAllowance(): void {
-    this.allowanceBytes = this.pendingBytes + this.socket.writableLength + this.options.maxQueueBytes;
+    this.outbound.startLiveAllowance();
   }
 
-  /** Queue one encoded line; flushed once per event-loop turn. Drops the client once it has stalled over its allowance. */
-  send(line: string): void {
-    if (this.closed) return;
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes + this.socket.writableLength > this.allowanceBytes && this.dropIfStalled()) return;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  /**
-   * Over the allowance: drop the client (returns true) if it is past the hard cap or the
-   * kernel took none of its bytes for STALL_MS; otherwise check again when STALL_MS is up.
-   */
-  private dropIfStalled(): boolean {
-    const now = Date.now();
-    const queued = this.pendingBytes + this.socket.writableLength;
-    const dispatched = this.writtenTotal - this.socket.writableLength;
-    if (dispatched > this.progress.dispatched) this.progress = { dispatched, atMs: now };
-    const hardCap = this.allowanceBytes + (HARD_CAP_FACTOR - 1) * this.options.maxQueueBytes;
-    if (queued > hardCap || now - this.progress.atMs >= STALL_MS) {
-      this.closed = true;
-      this.pending = [];
-      if (this.stallTimer) clearTimeout(this.stallTimer);
-      this.socket.destroy();
-      this.hooks.onDropped(queued);
-      return true;
-    }
-    this.stallTimer ??= setTimeout(() => {
-      this.stallTimer = undefined;
-      if (!this.closed && this.pendingBytes + this.socket.writableLength > this.allowanceBytes) this.dropIfStalled();
-    }, STALL_MS - (now - this.progress.atMs)).unref();
-    return false;
+  /** Queue one encoded line (src/ipc/outbound-queue.ts: batched, bounded, a stalled reader dropped). */
+  send(line: string, bytes = Buffer.byteLength(line)): void {
+    if (!this.closed) this.outbound.push(line, bytes);
   }
 
   /**
@@ -187,25 +148,14 @@ class Connection {
    */
   end(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    this.flush();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.socket.destroy(), END_TIMEOUT_MS);
       this.socket.once("close", () => {
         clearTimeout(timer);
         resolve();
       });
-      this.socket.end();
+      this.outbound.flushThen(() => this.socket.end());
     });
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.closed || this.pending.length === 0) return;
-    const data = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join("");
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.writtenTotal += data.length;
-    this.socket.write(data);
   }
 
   private receive(chunk: Buffer): void {
@@ -214,8 +164,10 @@ class Connection {
       if (decoded.kind === "too_long") {
         this.inputClosed = true;
         this.replyError(undefined, `invalid method: line too long (over ${decoded.limitBytes} bytes); closing the connection`);
-        this.flush();
-        this.socket.end(() => this.socket.destroy());
+        // Half-close after the error, and go on reading (and discarding) until the client hangs up:
+        // destroying a socket with unread input resets it, and the client could lose the error.
+        this.outbound.flushThen(() => this.socket.end());
+        setTimeout(() => this.socket.destroy(), END_TIMEOUT_MS).unref();
         return;
       }
       const result = decodeMethod(decoded.text);

@@ -1,0 +1,166 @@
+/**
+ * One client's outbound queue: encoded event lines waiting for its socket, written in order,
+ * one bounded write at a time, and the rule that drops a client which stopped reading.
+ *
+ * Lines are batched per event-loop turn and written as at most WRITE_CHUNK_BYTES per
+ * `socket.write`, the next one only when the last has completed. So what the kernel has taken
+ * is known to within one chunk: a write completes once the reader has taken its bytes. (Handing
+ * Node everything at once, as a plain `write` per batch does, lets it merge the backlog into one
+ * `writev` of many MiB that completes only when the reader has read all of it; a slow but
+ * reading client then looks stalled for seconds. That was the cause of a reading client being
+ * dropped on a loaded machine.)
+ *
+ * The drop rule: once the unsent bytes pass the allowance (`maxQueueBytes` beyond what the
+ * handshake queued), a client whose write in flight has not completed STALL_MS after it started
+ * is dropped, and one past `HARD_CAP_FACTOR × maxQueueBytes` beyond the handshake at once. The
+ * stall is judged in a timer, after the event loop has taken the socket's completions: a pod
+ * busy for a second (encoding an 18 MB block on a loaded machine) must not count its own delay
+ * against a client that read everything it was sent. Not here: the
+ * socket's inbound side and the handshake (socket-server.ts).
+ */
+import type net from "node:net";
+
+/** Default cap on a client's unsent live output before it may be dropped, bytes (UTF-8). */
+export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
+/** A client over the cap whose socket has completed no write for this long is dropped, ms. */
+export const STALL_MS = 1_000;
+/** Past this multiple of the cap a client is dropped even if it is still reading. */
+export const HARD_CAP_FACTOR = 4;
+/** Most bytes handed to the socket in one write, so progress is seen at this grain. */
+export const WRITE_CHUNK_BYTES = 256 * 1024;
+
+export class OutboundQueue {
+  private readonly socket: net.Socket;
+  private readonly maxQueueBytes: number;
+  private readonly onDropped: (queuedBytes: number) => void;
+  /** Lines not yet encoded to bytes, and their UTF-8 size. */
+  private lines: string[] = [];
+  private lineBytes = 0;
+  /** Encoded bytes not yet handed to the socket. */
+  private encoded: Buffer | undefined;
+  /** Bytes of the write in flight (0: none). */
+  private inFlightBytes = 0;
+  private flushScheduled = false;
+  private stopped = false;
+  private allowanceBytes = Number.POSITIVE_INFINITY;
+  /** When the write in flight was handed to the socket, ms since the epoch. */
+  private inFlightSinceMs = 0;
+  /** Writes started so far: which write a stall check is about. */
+  private writeCount = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private whenFlushed: (() => void) | undefined;
+
+  constructor(socket: net.Socket, options: { maxQueueBytes: number; onDropped(queuedBytes: number): void }) {
+    this.socket = socket;
+    this.maxQueueBytes = options.maxQueueBytes;
+    this.onDropped = options.onDropped;
+  }
+
+  /** Bytes queued and not yet taken by the kernel (the write in flight counts whole). */
+  get queuedBytes(): number {
+    return this.lineBytes + (this.encoded?.length ?? 0) + this.inFlightBytes;
+  }
+
+  /** After the handshake: the queue may grow by `maxQueueBytes` beyond what is queued now. */
+  startLiveAllowance(): void {
+    this.allowanceBytes = this.queuedBytes + this.maxQueueBytes;
+  }
+
+  /**
+   * Queue one encoded line (ending in `\n`; `bytes` its UTF-8 length, computed once for every
+   * client by the caller); written after the current event-loop turn. Drops a stalled client over its allowance.
+   */
+  push(line: string, bytes: number): void {
+    if (this.stopped) return;
+    this.lines.push(line);
+    this.lineBytes += bytes;
+    if (this.queuedBytes > this.allowanceBytes && this.dropIfStalled()) return;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Write what is queued now, then call `done` once all of it was taken by the socket (or the queue stopped). */
+  flushThen(done: () => void): void {
+    if (this.stopped) return done();
+    this.whenFlushed = done;
+    this.flush();
+  }
+
+  /** Stop writing and forget what is queued (the socket is closing or was dropped). */
+  stop(): void {
+    this.stopped = true;
+    this.lines = [];
+    this.lineBytes = 0;
+    this.encoded = undefined;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    const done = this.whenFlushed;
+    this.whenFlushed = undefined;
+    done?.();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.stopped || this.inFlightBytes > 0) return;
+    if (!this.encoded || this.encoded.length === 0) {
+      if (this.lines.length === 0) {
+        const done = this.whenFlushed;
+        this.whenFlushed = undefined;
+        done?.();
+        return;
+      }
+      this.encoded = Buffer.from(this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join(""), "utf8");
+      this.lines = [];
+      this.lineBytes = 0;
+    }
+    const chunk = this.encoded.length <= WRITE_CHUNK_BYTES ? this.encoded : this.encoded.subarray(0, WRITE_CHUNK_BYTES);
+    this.encoded = chunk === this.encoded ? undefined : this.encoded.subarray(WRITE_CHUNK_BYTES);
+    this.inFlightBytes = chunk.length;
+    this.inFlightSinceMs = Date.now();
+    this.writeCount += 1;
+    if (this.queuedBytes > this.allowanceBytes) this.scheduleStallCheck();
+    this.socket.write(chunk, (error) => {
+      this.inFlightBytes = 0;
+      if (error) return this.stop();
+      this.flush();
+    });
+  }
+
+  /**
+   * Over the allowance: drop the client at once past the hard cap (returns true); otherwise make
+   * sure the write in flight is checked STALL_MS after it started (`checkStall`).
+   */
+  private dropIfStalled(): boolean {
+    const queued = this.queuedBytes;
+    if (queued > this.allowanceBytes + (HARD_CAP_FACTOR - 1) * this.maxQueueBytes) {
+      this.drop(queued);
+      return true;
+    }
+    this.scheduleStallCheck();
+    return false;
+  }
+
+  private scheduleStallCheck(): void {
+    if (this.stallTimer || this.inFlightBytes === 0) return;
+    const write = this.writeCount;
+    this.stallTimer = setTimeout(
+      () => {
+        // After the poll phase, so a completion that a busy pod (not the client) kept waiting is seen first.
+        setImmediate(() => {
+          this.stallTimer = undefined;
+          if (this.stopped || this.queuedBytes <= this.allowanceBytes) return;
+          if (this.inFlightBytes > 0 && this.writeCount === write) this.drop(this.queuedBytes);
+          else this.scheduleStallCheck();
+        });
+      },
+      Math.max(0, this.inFlightSinceMs + STALL_MS - Date.now()),
+    ).unref();
+  }
+
+  private drop(queuedBytes: number): void {
+    this.stop();
+    this.socket.destroy();
+    this.onDropped(queuedBytes);
+  }
+}
