@@ -50,7 +50,18 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText(
       "after",
-      "\nEnvironment:\n  PODD_HOME          state, logs and config.json (default ~/.podd)\n  PODD_RUNTIME_DIR   pod sockets (default $XDG_RUNTIME_DIR/podd, else $PODD_HOME/run)\n  ANTHROPIC_API_KEY  key for --model anthropic:<model>\n  OPENAI_API_KEY     key for --model openai:<model> (optional for openai-compatible)\n  OPENAI_BASE_URL    default --base-url for openai-compatible\n",
+      `
+Environment:
+  PODD_HOME                  state, logs and config.json (default ~/.podd)
+  PODD_RUNTIME_DIR           pod sockets (default $XDG_RUNTIME_DIR/podd, else $PODD_HOME/run)
+  XDG_RUNTIME_DIR            see PODD_RUNTIME_DIR
+  PODD_LOG_LEVEL             level of the pods' logs (default info)
+  ANTHROPIC_API_KEY          key for --model anthropic:<model>
+  OPENAI_API_KEY             key for --model openai:<model> (never sent to an openai-compatible server)
+  OPENAI_COMPATIBLE_API_KEY  key for --model openai-compatible:<model> (optional: local servers need none)
+  OPENAI_BASE_URL            default --base-url for openai-compatible
+A profile's api_key_env names another key variable. Keys are handed to the pod on a pipe, never in its environment.
+`,
     );
 
   program

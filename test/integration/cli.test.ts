@@ -11,7 +11,7 @@ import { decodeEvent, type Event } from "../../protocol/index.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
 import { expectExit, isAlive, killCliProcesses, runCli, spawnCli, trackDaemon, waitForPidExit, type CliResult } from "../helpers/cli-run.js";
-import { cleanupAll, connectClient, names, tempHome, writeScenario } from "../helpers/pod-process.js";
+import { cleanupAll, connectClient, names, REPO_ROOT, tempHome, writeScenario } from "../helpers/pod-process.js";
 
 afterAll(async () => {
   await killCliProcesses();
@@ -428,6 +428,13 @@ describe.concurrent("podd status, ls, stop, attach, logs, help, signals", () => 
     }
     expect(help.stdout).toContain("PODD_HOME");
     expect(help.stdout).toContain("PODD_RUNTIME_DIR");
+    expect(help.stdout).toMatch(/^ {2}OPENAI_COMPATIBLE_API_KEY +key for --model openai-compatible:<model>/m);
+    expect(help.stdout).toMatch(/^ {2}OPENAI_API_KEY +key for --model openai:<model> \(never sent to an openai-compatible server\)$/m);
+    // Every variable the help names is one the code reads.
+    const source = ["src/config/paths.ts", "src/config/model-config.ts", "src/daemon.ts"].map((file) => fs.readFileSync(path.join(REPO_ROOT, file), "utf8")).join("\n");
+    const variables = [...(help.stdout.split("Environment:")[1] ?? "").matchAll(/^ {2}([A-Z_]+) /gm)].map((match) => match[1] as string);
+    expect(variables.length).toBeGreaterThan(5);
+    for (const variable of variables) expect(source, variable).toMatch(new RegExp(`\\b${variable}\\b`));
     expectExit(startHelp, 0);
     for (const option of ["--model", "--cwd", "--parent", "--max-turns", "--foreground", "--json"]) expect(startHelp.stdout).toContain(option);
   });
