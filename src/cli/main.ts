@@ -67,7 +67,7 @@ A profile's api_key_env names another key variable. Keys are handed to the pod o
   program
     .command("start")
     .description("start a pod (daemonised; prints its name, pid and socket once it accepts connections)")
-    .argument("[name]", "pod name, [A-Za-z0-9._-] (default: the cwd's base name)")
+    .argument("[name]", "pod name: 1-64 of [A-Za-z0-9._-], not starting with - or . (default: the cwd's base name)")
     .option(
       "--model <spec>",
       "scripted (embedded demo; the default) | scripted:<scenario.json> | anthropic:<model> | openai:<model> | openai-compatible:<model> | <profile>",
@@ -205,7 +205,7 @@ instructions are the source's (the fork reads the AGENTS.md of its own cwd). Exa
 
   program
     .command("status")
-    .description("a pod's state, model, scope and context use (without a pod: like ls)")
+    .description("a running pod's state, model, scope, context use and saved settings (without a pod: like ls)")
     .argument("[pod]", "pod name")
     .option("--json", "machine-readable output")
     .action(async (name: string | undefined, options: { json?: boolean }) => (await inspect()).statusCommand(name, options));

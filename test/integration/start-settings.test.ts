@@ -230,6 +230,21 @@ describe.concurrent("instructions", () => {
     }
   });
 
+  it("metadata written before instructions were saved on their own keeps the instructions in its system prompt", async ({ expect }) => {
+    const home = tempHome();
+    const model = `scripted:${writeScenario(home, { responses: [] })}`;
+    await started(home, ["older", "--cwd", home.home, "--model", model, "--instructions", "Legacy rule."]);
+    await stop(home, "older");
+    const file = path.join(home.home, "pods", "older", "metadata.json");
+    const { instructions: _instructions, instructions_source: _source, agents_md: _agentsMd, ...older } = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    expect(older.system_prompt).toMatch(/\n\nLegacy rule\.$/);
+    fs.writeFileSync(file, JSON.stringify(older));
+    const restarted = await started(home, ["older"]);
+    expect(restarted.stdout).toContain("instructions: --instructions text (12 bytes, saved)\n");
+    expect((await statusJson(home, "older")).settings.instructions).toEqual({ bytes: 12, source: "text" });
+    await stop(home, "older");
+  });
+
   it("--instructions TEXT is the text itself; over 64 KiB is refused (exit 2), an AGENTS.md over it fails the start (exit 1); nothing is left", async ({ expect }) => {
     const home = tempHome();
     const model = `scripted:${writeScenario(home, { responses: [] })}`;
