@@ -13,3 +13,17 @@ export function podNameProblem(name: string): string | undefined {
   if (name === "." || name === "..") return "pod name cannot be . or ..";
   return undefined;
 }
+
+/**
+ * Why `name` cannot be the name of a new pod, or undefined when it can: the wire rule above,
+ * and a first character that is a letter, digit or `_`. A leading `-` reads as an option on a
+ * command line and a leading `.` makes a hidden (or `.`/`..`) directory, so podd never creates
+ * such a pod; a peer's reports naming one are still decoded (PodName keeps the wire rule).
+ */
+export function newPodNameProblem(name: string): string | undefined {
+  const problem = podNameProblem(name);
+  if (problem) return problem;
+  if (name.startsWith("-")) return "pod name cannot start with - (it would read as an option)";
+  if (name.startsWith(".")) return "pod name cannot start with . (it would be a hidden directory)";
+  return undefined;
+}

@@ -2,7 +2,7 @@
  * The pod process entry: `node dist/src/daemon-main.js <name> [--cwd DIR] [--model SPEC]
  * [--parent SOCKET] [--max-turns N] …` (USAGE below). Started by `podd start` (detached, or attached with
  * `--foreground`); not a user-facing command. When `PODD_READY_FD` names an inherited pipe,
- * one JSON line reports readiness (`{"ok":true,"socket":…,"pid":…}`) or the start-up error
+ * one JSON line reports readiness (`{"ok":true,"socket":…,"pid":…,…ReadyInfo}`) or the start-up error
  * (`{"ok":false,"error":…}`) on it, then the fd is closed.
  */
 import fs from "node:fs";
@@ -39,17 +39,20 @@ interface DaemonArgs {
   scope?: { allow: ScopeRule[]; deny: ScopeRule[] };
   bash?: boolean;
   permissions?: PermissionRule[];
+  clearToolRules: boolean;
+  clearScope: boolean;
   compactAt?: number;
   compactTimeoutMs?: number;
   scopeOnly?: boolean;
   instructions?: string;
+  instructionsSource?: string;
   fork?: { from: string; at?: number; compact?: boolean };
 }
 
 const USAGE =
   "usage: daemon-main <name> [--cwd DIR] [--model SPEC] [--base-url URL] [--parent SOCKET] [--max-turns N] " +
-  "[--allow-read DIR] [--allow-write DIR] [--deny-read DIR] [--deny-write DIR] [--no-bash] [--allow-tool RULE] [--deny-tool RULE] [--new] " +
-  "[--compact-at FRACTION] [--compact-timeout MS] [--fork-from POD [--fork-at N] [--fork-compact]] [--scope-only] [--instructions TEXT]";
+  "[--allow-read DIR] [--allow-write DIR] [--deny-read DIR] [--deny-write DIR] [--bash | --no-bash] [--allow-tool RULE] [--deny-tool RULE] [--clear-tool-rules] [--clear-scope] [--new] " +
+  "[--compact-at FRACTION] [--compact-timeout MS] [--fork-from POD [--fork-at N] [--fork-compact]] [--scope-only] [--instructions TEXT [--instructions-source FILE]]";
 
 /** A numeric option: undefined when absent; throws the usage problem when out of range. */
 function numberOption(value: string | undefined, flag: string, check: (number: number) => boolean, expected: string): number | undefined {
@@ -76,7 +79,10 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
       "allow-write": repeated,
       "deny-read": repeated,
       "deny-write": repeated,
+      bash: { type: "boolean" },
       "no-bash": { type: "boolean" },
+      "clear-tool-rules": { type: "boolean" },
+      "clear-scope": { type: "boolean" },
       new: { type: "boolean" },
       "allow-tool": repeated,
       "deny-tool": repeated,
@@ -87,6 +93,7 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
       "fork-compact": { type: "boolean" },
       "scope-only": { type: "boolean" },
       instructions: { type: "string" },
+      "instructions-source": { type: "string" },
     },
   });
   const name = positionals[0];
@@ -116,12 +123,16 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
     parent: values.parent,
     maxTurns,
     scope: allow.length + deny.length > 0 ? { allow, deny } : undefined,
-    bash: values["no-bash"] ? false : undefined,
+    // The last of --bash / --no-bash wins, as with commander.
+    bash: tokens.reduce<boolean | undefined>((bash, token) => (token.kind === "option" && (token.name === "bash" || token.name === "no-bash") ? token.name === "bash" : bash), undefined),
     permissions: permissions.length > 0 ? permissions : undefined,
+    clearToolRules: values["clear-tool-rules"] ?? false,
+    clearScope: values["clear-scope"] ?? false,
     compactAt,
     compactTimeoutMs,
     scopeOnly: values["scope-only"] ?? undefined,
     instructions: values.instructions,
+    instructionsSource: values["instructions-source"],
     fork: forkFrom ? { from: forkFrom, at: forkAt, compact: values["fork-compact"] ?? false } : undefined,
   };
 }
@@ -161,13 +172,17 @@ try {
     scope: options.scope,
     bash: options.bash,
     permissions: options.permissions,
+    clearToolRules: options.clearToolRules,
+    clearScope: options.clearScope,
     compactAt: options.compactAt,
     compactTimeoutMs: options.compactTimeoutMs,
     scopeOnly: options.scopeOnly,
     instructions: options.instructions,
+    instructionsSource: options.instructionsSource,
     fork: options.fork,
-    onReady: ({ socket, pid }) => {
-      reportReady({ ok: true, socket, pid });
+    onReady: (info) => {
+      const { socket } = info;
+      reportReady({ ok: true, ...info });
       if (!process.env.PODD_QUIET) process.stderr.write(`pod ${name} listening on ${socket}\n`);
     },
   });

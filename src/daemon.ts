@@ -29,6 +29,10 @@ import { encodeLine, type PodStatus, type ScopeRule } from "../protocol/index.js
 import { configFilePath, isCredentialVariable, loadConfigFile } from "./config/model-config.js";
 import { describeRule, parsePermissionRuleText, PermissionRules, type PermissionRule } from "./tools/permissions.js";
 import { Scope } from "./tools/scope.js";
+import { readProjectInstructions } from "./config/instructions.js";
+import { missingDirs, removeDirs } from "./config/created-dirs.js";
+import type { ReadyInfo } from "./client/readiness.js";
+import { newPodNameProblem } from "../protocol/pod-name.js";
 
 /** Default bound on turns (model calls) per run before `run_end{limit_reached}`. */
 export const DEFAULT_MAX_TURNS_PER_RUN = 50;
@@ -49,10 +53,15 @@ export interface DaemonOptions {
   maxTurnsPerRun?: number;
   /** Extra path rules: the cwd (read+write) is always allowed; deny rules cap it. */
   scope?: { allow?: ScopeRule[]; deny?: ScopeRule[] };
-  /** Register the bash tool (default true). */
+  /** Register the bash tool (`--bash` / `--no-bash`); default: the restored pod's setting, else true. */
   bash?: boolean;
-  /** Per-tool rules from the command line, checked before those of config.json. */
+  /** Per-tool rules from the command line, checked before those of config.json; replace the saved ones. */
   permissions?: PermissionRule[];
+  /** `--clear-tool-rules`: drop the saved per-tool rules (`permissions`, if given, still apply). */
+  clearToolRules?: boolean;
+  /** `--clear-scope`: drop the saved scope rules (`scope`, if given, still applies). */
+  clearScope?: boolean;
+  /** The whole system prompt, instead of the one built from the defaults, AGENTS.md and `instructions` (tests, benchmarks). */
   systemPrompt?: string;
   /** Compact before a run once the context passes this share of the window (0: never; default DEFAULT_COMPACT_THRESHOLD). */
   compactAt?: number;
@@ -60,12 +69,17 @@ export interface DaemonOptions {
   compactTimeoutMs?: number;
   /** Only the given scope rules: the cwd is not implicitly read+write (a child pod's delegated scope). */
   scopeOnly?: boolean;
-  /** Appended to the default system prompt (a child pod's instructions from spawn_pod). */
+  /**
+   * Added to the system prompt after the default text and AGENTS.md (`--instructions`, or a child
+   * pod's instructions from spawn_pod); saved. `""` clears the saved instructions; undefined keeps them.
+   */
   instructions?: string;
+  /** Where `instructions` came from: a file's absolute path, or `"text"` (the default). */
+  instructionsSource?: string;
   /** Start as a fork of another pod's session (at its head or at rewind target `at`), compacted first if asked. */
   fork?: { from: string; at?: number; compact?: boolean };
-  /** Called once the socket accepts connections. */
-  onReady?(info: { socket: string; pid: number }): void;
+  /** Called once the socket accepts connections, with what `podd start` reports (src/client/readiness.ts). */
+  onReady?(info: { socket: string; pid: number } & ReadyInfo): void;
 }
 
 /** Session and segment ids: ULIDs, monotonic within this process so segment files sort in order. */
@@ -183,13 +197,64 @@ export function defaultSystemPrompt(name: string, cwd: string): string {
 }
 
 /**
+ * A pod's system prompt: the default text, then the project's AGENTS.md (if any), then the
+ * pod's own instructions (if any), separated by blank lines.
+ */
+export function buildSystemPrompt(options: { name: string; cwd: string; agentsMd?: { text: string; path: string }; instructions?: string }): string {
+  const parts = [defaultSystemPrompt(options.name, options.cwd)];
+  if (options.agentsMd) parts.push(`Project instructions from ${options.agentsMd.path}:\n\n${options.agentsMd.text.trimEnd()}`);
+  if (options.instructions) parts.push(options.instructions);
+  return parts.join("\n\n");
+}
+
+/**
+ * The saved instructions of a pod's metadata: its `instructions`, or for metadata written
+ * before that field existed, what its `system_prompt` added to the default text. `custom` is a
+ * saved prompt that was not built from the default (kept as is).
+ */
+function savedInstructions(metadata: PodMetadata): { instructions?: string; source?: string; custom?: string } {
+  if (metadata.instructions !== undefined || metadata.agents_md) return { instructions: metadata.instructions, source: metadata.instructions_source };
+  const base = defaultSystemPrompt(metadata.pod_name, metadata.cwd);
+  if (metadata.system_prompt === base) return {};
+  if (metadata.system_prompt.startsWith(`${base}\n\n`)) return { instructions: metadata.system_prompt.slice(base.length + 2), source: "text" };
+  return { custom: metadata.system_prompt };
+}
+
+/**
  * Start a pod and run it until it shuts down. Rejects (before anything is left behind)
  * when the pod cannot start: bad name, socket path too long, name taken, bad model spec.
  */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const paths = podPaths(options.paths, options.name);
+  // A pod that fails to start leaves no directory it did not find (a pod that ran before keeps its own).
+  const createdData = missingDirs(paths.dataDir);
+  const createdRuntime = missingDirs(paths.runtimeDir);
+  const startup: Startup = { ready: false };
+  try {
+    await runPod(options, startup);
+  } catch (error) {
+    if (!startup.ready) {
+      await startup.closeLog?.();
+      removeDirs(createdRuntime);
+      removeDirs(createdData);
+    }
+    throw error;
+  }
+}
+
+/** How far a start got: `ready` once the socket accepts connections; `closeLog` once the log file was opened. */
+interface Startup {
+  ready: boolean;
+  closeLog?: () => Promise<void>;
+}
+
+/** runDaemon's body: checks, creates and runs the pod, recording in `startup` how far it got. */
+async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
+  const paths = podPaths(options.paths, options.name);
   // A pod with state is restored (its session, and the settings the command line does not override).
   const saved = options.fresh ? {} : readPodMetadata(paths.dataDir);
+  const nameProblem = saved.metadata ? undefined : newPodNameProblem(options.name);
+  if (nameProblem) throw new PoddError("invalid_request", `invalid pod name ${JSON.stringify(options.name)}: ${nameProblem}`);
   const forkSource = options.fork ? readForkSource(options, saved.metadata) : undefined;
   const restored = forkSource ? undefined : saved.metadata;
   // A fork takes its source's settings, as a restore takes the pod's own.
@@ -199,16 +264,20 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const env = options.env ?? process.env;
   const modelSpec = options.modelSpec ?? inherited?.model ?? "scripted";
   const baseUrl = options.baseUrl ?? (options.modelSpec === undefined ? inherited?.base_url : undefined);
-  const scopeRules = options.scope ?? inherited?.scope ?? { allow: [], deny: [] };
+  // A flag of a kind replaces the saved setting of that kind; --clear-* drops it first.
+  const scopeRules = options.scope ?? (options.clearScope ? undefined : inherited?.scope) ?? { allow: [], deny: [] };
   const bash = options.bash ?? inherited?.bash ?? true;
-  const cliRules = options.permissions ?? (inherited?.permissions ?? []).map(parsePermissionRuleText);
-  // A fork of a pod on the default prompt gets the default prompt under its own name.
-  const inheritedPrompt =
-    forkSource && forkSource.system_prompt === defaultSystemPrompt(forkSource.pod_name, forkSource.cwd) ? undefined : inherited?.system_prompt;
+  const cliRules = options.permissions ?? (options.clearToolRules ? [] : (inherited?.permissions ?? []).map(parsePermissionRuleText));
+  // The prompt is rebuilt at each start (under this pod's name and cwd, with the AGENTS.md of
+  // today); only the instructions are saved.
+  const previous = inherited ? savedInstructions(inherited) : {};
+  const instructions = options.instructions !== undefined ? options.instructions || undefined : previous.instructions;
+  const instructionsSource = instructions === undefined ? undefined : options.instructions !== undefined ? (options.instructionsSource ?? "text") : (previous.source ?? "text");
+  const agentsMd = readProjectInstructions(cwd);
   const systemPrompt =
     options.systemPrompt ??
-    inheritedPrompt ??
-    (options.instructions ? `${defaultSystemPrompt(options.name, cwd)}\n\n${options.instructions}` : defaultSystemPrompt(options.name, cwd));
+    (options.instructions === undefined ? previous.custom : undefined) ??
+    buildSystemPrompt({ name: options.name, cwd, agentsMd, instructions });
   const scopeOnly = options.scopeOnly ?? inherited?.scope_only ?? false;
   const maxTurnsPerRun = options.maxTurnsPerRun ?? inherited?.max_turns_per_run ?? DEFAULT_MAX_TURNS_PER_RUN;
   const compactAt = options.compactAt ?? inherited?.compact_at ?? DEFAULT_COMPACT_THRESHOLD;
@@ -218,9 +287,17 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const modelConfig = await resolveModelConfig(modelSpec, { baseUrl, home: options.paths.home, env });
 
   fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  const destination = pino.destination({ dest: paths.logFile, sync: false, mkdir: true, mode: 0o600 });
+  // The log file may still be opening (asynchronously, with mkdir) when a start fails: close it before its dir goes.
+  startup.closeLog = () =>
+    new Promise<void>((resolve) => {
+      destination.once("close", () => resolve());
+      destination.once("error", () => resolve());
+      destination.end();
+    });
   const logger: Logger = pino(
     { level: env.PODD_LOG_LEVEL ?? "info", base: { pod: options.name, pid: process.pid }, redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } },
-    pino.destination({ dest: paths.logFile, sync: false, mkdir: true, mode: 0o600 }),
+    destination,
   );
   const model = await resolveModel(modelConfig, { cwd, env, logger });
 
@@ -275,6 +352,9 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     bash,
     permissions: cliRules.map(describeRule),
     system_prompt: systemPrompt,
+    instructions,
+    instructions_source: instructionsSource,
+    agents_md: agentsMd && { path: agentsMd.path, bytes: agentsMd.bytes },
     max_turns_per_run: maxTurnsPerRun,
     compact_at: compactAt,
     scope_only: scopeOnly || undefined,
@@ -419,7 +499,17 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   for (const signal of signals) process.on(signal, shutdown);
 
   logger.info({ socket: paths.socket, model: model.info.model, cwd, session: sessionId }, "pod ready");
-  options.onReady?.({ socket: paths.socket, pid: process.pid });
+  startup.ready = true;
+  const entries = controller.segmentLog.entries;
+  options.onReady?.({
+    socket: paths.socket,
+    pid: process.pid,
+    session: { id: sessionId, restored: Boolean(restored) && !session.created, entries: entries.length, last_active_ms: entries.at(-1)?.ts },
+    cwd,
+    model: { spec: modelSpec, provider: model.info.provider, model: model.info.model },
+    agents_md: metadata.agents_md,
+    instructions: instructions === undefined ? undefined : { bytes: Buffer.byteLength(instructions), source: instructionsSource ?? "text" },
+  });
   try {
     await controller.run();
   } finally {

@@ -2,6 +2,10 @@
 import { PodClient } from "../client/pod-client.js";
 import { listPods, type PodListing } from "../client/pod-directory.js";
 import { buildPodTree, flattenPodTree, type PodTreeNode, type PodTreeRow } from "../client/pod-tree.js";
+import { readPodMetadata, type PodMetadata } from "../client/pod-metadata-file.js";
+import { podPaths } from "../config/paths.js";
+import { formatBytes } from "../config/instructions.js";
+import { modelText } from "./start.js";
 import { CliError, formatAge, poddPaths, table } from "./targets.js";
 
 function row(pod: PodListing): string[] {
@@ -81,7 +85,73 @@ function lsTree(pods: PodListing[], options: { json?: boolean }): void {
   process.stdout.write(table([HEADER, ...rows]));
 }
 
-/** `podd status [pod]`: one pod's live state from its greeting and status; without a pod, like `podd ls`. */
+/** A pod's saved settings as `podd status --json` shows them (from its metadata.json). */
+export interface SavedSettings {
+  /** The `--model` spec, and `--base-url` if any. */
+  model: string;
+  base_url?: string;
+  cwd: string;
+  bash: boolean;
+  /** `allow|deny <tool>[:<glob>]`, first match wins. */
+  tool_rules: string[];
+  scope: PodMetadata["scope"];
+  max_turns?: number;
+  /** Share of the context window that triggers compaction (0: off). */
+  compact_at?: number;
+  /** ms. */
+  compact_timeout_ms?: number;
+  /** The saved `--instructions`: size in bytes and source (a file path or `"text"`); null when none. */
+  instructions: { bytes: number; source: string } | null;
+  /** The AGENTS.md loaded at the last start; null when there was none. */
+  agents_md: { path: string; bytes: number } | null;
+}
+
+function savedSettings(metadata: PodMetadata): SavedSettings {
+  return {
+    model: metadata.model,
+    base_url: metadata.base_url,
+    cwd: metadata.cwd,
+    bash: metadata.bash,
+    tool_rules: metadata.permissions,
+    scope: metadata.scope,
+    max_turns: metadata.max_turns_per_run,
+    compact_at: metadata.compact_at,
+    compact_timeout_ms: metadata.compact_timeout_ms,
+    instructions:
+      metadata.instructions === undefined ? null : { bytes: Buffer.byteLength(metadata.instructions), source: metadata.instructions_source ?? "text" },
+    agents_md: metadata.agents_md ?? null,
+  };
+}
+
+/** The settings block of `podd status`: one `key value` pair a line. */
+function settingsLines(settings: SavedSettings, provider: string, model: string): string[][] {
+  const scope = [
+    ...settings.scope.allow.map((rule) => `allow-${rule.permission} ${rule.target}`),
+    ...settings.scope.deny.map((rule) => `deny-${rule.permission} ${rule.target}`),
+  ];
+  const compaction =
+    settings.compact_at === undefined ? "default" : settings.compact_at === 0 ? "off" : `at ${settings.compact_at} of the context window`;
+  const instructions = settings.instructions
+    ? `${formatBytes(settings.instructions.bytes)} ${settings.instructions.source === "text" ? "of text" : `from ${settings.instructions.source}`}`
+    : "none";
+  return [
+    ["model", `${modelText({ spec: settings.model, provider, model })}${settings.base_url ? ` --base-url ${settings.base_url}` : ""}`],
+    ["cwd", settings.cwd],
+    ["bash", settings.bash ? "on" : "off (--no-bash)"],
+    ["tool rules", settings.tool_rules.length > 0 ? settings.tool_rules.join("; ") : "none"],
+    ["scope rules", scope.length > 0 ? scope.join("; ") : "none (the cwd, read+write)"],
+    ["max turns", String(settings.max_turns ?? "default")],
+    ["compaction", `${compaction}${settings.compact_timeout_ms === undefined ? "" : `, summary timeout ${settings.compact_timeout_ms} ms`}`],
+    ["instructions", instructions],
+    ["AGENTS.md", settings.agents_md ? `${settings.agents_md.path} (${formatBytes(settings.agents_md.bytes)}, read at start)` : "none"],
+  ];
+}
+
+/**
+ * `podd status [pod]`: one running pod's live state from its greeting and status, and its saved
+ * settings (from its metadata.json: what `podd start <pod>` restores); without a pod, like
+ * `podd ls`. `--json`: `{...status.json, status, greeting, entries, settings: SavedSettings | null}`.
+ */
 export async function statusCommand(name: string | undefined, options: { json?: boolean }): Promise<void> {
   if (!name) return lsCommand(options);
   const pod = listPods(poddPaths()).find((listing) => listing.name === name);
@@ -91,8 +161,10 @@ export async function statusCommand(name: string | undefined, options: { json?: 
   const snapshot = await client.waitFor("snapshot");
   await client.close();
   const { greeting, status, entries } = snapshot.data;
+  const { metadata } = readPodMetadata(podPaths(poddPaths(), name).dataDir);
+  const settings = metadata ? savedSettings(metadata) : null;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ ...pod.status, status, greeting, entries: entries.length })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...pod.status, status, greeting, entries: entries.length, settings })}\n`);
     return;
   }
   const lines = [
@@ -110,5 +182,10 @@ export async function statusCommand(name: string | undefined, options: { json?: 
     ["up", formatAge(pod.status.started_at_ms)],
   ];
   if (pod.status.parent_socket) lines.push(["parent", pod.status.parent_socket]);
-  process.stdout.write(lines.map(([key, value]) => `${(key ?? "").padEnd(8)} ${value}`).join("\n") + "\n");
+  const text = (rows: string[][], width: number, indent = ""): string => rows.map(([key, value]) => `${indent}${(key ?? "").padEnd(width)} ${value}`).join("\n") + "\n";
+  process.stdout.write(text(lines, 8));
+  if (settings) {
+    process.stdout.write(`saved settings (podd start ${name} restores them):\n`);
+    process.stdout.write(text(settingsLines(settings, greeting.provider, greeting.model), 12, "  "));
+  }
 }

@@ -50,13 +50,24 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText(
       "after",
-      "\nEnvironment:\n  PODD_HOME          state, logs and config.json (default ~/.podd)\n  PODD_RUNTIME_DIR   pod sockets (default $XDG_RUNTIME_DIR/podd, else $PODD_HOME/run)\n  ANTHROPIC_API_KEY  key for --model anthropic:<model>\n  OPENAI_API_KEY     key for --model openai:<model> (optional for openai-compatible)\n  OPENAI_BASE_URL    default --base-url for openai-compatible\n",
+      `
+Environment:
+  PODD_HOME                  state, logs and config.json (default ~/.podd)
+  PODD_RUNTIME_DIR           pod sockets (default $XDG_RUNTIME_DIR/podd, else $PODD_HOME/run)
+  XDG_RUNTIME_DIR            see PODD_RUNTIME_DIR
+  PODD_LOG_LEVEL             level of the pods' logs (default info)
+  ANTHROPIC_API_KEY          key for --model anthropic:<model>
+  OPENAI_API_KEY             key for --model openai:<model> (never sent to an openai-compatible server)
+  OPENAI_COMPATIBLE_API_KEY  key for --model openai-compatible:<model> (optional: local servers need none)
+  OPENAI_BASE_URL            default --base-url for openai-compatible
+A profile's api_key_env names another key variable. Keys are handed to the pod on a pipe, never in its environment.
+`,
     );
 
   program
     .command("start")
     .description("start a pod (daemonised; prints its name, pid and socket once it accepts connections)")
-    .argument("[name]", "pod name, [A-Za-z0-9._-] (default: the cwd's base name)")
+    .argument("[name]", "pod name: 1-64 of [A-Za-z0-9._-], not starting with - or . (default: the cwd's base name)")
     .option(
       "--model <spec>",
       "scripted (embedded demo; the default) | scripted:<scenario.json> | anthropic:<model> | openai:<model> | openai-compatible:<model> | <profile>",
@@ -67,16 +78,21 @@ export function buildProgram(): Command {
     .option("--allow-write <dir>", "also let the pod's file tools read and write DIR (repeatable)", collect, [])
     .option("--deny-read <dir>", "no access at all to DIR, even inside an allowed dir (repeatable)", collect, [])
     .option("--deny-write <dir>", "read-only access to DIR, even inside a writable dir (repeatable)", collect, [])
+    .option("--clear-scope", "drop the saved --allow-*/--deny-* rules (scope flags given too then apply)")
+    .option("--bash", "give the pod the bash tool (the default; undoes a saved --no-bash)")
     .option("--no-bash", "do not give the pod the bash tool (bash is not confined by the path scope)")
     .option("--allow-tool <rule>", "allow calls matching <tool>[:<glob>] (e.g. 'bash:git *'); rules are checked in order, first match wins", collectToolRule("allow"))
     .option("--deny-tool <rule>", "deny calls matching <tool>[:<glob>] (e.g. 'bash:rm *'); the model reads 'permission denied'", collectToolRule("deny"))
+    .option("--clear-tool-rules", "drop the saved --allow-tool/--deny-tool rules (rules given too then apply)")
+    .option("--instructions <file|text>", "add to the system prompt: the contents of FILE if it exists, else the text itself (at most 64 KiB; saved)")
+    .option("--no-instructions", "drop the saved --instructions (as does --instructions '')")
     .option("--cwd <dir>", "the pod's working directory (default: this directory)")
     .option("--parent <socket>", "parent pod socket to report turn_ended / errored / shut_down to")
     .option("--max-turns <n>", "most model calls per run before run_end{limit_reached} (default 50)", positiveInt)
     .option("--compact-at <fraction>", "compact the session before a run once the context passes this share of the model's window (default 0.8; 0: never)", fraction)
     .option("--compact-timeout <ms>", "time limit of a compaction's summary call (default 120000)", positiveInt)
     .option("--foreground", "stay attached to this terminal until the pod stops")
-    .option("--json", "print {name, pid, socket} as JSON")
+    .option("--json", "print {name, pid, socket, session: {id, restored, entries, last_active_ms}, cwd, model: {spec, provider, model}, agents_md?, instructions?} as JSON")
     .addHelpText(
       "after",
       `
@@ -88,7 +104,15 @@ Models:
   podd start mypod --model fast                      a profile from $PODD_HOME/config.json:
     {"profiles": {"fast": {"model": "anthropic:claude-haiku-4-5", "max_tokens": 4096, "temperature": 0.2,
                            "thinking_budget": 2048, "context_window": 200000, "base_url": "https://…"}}}
-Keys are read from the environment and handed to the pod through its environment only.`,
+Keys are read from the environment of \`podd start\` and handed to the pod on a pipe (see \`podd --help\`).
+
+Saved settings: a pod started again by name restores its session and its settings (model, cwd, scope,
+bash, tool rules, max turns, compaction, instructions); a flag given again replaces the saved setting of its
+kind (all scope flags are one setting, all tool rules another). Undo with --bash, --clear-scope,
+--clear-tool-rules, --no-instructions; --new starts a new session with the defaults. \`podd status <pod>\` shows them.
+Without a name, the pod is named after the cwd; if that pod belongs to another directory, podd start refuses
+(exit 2). With a name, the pod reopens in its saved cwd; --cwd moves it to another one.
+AGENTS.md in the pod's cwd is added to the system prompt at every start (at most 64 KiB).`,
     )
     .action(async (name: string | undefined, options) => (await start()).startCommand(name, { ...options, toolRules }));
 
@@ -105,12 +129,12 @@ Keys are read from the environment and handed to the pod through its environment
     .option("--cwd <dir>", "the working directory (default: the source's)")
     .option("--parent <socket>", "parent pod socket to report turn_ended / errored / shut_down to")
     .option("--max-turns <n>", "most model calls per run (default: the source's)", positiveInt)
-    .option("--json", "print {name, pid, socket} as JSON")
+    .option("--json", "print {name, pid, socket, session: {id, restored, entries, last_active_ms}, cwd, model: {spec, provider, model}, agents_md?, instructions?} as JSON")
     .addHelpText(
       "after",
       `
-The fork's first segment records where it came from (segment_start.forked_from). Scope, tools, permissions and the
-system prompt are the source's. Example:
+The fork's first segment records where it came from (segment_start.forked_from). Scope, tools, permissions and
+instructions are the source's (the fork reads the AGENTS.md of its own cwd). Example:
   podd rewind main               list main's rewind targets
   podd fork main try-2 --at 3    a new pod from main's session before its third input`,
     )
@@ -188,7 +212,7 @@ system prompt are the source's. Example:
 
   program
     .command("status")
-    .description("a pod's state, model, scope and context use (without a pod: like ls)")
+    .description("a running pod's state, model, scope, context use and saved settings (without a pod: like ls)")
     .argument("[pod]", "pod name")
     .option("--json", "machine-readable output")
     .action(async (name: string | undefined, options: { json?: boolean }) => (await inspect()).statusCommand(name, options));

@@ -3,6 +3,7 @@ import { podPaths, resolvePaths, type PoddPaths } from "../config/paths.js";
 import type { Event, Method } from "../../protocol/index.js";
 import { PodClient, PodRequestError } from "../client/pod-client.js";
 import { CliError } from "./cli-error.js";
+export { formatAge } from "./format-age.js";
 
 export { CliError };
 
@@ -35,14 +36,6 @@ export async function request(client: PodClient, method: Method): Promise<Event>
   }
 }
 
-/** How long ago `ms` (ms since the epoch) was, shortly: `12s`, `5m`, `3h`, `2d`. */
-export function formatAge(ms: number): string {
-  const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (seconds < 90) return `${seconds}s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)}h`;
-  return `${Math.round(seconds / 86400)}d`;
-}
 
 /** Rows as aligned columns (two spaces apart; the last column is not padded), ending in a newline. */
 export function table(rows: string[][]): string {

@@ -22,7 +22,14 @@ export interface PodMetadata {
   bash: boolean;
   /** Permission rules from the command line, as `allow|deny <tool>[:<glob>]`. */
   permissions: string[];
+  /** The system prompt of the last start (rebuilt at each start from the defaults, AGENTS.md and `instructions`). */
   system_prompt: string;
+  /** `--instructions` (or spawn_pod's `instructions`): text added to the system prompt; absent when none. */
+  instructions?: string;
+  /** Where `instructions` came from: the absolute path of the file it was read from, or `"text"`. */
+  instructions_source?: string;
+  /** The `AGENTS.md` of the cwd loaded at the last start (path, size in bytes); absent when there was none. */
+  agents_md?: { path: string; bytes: number };
   max_turns_per_run?: number;
   /** Only the scope rules given (the cwd not implicitly writable): a child pod's delegated scope. */
   scope_only?: boolean;

@@ -1,13 +1,33 @@
 /**
  * A starting pod's readiness line: the pod process writes one JSON line on the pipe it was given
  * as `PODD_READY_FD` — `{"ok":true,"socket":…,"pid":…}` once its socket accepts connections, or
- * `{"ok":false,"error":…}` with its own start-up error (src/daemon-main.ts). Read by `podd start`
+ * `{"ok":false,"error":…}` with its own start-up error; a ready line also carries ReadyInfo (src/daemon-main.ts). Read by `podd start`
  * and by a parent spawning a child pod.
  */
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 
-export type Readiness = { ok: true; socket: string; pid: number } | { ok: false; error: string };
+/** What a pod that became ready says about itself (internal to podd; extended freely, all optional for older pods). */
+export interface ReadyInfo {
+  /** The session: `restored` when the pod continues one it had, else a new one (`entries` 0). */
+  session?: {
+    id: string;
+    restored: boolean;
+    /** Log entries in the active segment. */
+    entries: number;
+    /** When the session last changed (its last entry's `ts`), ms since the epoch. */
+    last_active_ms?: number;
+  };
+  cwd?: string;
+  /** The `--model` spec, and the provider and model it resolved to. */
+  model?: { spec: string; provider: string; model: string };
+  /** `<cwd>/AGENTS.md`, when one was loaded. */
+  agents_md?: { path: string; bytes: number };
+  /** The saved `--instructions`: size in bytes and source (a file path or `"text"`). */
+  instructions?: { bytes: number; source: string };
+}
+
+export type Readiness = ({ ok: true; socket: string; pid: number } & ReadyInfo) | { ok: false; error: string };
 
 /**
  * Wait for the readiness line on the child's `fd` (default 3). Resolves `ok: false` with a

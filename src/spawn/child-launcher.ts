@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ScopeRule } from "../../protocol/index.js";
 import { readReadiness } from "../client/readiness.js";
+import { missingDirs, removeDirs } from "../config/created-dirs.js";
 
 /** Longest wait for a child to report readiness, ms. */
 export const CHILD_START_TIMEOUT_MS = 15_000;
@@ -78,6 +79,8 @@ export function childArguments(launch: ChildLaunch): string[] {
 /** Start a child pod and wait for its readiness line. Rejects with a readable reason. */
 export async function launchChild(launch: ChildLaunch, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<LaunchedChild> {
   const entry = daemonEntry();
+  // A child that fails to start leaves no directory it did not find.
+  const created = missingDirs(launch.dataDir);
   fs.mkdirSync(launch.dataDir, { recursive: true, mode: 0o700 });
   const stderrFile = path.join(launch.dataDir, "stderr.log");
   const stderrFd = fs.openSync(stderrFile, "a", 0o600);
@@ -95,7 +98,12 @@ export async function launchChild(launch: ChildLaunch, options: { signal?: Abort
   (child.stdio[4] as NodeJS.WritableStream).end(JSON.stringify(launch.secrets));
   const ready = await readReadiness(child, { stderrFile, timeoutMs: options.timeoutMs ?? CHILD_START_TIMEOUT_MS, signal: options.signal });
   if (!ready.ok) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    }
+    removeDirs(created);
     throw new Error(`pod ${launch.name} did not start: ${ready.error}`);
   }
   return { pid: ready.pid, socket: ready.socket, process: child };

@@ -24,7 +24,7 @@ import net from "node:net";
 import path from "node:path";
 import type { Logger } from "pino";
 import writeFileAtomic from "write-file-atomic";
-import { podNameProblem, type LogEntry, type PodEvent, type ScopeRule } from "../../protocol/index.js";
+import { newPodNameProblem, type LogEntry, type PodEvent, type ScopeRule } from "../../protocol/index.js";
 import { PodClient, PodRequestError } from "../client/pod-client.js";
 import { isProcessAlive, socketAnswers } from "../client/pod-directory.js";
 import { readPodMetadata } from "../client/pod-metadata-file.js";
@@ -190,7 +190,7 @@ export class PodSupervisor {
    */
   async spawn(request: SpawnRequest, signal?: AbortSignal): Promise<ChildRecord> {
     const { name } = request;
-    const problem = podNameProblem(name);
+    const problem = newPodNameProblem(name);
     if (problem) throw new ChildPodError(`bad pod name ${JSON.stringify(name)}: ${problem}`);
     if (name === this.deps.self.name) throw new ChildPodError("a pod cannot spawn itself; choose another name");
     let paths;

@@ -175,6 +175,31 @@ describe("child pods", () => {
     client.destroy();
   });
 
+  it("a child that fails to start leaves no pods/<name> or runtime dir; a name starting with - is refused", async () => {
+    const home = tempHome();
+    const work = fs.mkdtempSync(path.join(home.home, "work-"));
+    const missing = path.join(home.home, "missing.json");
+    const parentScenario = script()
+      .toolCall("spawn_pod", { name: "broken", task: "x", model: `scripted:${missing}` })
+      .toolCall("spawn_pod", { name: "-dash", task: "x" })
+      .finish()
+      .text("ok")
+      .finish()
+      .build();
+    const parent = await startPod({ home, name: "hopeful", cwd: work, scenario: parentScenario });
+    const { client } = await connectWithSnapshot(parent);
+    client.send(runText("try"));
+    const results = (await client.collectUntil(isIdleStatus)).filter((event) => event.event === "tool_result");
+    expect(results).toMatchObject([
+      { data: { is_error: true, output: expect.stringContaining(`cannot read scenario ${missing}`) } },
+      { data: { is_error: true, output: expect.stringContaining("pod name cannot start with -") } },
+    ]);
+    expect(fs.readdirSync(path.join(home.home, "pods"))).toEqual(["hopeful"]);
+    expect(fs.readdirSync(home.runtime)).not.toContain("broken");
+    expect(childrenOf(home, "hopeful")).toEqual([]);
+    client.destroy();
+  });
+
   it("refuses to give write scope the parent does not hold, with a clear error", async () => {
     const home = tempHome();
     const work = fs.mkdtempSync(path.join(home.home, "work-"));

@@ -11,7 +11,7 @@ import { decodeEvent, type Event } from "../../protocol/index.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
 import { expectExit, isAlive, killCliProcesses, runCli, spawnCli, trackDaemon, waitForPidExit, type CliResult } from "../helpers/cli-run.js";
-import { cleanupAll, connectClient, names, tempHome, writeScenario } from "../helpers/pod-process.js";
+import { cleanupAll, connectClient, names, REPO_ROOT, tempHome, writeScenario } from "../helpers/pod-process.js";
 
 afterAll(async () => {
   await killCliProcesses();
@@ -63,7 +63,7 @@ describe.concurrent("podd start", () => {
     const args = ["start", "alpha", "--cwd", home.home, "--model", `scripted:${scenarioFile}`];
     const result = await podd(home, args);
     expectExit(result, 0, args);
-    const match = /^pod alpha started \(pid (\d+)\)\nsocket: (.+)\n$/.exec(result.stdout);
+    const match = /^pod alpha started \(pid (\d+)\)\nsocket: (.+)\nsession: new session \S+ \(cwd .+\)\nmodel: scripted scenario .+\n$/.exec(result.stdout);
     expect(match, result.stdout).not.toBeNull();
     const pid = Number(match?.[1]);
     trackDaemon(pid);
@@ -84,14 +84,14 @@ describe.concurrent("podd start", () => {
     expect(mode(socket)).toBe(0o600);
   });
 
-  it("--json prints {name, pid, socket}", async ({ expect }) => {
+  it("--json prints {name, pid, socket, session, cwd, model}", async ({ expect }) => {
     const home = tempHome();
     const args = ["start", "beta", "--json", "--cwd", home.home, "--model", `scripted:${writeScenario(home, { responses: [] })}`];
     const result = await podd(home, args);
     expectExit(result, 0, args);
     const started = JSON.parse(result.stdout) as Record<string, unknown>;
     trackDaemon(started.pid as number);
-    expect(Object.keys(started).sort()).toEqual(["name", "pid", "socket"]);
+    expect(Object.keys(started).sort()).toEqual(["cwd", "model", "name", "pid", "session", "socket"]);
     expect(started.name).toBe("beta");
     expect(started.socket).toBe(path.join(home.runtime, "beta", "sock"));
     expect(isAlive(started.pid as number)).toBe(true);
@@ -208,6 +208,56 @@ describe.concurrent("podd start", () => {
     expect(missingResult.stderr).toMatch(/ENOENT/);
     expect(fs.existsSync(path.join(home.runtime, "bad1"))).toBe(false);
     expect(fs.existsSync(path.join(home.runtime, "bad2"))).toBe(false);
+  });
+
+  it("refuses names that start with - or . with exit 2 before creating anything", async ({ expect }) => {
+    const home = tempHome();
+    const cases = [
+      ["--", "-x"],
+      ["--", "-"],
+      [".hidden"],
+    ];
+    const results = await Promise.all(cases.map((name) => podd(home, ["start", "--cwd", home.home, ...name])));
+    results.forEach((result, index) => {
+      const name = cases[index]?.at(-1) as string;
+      expectExit(result, 2, ["start", name]);
+      expect(result.stderr).toContain(`podd: invalid pod name ${JSON.stringify(name)}: pod name cannot start with ${name[0]}`);
+    });
+    expect(fs.existsSync(home.runtime)).toBe(false);
+    expect(fs.existsSync(path.join(home.home, "pods"))).toBe(false);
+  });
+
+  it("a pod that fails to start (bad scenario, bad flag) leaves no directory it did not find, and keeps the dir of a pod that ran before", async ({ expect }) => {
+    const home = tempHome();
+    const missing = path.join(home.home, "missing.json");
+    const failed = await podd(home, ["start", "x", "--cwd", home.home, "--model", `scripted:${missing}`]);
+    expectExit(failed, 1);
+    expect(failed.stderr).toContain(`cannot read scenario ${missing}`);
+    // Not even the parents it made: this home had no pods/ and no run/.
+    expect(fs.existsSync(path.join(home.home, "pods"))).toBe(false);
+    expect(fs.existsSync(home.runtime)).toBe(false);
+
+    const kept = await startViaCli(home, "kept");
+    expectExit(await podd(home, ["stop", "kept"]), 0);
+    const dataDir = path.join(home.home, "pods", "kept");
+    const before = fs.readdirSync(dataDir).sort();
+    expect(before).toContain("metadata.json");
+    const again = await podd(home, ["start", "kept", "--model", `scripted:${missing}`]);
+    expectExit(again, 1);
+    expect(fs.readdirSync(dataDir).sort()).toEqual(before);
+    expect(fs.existsSync(kept.runtimeDir)).toBe(false);
+
+    // Bad flags are refused before anything is made.
+    const flags = [
+      ["--deny-tool", "rm *"],
+      ["--cwd", path.join(home.home, "no-such-dir")],
+    ];
+    for (const flag of flags) {
+      const flagged = await podd(home, ["start", "y", "--cwd", home.home, ...flag]);
+      expectExit(flagged, 2, flag);
+    }
+    expect(fs.readdirSync(path.join(home.home, "pods"))).toEqual(["kept"]);
+    expect(fs.existsSync(path.join(home.runtime, "y"))).toBe(false);
   });
 });
 
@@ -546,6 +596,13 @@ describe.concurrent("podd status, ls, stop, attach, logs, help, signals", () => 
     }
     expect(help.stdout).toContain("PODD_HOME");
     expect(help.stdout).toContain("PODD_RUNTIME_DIR");
+    expect(help.stdout).toMatch(/^ {2}OPENAI_COMPATIBLE_API_KEY +key for --model openai-compatible:<model>/m);
+    expect(help.stdout).toMatch(/^ {2}OPENAI_API_KEY +key for --model openai:<model> \(never sent to an openai-compatible server\)$/m);
+    // Every variable the help names is one the code reads.
+    const source = ["src/config/paths.ts", "src/config/model-config.ts", "src/daemon.ts"].map((file) => fs.readFileSync(path.join(REPO_ROOT, file), "utf8")).join("\n");
+    const variables = [...(help.stdout.split("Environment:")[1] ?? "").matchAll(/^ {2}([A-Z_]+) /gm)].map((match) => match[1] as string);
+    expect(variables.length).toBeGreaterThan(5);
+    for (const variable of variables) expect(source, variable).toMatch(new RegExp(`\\b${variable}\\b`));
     expectExit(startHelp, 0);
     for (const option of ["--model", "--cwd", "--parent", "--max-turns", "--foreground", "--json"]) expect(startHelp.stdout).toContain(option);
   });
