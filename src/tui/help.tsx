@@ -7,6 +7,7 @@ export const KEY_HELP: readonly (readonly [string, string])[] = [
   ["Alt-Enter / Ctrl-J", "new line in the message"],
   ["@path + Tab", "complete a file name"],
   ["↑ / ↓", "previous / next message from the input history"],
+  ["Ctrl-U", "clear the whole draft (all its lines)"],
   ["Backspace on an empty composer", "drop the last queued message"],
   ["Ctrl-C", "pause the running turn; when idle, press twice to quit (the pod keeps running)"],
   ["Esc / Ctrl-X", "cancel the running turn"],
