@@ -7,6 +7,10 @@
  * on a second press; Esc or Ctrl-X cancels a running turn; Enter on an empty composer resumes
  * a paused turn; Ctrl-D detaches; PgUp/PgDn scroll; Ctrl-O expands details; Ctrl-P the pods
  * pane; `?` help. No key shuts a pod down: `:stop` asks first.
+ *
+ * A pod stopped on purpose (issue 16, bug 9) is not reconnected to with backoff: the app shows
+ * "pod <name> stopped" (stopped-pane.tsx), `r` restarts it with `podd start <name>` (the
+ * `restartPod` prop) and reconnects, q / Ctrl-D / Ctrl-C quit.
  */
 import { Box, measureElement, Text, useApp, useInput, useStdout, type DOMElement } from "ink";
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
@@ -17,6 +21,7 @@ import { TuiConnection } from "./connection.js";
 import { HelpOverlay } from "./help.js";
 import { PickList, type PickItem } from "./pick-list.js";
 import { StatusLine } from "./status-line.js";
+import { StoppedPane, type RestartState } from "./stopped-pane.js";
 import { Transcript, transcriptLines } from "./transcript.js";
 import { initialTuiState, reduceEvent, withConnection, type ConnectionState, type TuiState } from "./transcript-model.js";
 
@@ -51,7 +56,9 @@ function reducer(state: TuiState, action: Action): TuiState {
 export interface AppProps {
   socket: string;
   /** For tests: a connection factory (default: a real TuiConnection). */
-  connect?: (socket: string, callbacks: ConstructorParameters<typeof TuiConnection>[1]) => Pick<TuiConnection, "start" | "send" | "request" | "switchTo" | "stop" | "socket">;
+  connect?: (socket: string, callbacks: ConstructorParameters<typeof TuiConnection>[1]) => Pick<TuiConnection, "start" | "send" | "request" | "switchTo" | "stop" | "socket" | "reconnectNow">;
+  /** Start a stopped pod again (`podd start <name>`); rejects with the reason. Without it, `r` says how to. */
+  restartPod?: (podName: string) => Promise<void>;
 }
 
 export function App(props: AppProps) {
@@ -69,6 +76,7 @@ export function App(props: AppProps) {
   const [completionsOpen, setCompletionsOpen] = useState(false);
   const [draft, setDraft] = useState<{ text: string; seq: number } | undefined>();
   const [parents, setParents] = useState<string[]>([]);
+  const [restart, setRestart] = useState<RestartState>({ kind: "none" });
   const quitArmedAt = useRef<number | undefined>(undefined);
 
   const connection = useMemo(() => {
@@ -119,6 +127,8 @@ export function App(props: AppProps) {
   const running = connected && state.status === "running";
   const compacting = connected && state.compacting;
   const busy = running || compacting;
+  const podStopped = state.connection.kind === "stopped";
+  const podName = state.greeting?.pod_name;
 
   // A note goes away after a while, and when the pod's state changes.
   useEffect(() => {
@@ -259,9 +269,33 @@ export function App(props: AppProps) {
     const overlayRowsNow = overlayBox.current ? measureElement(overlayBox.current).height : 0;
     if (composerRows !== measured.composer || overlayRowsNow !== measured.overlay) setMeasured({ composer: composerRows, overlay: overlayRowsNow });
   });
-  const transcriptHeight = Math.max(1, size.rows - 2 - measured.composer - (overlay ? measured.overlay : 0));
+  const transcriptHeight = Math.max(1, size.rows - 2 - measured.composer - (overlay || podStopped ? measured.overlay : 0));
   const pageSize = Math.max(1, Math.floor((size.rows - 6) / 2));
+
+  // Leaving the stopped state (restarted, by us or by someone else) forgets the restart's outcome.
+  useEffect(() => {
+    if (!podStopped) setRestart({ kind: "none" });
+    else setOverlay(undefined);
+  }, [podStopped]);
+
+  const restartStopped = useCallback(() => {
+    if (!podName || restart.kind === "restarting") return;
+    if (!props.restartPod) return say(`run \`podd start ${podName}\` to restart it`);
+    setRestart({ kind: "restarting" });
+    props.restartPod(podName).then(
+      () => connection.reconnectNow(),
+      (error: Error) => setRestart({ kind: "failed", message: error.message }),
+    );
+  }, [connection, podName, props.restartPod, restart.kind, say]);
+
   useInput((input, key) => {
+    if (podStopped) {
+      if (input === "r" || input === "R") return restartStopped();
+      if (input === "q" || input === "Q" || (key.ctrl && (input === "d" || input === "c"))) return exit();
+      const parent = parents[parents.length - 1];
+      if ((input === "b" || input === "B") && parent) return switchTo(parent, true);
+      return;
+    }
     if (overlay?.kind === "confirm-stop") {
       if (input === "y" || input === "Y") {
         setOverlay(undefined);
@@ -299,6 +333,7 @@ export function App(props: AppProps) {
   });
 
   const overlayView = (() => {
+    if (podStopped) return <StoppedPane podName={podName ?? "?"} restart={restart} canGoBack={parents.length > 0} width={Math.min(size.columns, 100)} />;
     if (!overlay) return null;
     switch (overlay.kind) {
       case "help":
@@ -376,7 +411,7 @@ export function App(props: AppProps) {
       ) : null}
       <Box ref={composerBox} flexDirection="column" flexShrink={0}>
         <Composer
-          active={overlay === undefined}
+          active={overlay === undefined && !podStopped}
           podStatus={state.status}
           width={size.columns}
           onSubmit={submit}

@@ -16,6 +16,7 @@ export const KEY_HELP: readonly (readonly [string, string])[] = [
   ["Ctrl-O", "expand / collapse thinking and tool details"],
   ["Ctrl-P", "the pods pane: this pod's children; Enter attaches to one, Esc closes"],
   ["?", "this help (on an empty composer)"],
+  ["r / q (pod stopped)", "restart a pod stopped on purpose (podd start) / quit"],
 ];
 
 export const COMMAND_HELP: readonly (readonly [string, string])[] = [

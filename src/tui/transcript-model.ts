@@ -43,6 +43,8 @@ export type ConnectionState =
   | { kind: "connecting" }
   | { kind: "connected" }
   | { kind: "reconnecting"; attempt: number; retryAtMs: number; reason: string }
+  /** The pod stopped on purpose (it sent `shutdown` before closing): no reconnecting with backoff. */
+  | { kind: "stopped" }
   | { kind: "closed"; reason: string };
 
 /** The outcome of a tool call, as its `tool_result` reported it. */
@@ -137,9 +139,9 @@ export function initialTuiState(): TuiState {
   };
 }
 
-/** A new connection state; connecting again means the next snapshot reseeds (and replayed alerts come first). */
+/** A new connection state; connecting again (or waiting for a stopped pod) means the next snapshot reseeds (and replayed alerts come first). */
 export function withConnection(state: TuiState, connection: ConnectionState): TuiState {
-  const isNewConnection = connection.kind === "connecting" || connection.kind === "reconnecting";
+  const isNewConnection = connection.kind === "connecting" || connection.kind === "reconnecting" || connection.kind === "stopped";
   if (isNewConnection && !state.isAwaitingSnapshot) return { ...state, connection, isAwaitingSnapshot: true, pendingAlerts: [] };
   return { ...state, connection };
 }
