@@ -312,6 +312,11 @@ function appendItem(state: TuiState, draft: ItemDraft): TuiState {
   return editItems(state, (list) => list.push(draft));
 }
 
+/** A notice of the TUI's own (not from the pod), e.g. a refused command; gone at the next reseed. */
+export function withLocalNotice(state: TuiState, text: string, tone: "info" | "warn" | "error" = "info"): TuiState {
+  return appendItem(state, { kind: "notice", tone, text });
+}
+
 const EMPTY_LIVE: LiveTurn = { thinking: "", isThinking: false, text: "", toolCalls: [] };
 
 /**

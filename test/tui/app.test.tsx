@@ -297,6 +297,24 @@ describe("App: interrupting keys", () => {
     expect(app.fake.sent).toEqual([{ method: "cancel" }, { method: "cancel" }]);
   });
 
+  it("Esc and Ctrl-X cancel a paused turn too", async () => {
+    const app = await setup({ status: "paused" });
+    await app.press(ESC);
+    expect(app.fake.sent).toEqual([{ method: "cancel" }]);
+    expect(app.statusLine()).toContain("cancelled");
+    await app.press(CTRL_X);
+    expect(app.fake.sent).toEqual([{ method: "cancel" }, { method: "cancel" }]);
+  });
+
+  it("a pod that answers not_running to cancel gets a short note, not an error", async () => {
+    const app = await setup({ status: "paused" });
+    app.fake.answer("cancel", new PodRequestError("not_running", "Pod is not running"));
+    await app.press(ESC);
+    expect(app.fake.names()).toEqual(["cancel"]);
+    expect(app.statusLine()).toContain("nothing to cancel: the pod has no run in progress");
+    expect(app.frame()).not.toContain("error");
+  });
+
   it("Esc and Ctrl-X on an idle pod send nothing", async () => {
     const app = await setup();
     await app.press(ESC, CTRL_X);
@@ -406,12 +424,47 @@ describe("App: commands", () => {
     expect(app.statusLine()).toContain("stopping the pod…");
   });
 
-  it("only a known command is one: `:)` and `:root { … }` are sent as messages", async () => {
+  it("text that is not command-shaped is a message: `:)`, `/ `, paths, a multi-line draft", async () => {
     const app = await setup();
-    await app.enter(":)");
-    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: ":)" }] } }]);
+    const messages = [":)", "/ ", "/usr/bin is a path?", "/usr/bin/x", "/Users/me", " /model as a message", ":compact\nplease"];
+    for (const message of messages) {
+      await app.press(...message.split("\n").flatMap((line, index) => (index === 0 ? [line] : ["\n", line])), ENTER);
+      await app.push(status("running"), status("idle"));
+    }
+    expect(app.fake.sent).toEqual(messages.map((content) => ({ method: "run", params: { input: [{ kind: "text", content }] } })));
     await app.enter(":compact");
-    expect(app.fake.names()).toEqual(["run", "compact"]);
+    expect(app.fake.names().at(-1)).toBe("compact");
+  });
+
+  it("the commands work with / as with :", async () => {
+    const app = await setup();
+    await app.enter("/compact");
+    await app.enter("/notify hello there");
+    expect(app.fake.sent).toEqual([{ method: "compact" }, { method: "notify", params: { message: "hello there" } }]);
+    await app.enter("/notify");
+    expect(app.statusLine()).toContain("usage: /notify <text>");
+    await app.enter("/help");
+    expect(app.frame()).toContain("Commands");
+    await app.press(ESC);
+    await app.enter("/stop");
+    expect(app.frame()).toContain("Stop pod main?");
+    await app.press("n");
+    app.fake.answer("list_rewind_targets", { event: "rewind_targets", data: { head_entries: 1, targets: [] } });
+    await app.enter("/rewind");
+    expect(app.fake.names()).toEqual(["compact", "notify", "list_rewind_targets"]);
+  });
+
+  it("an unknown command (:model, /model, /foo) is refused with the known ones and not sent", async () => {
+    const app = await setup();
+    for (const line of [":model gpt-5", "/model", "/foo"]) {
+      await app.enter(line);
+      const prefix = line[0] ?? "";
+      const name = line.slice(1).split(" ")[0] ?? "";
+      expect(app.statusLine()).toContain(`unknown command ${prefix}${name}, not sent`);
+      expect(app.frame()).toContain(`unknown command ${prefix}${name}, not sent to the model. Commands:`);
+      expect(app.frame()).toContain(`${prefix}compact ${prefix}rewind ${prefix}notify`);
+    }
+    expect(app.fake.names()).toEqual([]);
   });
 
   it(":rewind picks a target, sends rewind_to and puts the rewound input back into the composer", async () => {
