@@ -1,24 +1,31 @@
 /**
  * The TUI shell: one pod's transcript, the status line and the composer, the global keys,
- * the `:` commands, the overlays (help, rewind picker, stop confirmation, pods pane), the
+ * the `:` / `/` commands (commands.ts), the overlays (help, rewind picker, stop confirmation, pods pane), the
  * queue of messages typed while the pod runs, and switching to a child pod and back.
  *
  * Keys (issue 7, part 5): Enter sends; Ctrl-C pauses a running turn and, when idle, quits
- * on a second press; Esc or Ctrl-X cancels a running turn; Enter on an empty composer resumes
+ * on a second press; Esc or Ctrl-X cancels a running or paused turn; Enter on an empty composer resumes
  * a paused turn; Ctrl-D detaches; PgUp/PgDn scroll; Ctrl-O expands details; Ctrl-P the pods
  * pane; `?` help. No key shuts a pod down: `:stop` asks first.
+ *
+ * A pod stopped on purpose (issue 16, bug 9) is not reconnected to with backoff: the app shows
+ * "pod <name> stopped" (stopped-pane.tsx), `r` restarts it with `podd start <name>` (the
+ * `restartPod` prop) and reconnects, q / Ctrl-D / Ctrl-C quit.
  */
 import { Box, measureElement, Text, useApp, useInput, useStdout, type DOMElement } from "ink";
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import type { Event, Method, RewindTarget } from "../../protocol/index.js";
 import { flattenSegments } from "../../protocol/index.js";
+import { PodRequestError } from "../client/pod-client.js";
+import { parseDraft, unknownCommandNote, type CommandName } from "./commands.js";
 import { Composer } from "./composer.js";
 import { TuiConnection } from "./connection.js";
 import { HelpOverlay } from "./help.js";
 import { PickList, type PickItem } from "./pick-list.js";
 import { StatusLine } from "./status-line.js";
+import { StoppedPane, type RestartState } from "./stopped-pane.js";
 import { Transcript, transcriptLines } from "./transcript.js";
-import { initialTuiState, reduceEvent, withConnection, type ConnectionState, type TuiState } from "./transcript-model.js";
+import { initialTuiState, reduceEvent, withConnection, withLocalNotice, type ConnectionState, type TuiState } from "./transcript-model.js";
 
 /** How long a first Ctrl-C on an idle pod stays armed for the second, ms. */
 export const QUIT_ARM_MS = 2_000;
@@ -26,8 +33,6 @@ export const QUIT_ARM_MS = 2_000;
 export const NOTE_MS = 5_000;
 const QUIT_NOTE = "press Ctrl-C again to quit (the pod keeps running)";
 
-/** The `:` commands (anything else that starts with `:` is sent as a message). */
-const COMMANDS: ReadonlySet<string> = new Set(["compact", "rewind", "notify", "stop", "help", "back", "pods", "quit", "detach"]);
 
 type Overlay =
   | { kind: "help" }
@@ -35,7 +40,11 @@ type Overlay =
   | { kind: "confirm-stop" }
   | { kind: "pods"; items: PickItem[] };
 
-type Action = { type: "event"; event: Event; nowMs: number } | { type: "connection"; state: ConnectionState } | { type: "reset" };
+type Action =
+  | { type: "event"; event: Event; nowMs: number }
+  | { type: "connection"; state: ConnectionState }
+  | { type: "notice"; text: string; tone: "info" | "warn" }
+  | { type: "reset" };
 
 function reducer(state: TuiState, action: Action): TuiState {
   switch (action.type) {
@@ -43,6 +52,8 @@ function reducer(state: TuiState, action: Action): TuiState {
       return reduceEvent(state, action.event, action.nowMs);
     case "connection":
       return withConnection(state, action.state);
+    case "notice":
+      return withLocalNotice(state, action.text, action.tone);
     case "reset":
       return withConnection(initialTuiState(), state.connection);
   }
@@ -51,7 +62,9 @@ function reducer(state: TuiState, action: Action): TuiState {
 export interface AppProps {
   socket: string;
   /** For tests: a connection factory (default: a real TuiConnection). */
-  connect?: (socket: string, callbacks: ConstructorParameters<typeof TuiConnection>[1]) => Pick<TuiConnection, "start" | "send" | "request" | "switchTo" | "stop" | "socket">;
+  connect?: (socket: string, callbacks: ConstructorParameters<typeof TuiConnection>[1]) => Pick<TuiConnection, "start" | "send" | "request" | "switchTo" | "stop" | "socket" | "reconnectNow">;
+  /** Start a stopped pod again (`podd start <name>`); rejects with the reason. Without it, `r` says how to. */
+  restartPod?: (podName: string) => Promise<void>;
 }
 
 export function App(props: AppProps) {
@@ -69,6 +82,7 @@ export function App(props: AppProps) {
   const [completionsOpen, setCompletionsOpen] = useState(false);
   const [draft, setDraft] = useState<{ text: string; seq: number } | undefined>();
   const [parents, setParents] = useState<string[]>([]);
+  const [restart, setRestart] = useState<RestartState>({ kind: "none" });
   const quitArmedAt = useRef<number | undefined>(undefined);
 
   const connection = useMemo(() => {
@@ -119,6 +133,9 @@ export function App(props: AppProps) {
   const running = connected && state.status === "running";
   const compacting = connected && state.compacting;
   const busy = running || compacting;
+  const paused = connected && state.status === "paused";
+  const podStopped = state.connection.kind === "stopped";
+  const podName = state.greeting?.pod_name;
 
   // A note goes away after a while, and when the pod's state changes.
   useEffect(() => {
@@ -190,16 +207,14 @@ export function App(props: AppProps) {
   );
 
   const runCommand = useCallback(
-    (line: string) => {
-      const [command = ""] = line.slice(1).trim().split(/\s+/);
-      const argument = line.slice(1).trim().slice(command.length).trim();
+    (command: CommandName, prefix: string, argument: string) => {
       switch (command) {
         case "compact":
           return act({ method: "compact" }, "compacting…");
         case "rewind":
           return openRewind();
         case "notify":
-          if (!argument) return say("usage: :notify <text>");
+          if (!argument) return say(`usage: ${prefix}notify <text>`);
           return act({ method: "notify", params: { message: argument } }, "notification queued");
         case "stop":
           return setOverlay({ kind: "confirm-stop" });
@@ -215,8 +230,6 @@ export function App(props: AppProps) {
         case "quit":
         case "detach":
           return exit();
-        default:
-          return say(`unknown command :${command} (see :help)`);
       }
     },
     [act, exit, openPods, openRewind, parents, say, switchTo],
@@ -225,8 +238,14 @@ export function App(props: AppProps) {
   const submit = useCallback(
     (text: string) => {
       setScrollOffset(0);
-      // Only a known command is one (`:)` or `:root { … }` is a message).
-      if (COMMANDS.has(/^:(\S+)/.exec(text)?.[1] ?? "")) return runCommand(text);
+      // `:name` / `/name` is a command; an unknown one is refused, never sent (commands.ts: `:)`, `/usr/bin/x` are text).
+      const parsed = parseDraft(text);
+      if (parsed.kind === "command") return runCommand(parsed.name, parsed.prefix, parsed.argument);
+      if (parsed.kind === "unknown") {
+        // The list of commands is too long for the status line: it goes into the transcript.
+        dispatch({ type: "notice", tone: "warn", text: unknownCommandNote(parsed) });
+        return say(`unknown command ${parsed.prefix}${parsed.name}, not sent`);
+      }
       if (busy || !connected) {
         setQueued((list) => [...list, text]);
         return say(connected ? "queued: sent when the pod is idle" : "queued: sent once reconnected");
@@ -235,6 +254,13 @@ export function App(props: AppProps) {
     },
     [act, busy, connected, runCommand, say],
   );
+
+  const cancel = useCallback(() => {
+    connection.request({ method: "cancel" }).then(
+      () => say(compacting ? "compaction cancelled" : "cancelled"),
+      (error: Error) => say(error instanceof PodRequestError && error.code === "not_running" ? "nothing to cancel: the pod has no run in progress" : `cancel: ${error.message}`),
+    );
+  }, [compacting, connection, say]);
 
   const emptyEnter = useCallback(() => {
     if (connected && state.status === "paused") act({ method: "resume" }, "resumed");
@@ -259,9 +285,33 @@ export function App(props: AppProps) {
     const overlayRowsNow = overlayBox.current ? measureElement(overlayBox.current).height : 0;
     if (composerRows !== measured.composer || overlayRowsNow !== measured.overlay) setMeasured({ composer: composerRows, overlay: overlayRowsNow });
   });
-  const transcriptHeight = Math.max(1, size.rows - 2 - measured.composer - (overlay ? measured.overlay : 0));
+  const transcriptHeight = Math.max(1, size.rows - 2 - measured.composer - (overlay || podStopped ? measured.overlay : 0));
   const pageSize = Math.max(1, Math.floor((size.rows - 6) / 2));
+
+  // Leaving the stopped state (restarted, by us or by someone else) forgets the restart's outcome.
+  useEffect(() => {
+    if (!podStopped) setRestart({ kind: "none" });
+    else setOverlay(undefined);
+  }, [podStopped]);
+
+  const restartStopped = useCallback(() => {
+    if (!podName || restart.kind === "restarting") return;
+    if (!props.restartPod) return say(`run \`podd start ${podName}\` to restart it`);
+    setRestart({ kind: "restarting" });
+    props.restartPod(podName).then(
+      () => connection.reconnectNow(),
+      (error: Error) => setRestart({ kind: "failed", message: error.message }),
+    );
+  }, [connection, podName, props.restartPod, restart.kind, say]);
+
   useInput((input, key) => {
+    if (podStopped) {
+      if (input === "r" || input === "R") return restartStopped();
+      if (input === "q" || input === "Q" || (key.ctrl && (input === "d" || input === "c"))) return exit();
+      const parent = parents[parents.length - 1];
+      if ((input === "b" || input === "B") && parent) return switchTo(parent, true);
+      return;
+    }
     if (overlay?.kind === "confirm-stop") {
       if (input === "y" || input === "Y") {
         setOverlay(undefined);
@@ -286,7 +336,8 @@ export function App(props: AppProps) {
     }
     if (overlay) return;
     // Esc closes an open completion list first (the composer's).
-    if (((key.escape && !completionsOpen) || (key.ctrl && input === "x")) && busy) return act({ method: "cancel" }, compacting ? "compaction cancelled" : "cancelled");
+    // A paused turn is cancelled too (it ends the run); a pod that cannot yet answers not_running.
+    if (((key.escape && !completionsOpen) || (key.ctrl && input === "x")) && (busy || paused)) return cancel();
     if (key.pageUp) {
       // No further than the top: the transcript's lines are cached, so counting them is cheap.
       const top = Math.max(0, transcriptLines(state, size.columns, expanded).length - transcriptHeight);
@@ -299,6 +350,7 @@ export function App(props: AppProps) {
   });
 
   const overlayView = (() => {
+    if (podStopped) return <StoppedPane podName={podName ?? "?"} restart={restart} canGoBack={parents.length > 0} width={Math.min(size.columns, 100)} />;
     if (!overlay) return null;
     switch (overlay.kind) {
       case "help":
@@ -376,7 +428,7 @@ export function App(props: AppProps) {
       ) : null}
       <Box ref={composerBox} flexDirection="column" flexShrink={0}>
         <Composer
-          active={overlay === undefined}
+          active={overlay === undefined && !podStopped}
           podStatus={state.status}
           width={size.columns}
           onSubmit={submit}

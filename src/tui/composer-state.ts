@@ -182,9 +182,9 @@ export function deleteWordBefore(state: EditorState): EditorState {
   return replaceRange(state, start, state.cursor, "");
 }
 
-/** Ctrl-U (readline unix-line-discard): from the start of the current line to the cursor. */
-export function deleteToLineStart(state: EditorState): EditorState {
-  return replaceRange(state, lineStartOf(state.text, state.cursor), state.cursor, "");
+/** Ctrl-U: the whole draft, every line and chip (a chat composer's "clear", not readline's line-discard). */
+export function clearDraft(state: EditorState): EditorState {
+  return state.text === "" ? state : EMPTY_EDITOR;
 }
 
 export interface CompletionWord {
@@ -230,8 +230,15 @@ export interface InputHistory {
 
 export const EMPTY_HISTORY: InputHistory = { entries: [], index: 0, draft: undefined };
 
-/** Most entries kept (per TUI session; the history is not persisted). */
+/** Most entries kept (the app saves them per pod: input-history-file.ts). */
 export const MAX_HISTORY_ENTRIES = 500;
+
+/** A history of `texts` (oldest first; e.g. the saved ones), not browsing. */
+export function historyFromTexts(texts: readonly string[]): InputHistory {
+  let history = EMPTY_HISTORY;
+  for (const text of texts.slice(-MAX_HISTORY_ENTRIES)) if (text.trim() !== "") history = historyPush(history, editorFromText(text));
+  return history;
+}
 
 export function historyPush(history: InputHistory, entry: EditorState): InputHistory {
   const last = history.entries[history.entries.length - 1];

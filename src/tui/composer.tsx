@@ -12,7 +12,7 @@
  *   most terminals send a plain `\r` for Shift-Enter, which then sends).
  * - ←/→ (Ctrl/Alt for a word, Alt-B/Alt-F), Home/End and Ctrl-A/Ctrl-E, ↑/↓ move within the text;
  *   ↑ on the first line / ↓ on the last line browse the input history (the draft is kept).
- * - Backspace, Delete, Ctrl-W (word before the cursor), Ctrl-U (start of the line to the cursor).
+ * - Backspace, Delete, Ctrl-W (word before the cursor), Ctrl-U (the whole draft, all its lines).
  *   Backspace on an EMPTY composer drops the newest queued message (`onUnqueue(last index)`).
  * - `@path`: while the word at the cursor starts with `@`, up to 8 suggestions from `complete`
  *   show under the input; Tab accepts the selected one (↑/↓ select while the list is open),
@@ -46,10 +46,11 @@ import {
   completionWord,
   createPasteReader,
   deleteForward,
-  deleteToLineStart,
+  clearDraft,
   deleteWordBefore,
   editorFromText,
   expandText,
+  historyFromTexts,
   historyNext,
   historyPrevious,
   historyPush,
@@ -91,6 +92,11 @@ export interface ComposerProps {
   onCompletionsOpenChange?(open: boolean): void;
   /** Replace the composer's text when `seq` changes (e.g. the input a rewind brought back). */
   draft?: { text: string; seq: number };
+  /**
+   * The saved input history (oldest first) and whose it is: it replaces the composer's history
+   * when `key` changes (another pod), not on each change of `entries`.
+   */
+  history?: { key: string; entries: readonly string[] };
   /** Most text rows shown (a window around the cursor); default 10. */
   maxRows?: number;
 }
@@ -290,7 +296,7 @@ export function Composer(props: ComposerProps) {
         if (input === "a") setEditor(moveLineStart(editor));
         else if (input === "e") setEditor(moveLineEnd(editor));
         else if (input === "w") setEditor(deleteWordBefore(editor));
-        else if (input === "u") setEditor(deleteToLineStart(editor));
+        else if (input === "u") setEditor(clearDraft(editor));
         return;
       }
       if (key.meta) {
@@ -328,6 +334,14 @@ export function Composer(props: ComposerProps) {
     if (draft === undefined) return;
     update((model) => ({ ...model, editor: editorFromText(draft.text), history: { ...model.history, index: model.history.entries.length, draft: undefined } }));
   }, [draftSeq, update]);
+
+  // The saved history of the pod attached to (read once per pod).
+  const historyKey = props.history?.key;
+  useLayoutEffect(() => {
+    const saved = propsRef.current.history;
+    if (saved === undefined) return;
+    update((model) => ({ ...model, history: historyFromTexts(saved.entries) }));
+  }, [historyKey, update]);
 
   // `@` completion: ask for the prefix at the cursor; answers for an older prefix are dropped.
   const model = modelRef.current;

@@ -7,23 +7,26 @@ export const KEY_HELP: readonly (readonly [string, string])[] = [
   ["Alt-Enter / Ctrl-J", "new line in the message"],
   ["@path + Tab", "complete a file name"],
   ["↑ / ↓", "previous / next message from the input history"],
+  ["Ctrl-U", "clear the whole draft (all its lines)"],
   ["Backspace on an empty composer", "drop the last queued message"],
   ["Ctrl-C", "pause the running turn; when idle, press twice to quit (the pod keeps running)"],
-  ["Esc / Ctrl-X", "cancel the running turn"],
+  ["Esc / Ctrl-X", "cancel the running or paused turn"],
   ["Ctrl-D", "detach, on an empty composer (the pod keeps running)"],
   ["PgUp / PgDn", "scroll the transcript"],
   ["Ctrl-O", "expand / collapse thinking and tool details"],
   ["Ctrl-P", "the pods pane: this pod's children; Enter attaches to one, Esc closes"],
   ["?", "this help (on an empty composer)"],
+  ["r / q (pod stopped)", "restart a pod stopped on purpose (podd start) / quit"],
 ];
 
 export const COMMAND_HELP: readonly (readonly [string, string])[] = [
-  [":compact", "summarise the session into a new segment (idle only)"],
-  [":rewind", "pick a user input to rewind to; it comes back into the composer for editing"],
-  [":notify <text>", "queue a notification for the model"],
-  [":stop", "shut the pod down (asks first)"],
-  [":back", "return to the parent after attaching to a child"],
-  [":help", "this help"],
+  ["/compact", "summarise the session into a new segment (idle only)"],
+  ["/rewind", "pick a user input to rewind to; it comes back for editing"],
+  ["/notify <text>", "queue a notification for the model"],
+  ["/stop", "shut the pod down (asks first)"],
+  ["/back, /pods", "back to the parent / the pods pane (as Ctrl-P)"],
+  ["/help", "this help"],
+  ["", "`:compact` works as `/compact`. A one-line draft that starts with / or : and a lower-case word is a command; an unknown one is refused, not sent. `:)`, `/usr/bin/x` or a line starting with a space are messages."],
 ];
 
 /** The help box: one row per key or command (cut to the width), at most `maxRows` rows inside the border. */

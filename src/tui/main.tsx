@@ -9,6 +9,7 @@ import { useState } from "react";
 import { App } from "./app.js";
 import { disableBracketedPaste, enableBracketedPaste } from "./composer.js";
 import { PickList } from "./pick-list.js";
+import { restartPodWithCli } from "./restart-pod.js";
 
 export interface PodChoice {
   name: string;
@@ -76,7 +77,10 @@ export async function runTui(socket: string): Promise<void> {
   process.once("exit", restore);
   for (const signal of Object.keys(signals) as (keyof typeof signals)[]) process.on(signal, onSignal);
   enableBracketedPaste(process.stdout);
-  const instance = render(<App socket={socket} />, { exitOnCtrlC: false });
+  // `r` on a stopped pod runs `podd start <name>` with this very CLI (the entry `podd attach` runs from).
+  const cliEntry = process.argv[1];
+  const restartPod = cliEntry ? (name: string) => restartPodWithCli(cliEntry, name) : undefined;
+  const instance = render(<App socket={socket} restartPod={restartPod} />, { exitOnCtrlC: false });
   try {
     await instance.waitUntilExit();
   } finally {

@@ -1,6 +1,6 @@
 /**
  * The status line under the transcript: pod name · model · state (`connecting…` before the
- * snapshot, `compacting`, else the pod's status) · elapsed time of the running turn · tokens
+ * snapshot, `stopped` for a pod stopped on purpose, `compacting`, else the pod's status) · elapsed time of the running turn · tokens
  * in/out · context occupancy · retry countdown · connection, then an optional note. A pure
  * function of its props: the app passes `nowMs` and re-renders it every second.
  */
@@ -48,6 +48,8 @@ function connectionText(connection: ConnectionState, nowMs: number): string | un
       return style.yellow("connecting…");
     case "reconnecting":
       return style.yellow(`reconnecting in ${secondsUntil(connection.retryAtMs, nowMs)}s (attempt ${connection.attempt})`);
+    case "stopped":
+      return undefined;
     case "closed":
       return style.red(connection.reason === "" ? "disconnected" : `disconnected: ${connection.reason}`);
   }
@@ -58,6 +60,7 @@ function connectionText(connection: ConnectionState, nowMs: number): string | un
  * `compacting` while a compaction runs (the pod's status stays idle meanwhile), else the status.
  */
 function stateText(state: TuiState): string {
+  if (state.connection.kind === "stopped") return style.red("stopped");
   if (state.isAwaitingSnapshot) return style.yellow("connecting…");
   if (state.compacting) return style.cyan("compacting");
   return STATUS_PAINT[state.status](state.status);

@@ -43,6 +43,8 @@ export type ConnectionState =
   | { kind: "connecting" }
   | { kind: "connected" }
   | { kind: "reconnecting"; attempt: number; retryAtMs: number; reason: string }
+  /** The pod stopped on purpose (it sent `shutdown` before closing): no reconnecting with backoff. */
+  | { kind: "stopped" }
   | { kind: "closed"; reason: string };
 
 /** The outcome of a tool call, as its `tool_result` reported it. */
@@ -137,9 +139,9 @@ export function initialTuiState(): TuiState {
   };
 }
 
-/** A new connection state; connecting again means the next snapshot reseeds (and replayed alerts come first). */
+/** A new connection state; connecting again (or waiting for a stopped pod) means the next snapshot reseeds (and replayed alerts come first). */
 export function withConnection(state: TuiState, connection: ConnectionState): TuiState {
-  const isNewConnection = connection.kind === "connecting" || connection.kind === "reconnecting";
+  const isNewConnection = connection.kind === "connecting" || connection.kind === "reconnecting" || connection.kind === "stopped";
   if (isNewConnection && !state.isAwaitingSnapshot) return { ...state, connection, isAwaitingSnapshot: true, pendingAlerts: [] };
   return { ...state, connection };
 }
@@ -308,6 +310,11 @@ function editItems(state: TuiState, change: (list: ItemList) => void): TuiState 
 
 function appendItem(state: TuiState, draft: ItemDraft): TuiState {
   return editItems(state, (list) => list.push(draft));
+}
+
+/** A notice of the TUI's own (not from the pod), e.g. a refused command; gone at the next reseed. */
+export function withLocalNotice(state: TuiState, text: string, tone: "info" | "warn" | "error" = "info"): TuiState {
+  return appendItem(state, { kind: "notice", tone, text });
 }
 
 const EMPTY_LIVE: LiveTurn = { thinking: "", isThinking: false, text: "", toolCalls: [] };

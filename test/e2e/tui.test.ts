@@ -1,8 +1,11 @@
 /**
  * The terminal UI in a real terminal (tmux): attach to a pod on the embedded scripted model,
- * type a message, see the streamed answer and a tool block, pause and resume a turn, restart
- * the pod and see the TUI reconnect and reseed, then detach. CI installs tmux (.ci/run).
+ * type a message, see the streamed answer and a tool block, pause and resume a turn, crash
+ * the pod and see the TUI reconnect and reseed after it is started again, then detach. A pod
+ * stopped on purpose (`podd stop`) is "stopped": `r` restarts it with `podd start`. CI installs
+ * tmux (.ci/run).
  */
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -11,16 +14,18 @@ import { CLI_ENTRY, cleanupAll, type PodProcess, startPod, tempHome } from "../h
 import { hasTmux, TmuxSession } from "../helpers/tmux.js";
 
 const sessions: TmuxSession[] = [];
+/** Pods started by `podd start` (daemonised, so not the helpers' children): stopped after each test. */
+const afterStop: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const session of sessions.splice(0)) session.kill();
+  for (const stop of afterStop.splice(0)) await stop();
   await cleanupAll();
 });
 
-function attach(pod: PodProcess, home: ReturnType<typeof tempHome>): TmuxSession {
+function attach(pod: PodProcess, home: ReturnType<typeof tempHome>, size: { width: number; height: number } = { width: 100, height: 30 }): TmuxSession {
   const session = TmuxSession.start([process.execPath, CLI_ENTRY, "attach", pod.name], {
     env: { PODD_HOME: home.home, PODD_RUNTIME_DIR: home.runtime, NO_COLOR: undefined },
-    width: 100,
-    height: 30,
+    ...size,
   });
   sessions.push(session);
   return session;
@@ -65,9 +70,12 @@ describe.skipIf(!hasTmux())("podd attach in a real terminal", () => {
     await tui.waitFor("Resumed and finished the long part.");
     await tui.waitFor(/idle/);
 
-    // Restart the pod: the TUI shows the lost connection, reconnects and reseeds from the new snapshot.
-    await pod.stop();
+    // Crash the pod (a kill sends no `shutdown`): the TUI shows the lost connection, reconnects
+    // once the pod is started again and reseeds from the new snapshot.
+    pod.child.kill("SIGKILL");
+    await pod.exited;
     await tui.waitFor(/reconnecting|disconnected/);
+    expect(tui.screen()).not.toContain("stopped");
     pod = await startPod({ home, name: "tuipod", scenario: script().text("after restart").finish().build() });
     const reconnected = await tui.waitFor((screen) => /idle/.test(screen) && !/reconnecting/.test(screen), 15_000);
     expect(reconnected).toContain("Resumed and finished the long part.");
@@ -78,5 +86,45 @@ describe.skipIf(!hasTmux())("podd attach in a real terminal", () => {
     const client = await pod.connect();
     await expect(client.waitFor("snapshot")).resolves.toMatchObject({ data: { status: "idle" } });
     client.destroy();
+  }, 60_000);
+});
+
+/** Run the podd CLI in `home`; resolves with its exit code and output. */
+function podd(home: ReturnType<typeof tempHome>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI_ENTRY, ...args], { env: home.env }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(!hasTmux())("podd attach: a pod stopped on purpose", () => {
+  it("says the pod stopped after `podd stop` (no reconnect loop), and r restarts it with podd start and reconnects", async () => {
+    const home = tempHome();
+    const pod = await startPod({ home, name: "stoppod", scenario: script().text("you said {{last_user_text}}").finish().build() });
+    const tui = attach(pod, home, { width: 80, height: 24 });
+    await tui.waitFor(/stoppod.*idle/);
+    tui.type("hello");
+    tui.keys("Enter");
+    await tui.waitFor("you said hello");
+
+    const stopped = await podd(home, "stop", "stoppod");
+    expect(stopped.code).toBe(0);
+    const screen = await tui.waitFor("pod stoppod stopped");
+    expect(screen).toContain("r restart it · q quit");
+    expect(screen).not.toMatch(/reconnecting/);
+
+    // The restarted pod is daemonised by `podd start`: stop it at the end whatever happens.
+    afterStop.push(() => podd(home, "stop", "stoppod"));
+    tui.keys("r");
+    const back = await tui.waitFor((text) => /stoppod.*idle/.test(text) && !text.includes("pod stoppod stopped"), 30_000);
+    expect(back).toContain("you said hello");
+    // (the restarted pod plays its scenario from the start)
+    tui.type("again");
+    tui.keys("Enter");
+    await tui.waitFor("you said again");
+
+    tui.keys("C-d");
+    await tui.waitForExit();
   }, 60_000);
 });

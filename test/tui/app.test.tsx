@@ -6,7 +6,7 @@ import { cleanup, render } from "ink-testing-library";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Event, LogEntry, Method, PodStatus } from "../../protocol/index.js";
 import { PodRequestError } from "../../src/client/pod-client.js";
-import { App } from "../../src/tui/app.js";
+import { App, type AppProps } from "../../src/tui/app.js";
 import type { ConnectionCallbacks } from "../../src/tui/connection.js";
 import { stripAnsi } from "../../src/tui/markdown.js";
 import type { ConnectionState } from "../../src/tui/transcript-model.js";
@@ -44,6 +44,7 @@ class FakeConnection {
   readonly switches: string[] = [];
   started = 0;
   stopped = 0;
+  reconnects = 0;
   /** Per method: the answer of `request` (default: an ack). */
   readonly answers = new Map<MethodName, (method: Method) => Answer>();
 
@@ -78,6 +79,10 @@ class FakeConnection {
     this.stopped += 1;
   }
 
+  reconnectNow(): void {
+    this.reconnects += 1;
+  }
+
   answer(method: MethodName, answer: Answer | ((method: Method) => Answer)): void {
     this.answers.set(method, typeof answer === "function" ? answer : () => answer);
   }
@@ -110,7 +115,7 @@ function snapshot(options: { pod?: string; status?: PodStatus; entries?: LogEntr
 
 const status = (value: PodStatus): Event => ({ event: "status", data: { status: value } });
 
-async function setup(seed: { status?: PodStatus; entries?: LogEntry[] } = {}) {
+async function setup(seed: { status?: PodStatus; entries?: LogEntry[] } = {}, props: Partial<AppProps> = {}) {
   let fake: FakeConnection | undefined;
   const instance = render(
     <App
@@ -119,6 +124,7 @@ async function setup(seed: { status?: PodStatus; entries?: LogEntry[] } = {}) {
         fake = new FakeConnection(socket, callbacks);
         return fake;
       }}
+      {...props}
     />,
   );
   await settle();
@@ -291,6 +297,24 @@ describe("App: interrupting keys", () => {
     expect(app.fake.sent).toEqual([{ method: "cancel" }, { method: "cancel" }]);
   });
 
+  it("Esc and Ctrl-X cancel a paused turn too", async () => {
+    const app = await setup({ status: "paused" });
+    await app.press(ESC);
+    expect(app.fake.sent).toEqual([{ method: "cancel" }]);
+    expect(app.statusLine()).toContain("cancelled");
+    await app.press(CTRL_X);
+    expect(app.fake.sent).toEqual([{ method: "cancel" }, { method: "cancel" }]);
+  });
+
+  it("a pod that answers not_running to cancel gets a short note, not an error", async () => {
+    const app = await setup({ status: "paused" });
+    app.fake.answer("cancel", new PodRequestError("not_running", "Pod is not running"));
+    await app.press(ESC);
+    expect(app.fake.names()).toEqual(["cancel"]);
+    expect(app.statusLine()).toContain("nothing to cancel: the pod has no run in progress");
+    expect(app.frame()).not.toContain("error");
+  });
+
   it("Esc and Ctrl-X on an idle pod send nothing", async () => {
     const app = await setup();
     await app.press(ESC, CTRL_X);
@@ -400,12 +424,47 @@ describe("App: commands", () => {
     expect(app.statusLine()).toContain("stopping the pod…");
   });
 
-  it("only a known command is one: `:)` and `:root { … }` are sent as messages", async () => {
+  it("text that is not command-shaped is a message: `:)`, `/ `, paths, a multi-line draft", async () => {
     const app = await setup();
-    await app.enter(":)");
-    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: ":)" }] } }]);
+    const messages = [":)", "/ ", "/usr/bin is a path?", "/usr/bin/x", "/Users/me", " /model as a message", ":compact\nplease"];
+    for (const message of messages) {
+      await app.press(...message.split("\n").flatMap((line, index) => (index === 0 ? [line] : ["\n", line])), ENTER);
+      await app.push(status("running"), status("idle"));
+    }
+    expect(app.fake.sent).toEqual(messages.map((content) => ({ method: "run", params: { input: [{ kind: "text", content }] } })));
     await app.enter(":compact");
-    expect(app.fake.names()).toEqual(["run", "compact"]);
+    expect(app.fake.names().at(-1)).toBe("compact");
+  });
+
+  it("the commands work with / as with :", async () => {
+    const app = await setup();
+    await app.enter("/compact");
+    await app.enter("/notify hello there");
+    expect(app.fake.sent).toEqual([{ method: "compact" }, { method: "notify", params: { message: "hello there" } }]);
+    await app.enter("/notify");
+    expect(app.statusLine()).toContain("usage: /notify <text>");
+    await app.enter("/help");
+    expect(app.frame()).toContain("Commands");
+    await app.press(ESC);
+    await app.enter("/stop");
+    expect(app.frame()).toContain("Stop pod main?");
+    await app.press("n");
+    app.fake.answer("list_rewind_targets", { event: "rewind_targets", data: { head_entries: 1, targets: [] } });
+    await app.enter("/rewind");
+    expect(app.fake.names()).toEqual(["compact", "notify", "list_rewind_targets"]);
+  });
+
+  it("an unknown command (:model, /model, /foo) is refused with the known ones and not sent", async () => {
+    const app = await setup();
+    for (const line of [":model gpt-5", "/model", "/foo"]) {
+      await app.enter(line);
+      const prefix = line[0] ?? "";
+      const name = line.slice(1).split(" ")[0] ?? "";
+      expect(app.statusLine()).toContain(`unknown command ${prefix}${name}, not sent`);
+      expect(app.frame()).toContain(`unknown command ${prefix}${name}, not sent to the model. Commands:`);
+      expect(app.frame()).toContain(`${prefix}compact ${prefix}rewind ${prefix}notify`);
+    }
+    expect(app.fake.names()).toEqual([]);
   });
 
   it(":rewind picks a target, sends rewind_to and puts the rewound input back into the composer", async () => {
@@ -603,5 +662,97 @@ describe("App: connection states", () => {
     await app.setState({ kind: "connected" });
     await app.push(snapshot());
     expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "survive the restart" }] } }]);
+  });
+});
+
+describe("App: a pod stopped on purpose", () => {
+  /** A restart the test finishes: `restarts` records the names, `finish` settles the latest. */
+  function fakeRestart() {
+    const restarts: string[] = [];
+    let settle: { resolve(): void; reject(error: Error): void } | undefined;
+    const restartPod = (name: string) =>
+      new Promise<void>((resolve, reject) => {
+        restarts.push(name);
+        settle = { resolve, reject };
+      });
+    return { restarts, restartPod, finish: (error?: Error) => (error ? settle?.reject(error) : settle?.resolve()) };
+  }
+
+  it("says the pod stopped, does not reconnect, and r restarts it and reconnects", async () => {
+    const restart = fakeRestart();
+    const app = await setup({ entries: [userInput("before the stop", 1)] }, { restartPod: restart.restartPod });
+    await app.push({ event: "shutdown" });
+    await app.setState({ kind: "stopped" });
+    expect(app.frame()).toContain("pod main stopped");
+    expect(app.frame()).toContain("r restart it · q quit");
+    expect(app.statusLine()).toContain("main · scripted-model · stopped");
+    expect(app.statusLine()).not.toContain("reconnecting");
+    expect(app.frame()).toContain("› before the stop");
+
+    // Typed keys are not text for the composer meanwhile.
+    await app.press("x");
+    expect(app.frame()).not.toContain("› x");
+
+    await app.press("r");
+    expect(restart.restarts).toEqual(["main"]);
+    expect(app.frame()).toContain("restarting: podd start main");
+    await app.press("r");
+    expect(restart.restarts).toEqual(["main"]);
+    expect(app.fake.reconnects).toBe(0);
+    restart.finish();
+    await app.push();
+    expect(app.fake.reconnects).toBe(1);
+
+    await app.setState({ kind: "connected" });
+    await app.push(snapshot({ entries: [userInput("before the stop", 1)] }));
+    expect(app.frame()).not.toContain("pod main stopped");
+    expect(app.statusLine()).toContain("main · scripted-model · idle");
+    await app.enter("hello again");
+    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "hello again" }] } }]);
+    expect(app.fake.stopped).toBe(0);
+  });
+
+  it("shows a failed restart and lets r try again", async () => {
+    const restart = fakeRestart();
+    const app = await setup({}, { restartPod: restart.restartPod });
+    await app.setState({ kind: "stopped" });
+    await app.press("r");
+    restart.finish(new Error("pod main is already running"));
+    await app.push();
+    expect(app.frame()).toContain("restart failed: pod main is already running");
+    expect(app.frame()).toContain("r restart it");
+    expect(app.fake.reconnects).toBe(0);
+    await app.press("r");
+    expect(restart.restarts).toEqual(["main", "main"]);
+  });
+
+  it("q quits (and Ctrl-D, Ctrl-C do at once), the pod stays stopped", async () => {
+    for (const key of ["q", CTRL_D, CTRL_C]) {
+      const app = await setup();
+      await app.setState({ kind: "stopped" });
+      await app.press(key);
+      expect(app.fake.stopped).toBe(1);
+      expect(app.fake.names()).toEqual([]);
+      cleanup();
+    }
+  });
+
+  it("closes an open overlay, and a pod started again by someone else is simply attached to", async () => {
+    const app = await setup();
+    await app.enter(":help");
+    expect(app.frame()).toContain("Commands");
+    await app.setState({ kind: "stopped" });
+    expect(app.frame()).not.toContain("Commands");
+    expect(app.frame()).toContain("pod main stopped");
+    await app.setState({ kind: "connected" });
+    await app.push(snapshot());
+    expect(app.frame()).not.toContain("stopped");
+  });
+
+  it("a crash is not a stop: it shows reconnecting and no restart offer", async () => {
+    const app = await setup();
+    await app.setState({ kind: "reconnecting", attempt: 1, retryAtMs: Date.now() + 250, reason: "the pod closed the connection" });
+    expect(app.frame()).not.toContain("stopped");
+    expect(app.frame()).not.toContain("r restart");
   });
 });

@@ -8,7 +8,7 @@ import {
   completionWord,
   createPasteReader,
   deleteForward,
-  deleteToLineStart,
+  clearDraft,
   deleteWordBefore,
   editorFromText,
   expandText,
@@ -63,11 +63,12 @@ describe("editing", () => {
     expect(moveDown(at("one\ntwo", 5))).toBeUndefined();
   });
 
-  it("deletes a word (Ctrl-W) and to the line start (Ctrl-U)", () => {
+  it("deletes a word (Ctrl-W) and the whole draft, every line and chip (Ctrl-U)", () => {
     expect(deleteWordBefore(at("say hello  ", 11)).text).toBe("say ");
-    const cleared = deleteToLineStart(at("one\ntwo three", 8));
-    expect(cleared.text).toBe("one\nthree");
-    expect(cleared.cursor).toBe(4);
+    const cleared = clearDraft(insertPaste(at("one\ntwo three", 8), "a\nb"));
+    expect(cleared.text).toBe("");
+    expect(cleared.cursor).toBe(0);
+    expect(expandText(cleared)).toBe("");
   });
 });
 

@@ -105,11 +105,48 @@ describe("Composer", () => {
     expect(props.onSubmit).toHaveBeenNthCalledWith(2, "one");
     expect(props.onSubmit).toHaveBeenNthCalledWith(3, "two");
     expect(frame()).toContain("Enter send");
-    // Control keys in such a chunk act as themselves: Ctrl-U clears to the line start, Ctrl-J is a newline.
+    // Control keys in such a chunk act as themselves: Ctrl-U clears the draft, Ctrl-J is a newline.
     await send("abc\u0015one more\r");
     expect(props.onSubmit).toHaveBeenNthCalledWith(4, "one more");
     await send("line 1\nline 2\r");
     expect(props.onSubmit).toHaveBeenNthCalledWith(5, "line 1\nline 2");
+  });
+
+  it("Ctrl-U clears the whole draft, a multi-line one too, from any line", async () => {
+    const { frame, send, props } = setup();
+    await send("first line", CTRL_J, "second line", CTRL_J, "third", UP);
+    expect(frame()).toContain("… second line");
+    await send("\u0015");
+    expect(frame()).not.toContain("first line");
+    expect(frame()).not.toContain("second line");
+    expect(frame()).not.toContain("third");
+    expect(frame()).toContain("Enter send");
+    expect(props.onEmptyChange).toHaveBeenLastCalledWith(true);
+    await send("new", ENTER);
+    expect(props.onSubmit).toHaveBeenCalledWith("new");
+  });
+
+  it("starts from the saved history it is given, and takes another pod's when the key changes", async () => {
+    const { frame, send, instance, props } = setup({ history: { key: "main", entries: ["oldest saved", "newest saved"] } });
+    await send(UP);
+    expect(frame()).toContain("› newest saved");
+    await send(UP);
+    expect(frame()).toContain("› oldest saved");
+    await send(DOWN, DOWN);
+    expect(frame()).toContain("Enter send");
+
+    // A new array for the same pod does not reset what was typed since.
+    await send("typed here", ENTER);
+    instance.rerender(<Composer {...props} history={{ key: "main", entries: ["something else"] }} />);
+    await send(UP);
+    expect(frame()).toContain("› typed here");
+    await send(DOWN);
+
+    instance.rerender(<Composer {...props} history={{ key: "kid", entries: ["kid's saved"] }} />);
+    await send(UP);
+    expect(frame()).toContain("› kid's saved");
+    await send(UP);
+    expect(frame()).toContain("› kid's saved");
   });
 
   it("calls onEmptyEnter for Enter on an empty composer", async () => {
