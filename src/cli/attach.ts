@@ -4,7 +4,7 @@
  * running pods to pick from. Needs a terminal on stdin and stdout; `--json` is the script bridge.
  */
 import { listPods, socketAnswers } from "../client/pod-directory.js";
-import { CliError, poddPaths, socketFor } from "./targets.js";
+import { CliError, notRunningMessage, poddPaths, socketFor } from "./targets.js";
 
 export async function attachTuiCommand(target: string | undefined, options: { socket?: string }): Promise<void> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
@@ -25,6 +25,6 @@ export async function attachTuiCommand(target: string | undefined, options: { so
   }
   if (!socket) throw new CliError("no socket to attach to");
   // A pod that is not there is an error now, not a reconnect loop (the TUI reconnects only to a pod it reached).
-  if (!(await socketAnswers(socket))) throw new CliError(`no pod is running at ${socket}${target ? ` (is ${target} started? see \`podd ls\`)` : ""}`);
+  if (!(await socketAnswers(socket))) throw new CliError(target && !target.includes("/") && !options.socket ? notRunningMessage(target) : `no pod is running at ${socket}`);
   await tui.runTui(socket);
 }

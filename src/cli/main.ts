@@ -16,6 +16,7 @@ const compact = () => import("./compact.js");
 const attach = () => import("./attach.js");
 const sessions = () => import("./sessions.js");
 
+
 function positiveInt(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError("expected a positive whole number");
@@ -189,9 +190,11 @@ system prompt are the source's. Example:
   program
     .command("ls")
     .description("list pods: name, status, pid, age, model, socket")
-    .option("--tree", "children indented under their parent pod; a pod whose parent is not running is shown at the top level")
+    .option("--all", "also the stopped pods (a data dir under $PODD_HOME/pods, no process), and a LAST ACTIVITY column")
+    .option("--tree", "children indented under their parent pod; a pod whose parent is not running is shown at the top level (with --all: under its stopped parent)")
     .option("--json", "machine-readable output (with --tree: the roots, each with its children nested)")
-    .action(async (options: { json?: boolean; tree?: boolean }) => (await inspect()).lsCommand(options));
+    .action(async (options: { json?: boolean; tree?: boolean; all?: boolean }) => (await inspect()).lsCommand(options));
+
 
   program
     .command("attach")

@@ -4,7 +4,7 @@ import type { Method, RunResult } from "../../protocol/index.js";
 import { isProcessAlive, listPods, readPodStatus, type PodListing } from "../client/pod-directory.js";
 import { buildPodTree, findPodTreeNode, podTreeLevelsDeepestFirst } from "../client/pod-tree.js";
 import { podPaths } from "../config/paths.js";
-import { CliError, connectTo, poddPaths, request } from "./targets.js";
+import { CliError, connectTo, notRunningMessage, poddPaths, request } from "./targets.js";
 
 /** Exit codes of `podd send` by how the run ended. */
 export const SEND_EXIT_CODES: Record<RunResult | "error", number> = { finished: 0, limit_reached: 0, paused: 3, rolled_back: 4, error: 1 };
@@ -159,7 +159,7 @@ async function stopTreeMember(pod: PodListing, timeoutMs: number): Promise<boole
  */
 async function stopTree(target: string, options: { timeoutMs: number }): Promise<void> {
   const root = findPodTreeNode(buildPodTree(listPods(poddPaths())), target);
-  if (!root) throw new CliError(`pod ${target} is not running`);
+  if (!root) throw new CliError(target.includes("/") ? `no pod is running at ${target}` : notRunningMessage(target));
   const survivors: PodListing[] = [];
   for (const level of podTreeLevelsDeepestFirst(root)) {
     const outcomes = await Promise.all(

@@ -1,0 +1,93 @@
+/**
+ * The CLI and pods that are not running, with real pod processes and the real `podd`:
+ * `ls --all` (stopped pods, text, --json, --tree) and the "not running" / "unknown pod" errors.
+ * Waits are on process exits and output.
+ */
+import { afterAll, describe, it } from "vitest";
+import { expectExit, killCliProcesses, runCli, type CliResult } from "../helpers/cli-run.js";
+import { cleanupAll, startPod, tempHome } from "../helpers/pod-process.js";
+
+afterAll(async () => {
+  await killCliProcesses();
+  await cleanupAll();
+});
+
+type Home = ReturnType<typeof tempHome>;
+
+function podd(home: Home, args: string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
+  return runCli(args, { env: home.env, cwd: home.home, ...options });
+}
+
+/** A pod that ran and was stopped (its process has exited and its runtime dir is gone). */
+async function stoppedPod(home: Home, name: string, options: { parentSocket?: string; extraArgs?: string[] } = {}): Promise<void> {
+  const pod = await startPod({ home, name, ...options });
+  await pod.stop();
+}
+
+describe.concurrent("pods that are not running", () => {
+  it("ls --all lists stopped pods with status stopped and their last activity; --json and --tree --all nest a stopped child under its stopped parent", async ({ expect }) => {
+    const home = tempHome();
+    const root = await startPod({ home, name: "root" });
+    const kid = await startPod({ home, name: "kid", parentSocket: root.socket });
+    await startPod({ home, name: "live" });
+    const before = Date.now();
+    await kid.stop();
+    await root.stop();
+
+    const ls = await podd(home, ["ls"]);
+    expectExit(ls, 0);
+    expect(ls.stdout).toMatch(/^live\s+idle\s/m);
+    expect(ls.stdout).not.toMatch(/^(root|kid)\s/m);
+
+    const all = await podd(home, ["ls", "--all"]);
+    expectExit(all, 0);
+    const rows = all.stdout.trimEnd().split("\n");
+    expect(rows[0]).toMatch(/^NAME\s+STATUS\s+PID\s+AGE\s+LAST ACTIVITY\s+MODEL\s+SOCKET$/);
+    expect(rows.slice(1).map((row) => row.split(/\s+/).slice(0, 3))).toEqual([
+      ["kid", "stopped", "-"],
+      ["live", "idle", expect.stringMatching(/^\d+$/)],
+      ["root", "stopped", "-"],
+    ]);
+    expect(rows[1]).toMatch(/ \d+s ago\s+scripted:/);
+
+    const json = JSON.parse((await podd(home, ["ls", "--all", "--json"])).stdout) as Record<string, unknown>[];
+    expect(json.map((pod) => [pod.name, pod.state])).toEqual([
+      ["kid", "stopped"],
+      ["live", "alive"],
+      ["root", "stopped"],
+    ]);
+    expect(json[0]).toMatchObject({ model: expect.stringMatching(/^scripted:/), parent_socket: root.socket, session_id: expect.any(String) });
+    for (const pod of json) expect(pod.last_activity_ms).toBeGreaterThan(before - 60_000);
+
+    const tree = await podd(home, ["ls", "--all", "--tree"]);
+    expectExit(tree, 0);
+    expect(tree.stdout.trimEnd().split("\n").slice(1).map((row) => row.split(/\s{2,}/).slice(0, 2))).toEqual([
+      ["live", "idle"],
+      ["root", "stopped"],
+      ["└─ kid", "stopped"],
+    ]);
+    const treeJson = JSON.parse((await podd(home, ["ls", "--all", "--tree", "--json"])).stdout) as { name: string; children: { name: string }[] }[];
+    expect(treeJson.map((node) => [node.name, node.children.map((child) => child.name)])).toEqual([
+      ["live", []],
+      ["root", ["kid"]],
+    ]);
+  }, 60_000);
+
+  it("a command on a stopped pod says `podd start NAME`; on an unknown name it says so and suggests near names", async ({ expect }) => {
+    const home = tempHome();
+    await stoppedPod(home, "stopper");
+    for (const args of [["send", "stopper", "hi"], ["status", "stopper"], ["attach", "stopper", "--json"], ["stop", "stopper"], ["stop", "stopper", "--tree"], ["cancel", "stopper"]]) {
+      const result = await podd(home, args);
+      expectExit(result, 1, args);
+      expect(result.stderr, args.join(" ")).toContain("podd: pod stopper is not running (stopped); start it again: podd start stopper");
+    }
+    for (const args of [["send", "stoper", "hi"], ["status", "stoper"], ["stop", "stoper", "--tree"]]) {
+      const result = await podd(home, args);
+      expectExit(result, 1, args);
+      expect(result.stderr, args.join(" ")).toContain("podd: unknown pod stoper; did you mean stopper? (`podd ls --all` lists the pods; `podd start stoper` starts a new one)");
+    }
+    const far = await podd(home, ["send", "zzz", "hi"]);
+    expectExit(far, 1);
+    expect(far.stderr).toContain("podd: unknown pod zzz (`podd ls --all`");
+  }, 60_000);
+});
