@@ -15,6 +15,7 @@ const rewind = () => import("./rewind.js");
 const compact = () => import("./compact.js");
 const attach = () => import("./attach.js");
 const sessions = () => import("./sessions.js");
+const rm = () => import("./rm.js");
 
 
 function positiveInt(value: string): number {
@@ -194,6 +195,17 @@ system prompt are the source's. Example:
     .option("--tree", "children indented under their parent pod; a pod whose parent is not running is shown at the top level (with --all: under its stopped parent)")
     .option("--json", "machine-readable output (with --tree: the roots, each with its children nested)")
     .action(async (options: { json?: boolean; tree?: boolean; all?: boolean }) => (await inspect()).lsCommand(options));
+
+  program
+    .command("rm")
+    .description("delete stopped pods: their data dir (metadata, inbox, logs, children), their sessions and a stale runtime dir")
+    .argument("<pod...>", "pod names")
+    .option("--keep-sessions", "keep the pods' sessions (still listed by `podd sessions`)")
+    .addHelpText(
+      "after",
+      "\nRefused (exit 1, the other pods are still removed): a running pod (stop it first: podd stop <pod>), a stopped child\nof a running pod (stop its parent first), an unknown name. The pods must be stopped; nothing of a running pod is touched.",
+    )
+    .action(async (names: string[], options: { keepSessions?: boolean }) => (await rm()).rmCommand(names, options));
 
 
   program

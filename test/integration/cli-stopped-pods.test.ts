@@ -1,9 +1,12 @@
 /**
  * The CLI and pods that are not running, with real pod processes and the real `podd`:
- * `ls --all` (stopped pods, text, --json, --tree) and the "not running" / "unknown pod" errors.
- * Waits are on process exits and output.
+ * `ls --all` (stopped pods, text, --json, --tree), the "not running" / "unknown pod" errors and
+ * `podd rm`. Waits are on process exits and output.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { afterAll, describe, it } from "vitest";
+import { listSessions } from "../../src/client/session-files.js";
 import { expectExit, killCliProcesses, runCli, type CliResult } from "../helpers/cli-run.js";
 import { cleanupAll, startPod, tempHome } from "../helpers/pod-process.js";
 
@@ -16,6 +19,12 @@ type Home = ReturnType<typeof tempHome>;
 
 function podd(home: Home, args: string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
   return runCli(args, { env: home.env, cwd: home.home, ...options });
+}
+
+function sessionsOf(home: Home, pod: string): string[] {
+  return listSessions({ home: home.home, runtime: home.runtime })
+    .filter((session) => session.podName === pod)
+    .map((session) => session.sessionId);
 }
 
 /** A pod that ran and was stopped (its process has exited and its runtime dir is gone). */
@@ -89,5 +98,48 @@ describe.concurrent("pods that are not running", () => {
     const far = await podd(home, ["send", "zzz", "hi"]);
     expectExit(far, 1);
     expect(far.stderr).toContain("podd: unknown pod zzz (`podd ls --all`");
+  }, 60_000);
+
+  it("rm removes a stopped pod's data dir and sessions (--keep-sessions keeps them) and a stale runtime dir; refuses running pods, children of running pods and unknown names", async ({ expect }) => {
+    const home = tempHome();
+    await stoppedPod(home, "old");
+    await stoppedPod(home, "old", { extraArgs: ["--new"] });
+    await stoppedPod(home, "keeper");
+    const running = await startPod({ home, name: "running" });
+    await stoppedPod(home, "orphan", { parentSocket: running.socket });
+    const killed = await startPod({ home, name: "killed" });
+    killed.child.kill("SIGKILL");
+    await killed.exited;
+    expect(sessionsOf(home, "old")).toHaveLength(2);
+
+    const refused = await podd(home, ["rm", "running", "orphan", "nobody", "olde"]);
+    expectExit(refused, 1, ["rm", "running", "orphan", "nobody", "olde"]);
+    expect(refused.stdout).toBe("");
+    expect(refused.stderr).toContain("podd: pod running is running; stop it first: podd stop running\n");
+    expect(refused.stderr).toContain("podd: pod orphan is a child of the running pod running, which may start it again or read its output; stop that pod first: podd stop running\n");
+    expect(refused.stderr).toContain("podd: unknown pod nobody");
+    expect(refused.stderr).toContain("podd: unknown pod olde; did you mean old?");
+    expect(refused.stderr).toContain("podd: 4 pods not removed");
+    for (const name of ["running", "orphan"]) expect(fs.existsSync(path.join(home.home, "pods", name))).toBe(true);
+
+    const removed = await podd(home, ["rm", "old", "killed"]);
+    expectExit(removed, 0, ["rm", "old", "killed"]);
+    expect(removed.stdout).toBe("removed pod old (its data dir, 2 sessions)\nremoved pod killed (its data dir, 1 session, a stale runtime dir)\n");
+    for (const name of ["old", "killed"]) {
+      expect(fs.existsSync(path.join(home.home, "pods", name))).toBe(false);
+      expect(sessionsOf(home, name)).toEqual([]);
+    }
+    expect(fs.existsSync(path.join(home.runtime, "killed"))).toBe(false);
+
+    const kept = await podd(home, ["rm", "keeper", "--keep-sessions"]);
+    expectExit(kept, 0);
+    expect(kept.stdout).toBe("removed pod keeper (its data dir, 0 sessions); kept 1 session (podd sessions --pod keeper)\n");
+    expect(sessionsOf(home, "keeper")).toHaveLength(1);
+
+    const all = await podd(home, ["ls", "--all"]);
+    expect(all.stdout.trimEnd().split("\n").slice(1).map((row) => row.split(/\s+/)[0])).toEqual(["orphan", "running"]);
+    const badName = await podd(home, ["rm", "../etc"]);
+    expectExit(badName, 2);
+    expect(fs.existsSync(path.join(home.home, "pods", "orphan"))).toBe(true);
   }, 60_000);
 });
