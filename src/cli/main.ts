@@ -16,6 +16,7 @@ const compact = () => import("./compact.js");
 const attach = () => import("./attach.js");
 const sessions = () => import("./sessions.js");
 const rm = () => import("./rm.js");
+const logs = () => import("./logs.js");
 
 
 function positiveInt(value: string): number {
@@ -227,11 +228,12 @@ system prompt are the source's. Example:
 
   program
     .command("logs")
-    .description("print a pod's log (pino JSON lines)")
-    .argument("<name>", "pod name")
-    .option("-f, --follow", "keep printing new lines")
+    .description("print a pod's log, pretty-printed (one line per record: time, level, message, fields); --json: the raw pino JSON lines")
+    .argument("<name>", "pod name (running or stopped)")
+    .option("-f, --follow", "keep printing new lines until Ctrl-C")
     .option("-n, --lines <n>", "only the last n lines", positiveInt)
-    .action(async (name: string, options: { follow?: boolean; lines?: number }) => (await talk()).logsCommand(name, options));
+    .option("--json", "the raw pino JSON lines, as in the file")
+    .action(async (name: string, options: { follow?: boolean; lines?: number; json?: boolean }) => (await logs()).logsCommand(name, options));
 
   program
     .command("sessions")

@@ -1,13 +1,13 @@
 /**
  * The CLI and pods that are not running, with real pod processes and the real `podd`:
- * `ls --all` (stopped pods, text, --json, --tree), the "not running" / "unknown pod" errors and
- * `podd rm`. Waits are on process exits and output.
+ * `ls --all` (stopped pods, text, --json, --tree), the "not running" / "unknown pod" errors,
+ * `podd rm` and `podd logs` (pretty, --json, --follow). Waits are on process exits and output.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, it } from "vitest";
 import { listSessions } from "../../src/client/session-files.js";
-import { expectExit, killCliProcesses, runCli, type CliResult } from "../helpers/cli-run.js";
+import { expectExit, killCliProcesses, runCli, spawnCli, type CliResult } from "../helpers/cli-run.js";
 import { cleanupAll, startPod, tempHome } from "../helpers/pod-process.js";
 
 afterAll(async () => {
@@ -90,7 +90,7 @@ describe.concurrent("pods that are not running", () => {
       expectExit(result, 1, args);
       expect(result.stderr, args.join(" ")).toContain("podd: pod stopper is not running (stopped); start it again: podd start stopper");
     }
-    for (const args of [["send", "stoper", "hi"], ["status", "stoper"], ["stop", "stoper", "--tree"]]) {
+    for (const args of [["send", "stoper", "hi"], ["status", "stoper"], ["stop", "stoper", "--tree"], ["logs", "stoper"]]) {
       const result = await podd(home, args);
       expectExit(result, 1, args);
       expect(result.stderr, args.join(" ")).toContain("podd: unknown pod stoper; did you mean stopper? (`podd ls --all` lists the pods; `podd start stoper` starts a new one)");
@@ -141,5 +141,27 @@ describe.concurrent("pods that are not running", () => {
     const badName = await podd(home, ["rm", "../etc"]);
     expectExit(badName, 2);
     expect(fs.existsSync(path.join(home.home, "pods", "orphan"))).toBe(true);
+  }, 60_000);
+
+  it("logs pretty-prints the pod's pino log (-n keeps the last lines), --json prints it raw, --follow pretty-prints new lines", async ({ expect }) => {
+    const home = tempHome();
+    const pod = await startPod({ home, name: "logger" });
+    const raw = fs.readFileSync(path.join(home.home, "pods", "logger", "pod.log"), "utf8").trimEnd().split("\n");
+    const last = JSON.parse(raw.at(-1) ?? "{}") as { msg: string; pid: number };
+
+    const pretty = await podd(home, ["logs", "logger", "-n", "1"]);
+    expectExit(pretty, 0);
+    expect(pretty.stdout).toMatch(new RegExp(`^\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\] INFO \\(${last.pid}\\): ${last.msg}`));
+    expect(pretty.stdout.split("\n")).toHaveLength(2);
+    const json = await podd(home, ["logs", "logger", "--json"]);
+    expect(json.stdout.trimEnd().split("\n")).toEqual(raw);
+
+    const follow = spawnCli(["logs", "logger", "-f", "-n", "1"], { env: home.env });
+    await follow.waitForOutput(/INFO/);
+    await pod.stop();
+    await follow.waitForOutput(/\] INFO \(\d+\): pod stopped/);
+    expect(follow.stdout()).not.toContain('"level"');
+    follow.child.kill("SIGINT");
+    expect((await follow.result).code).toBe(0);
   }, 60_000);
 });
