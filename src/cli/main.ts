@@ -2,7 +2,7 @@
  * `podd`: the command-line client. Every command is a pure client of a pod's socket (through
  * src/client/) or of the runtime dir's status files; `podd start` launches the pod process.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CliError } from "./cli-error.js";
 import type { ExportFormat } from "./sessions.js";
 
@@ -17,7 +17,6 @@ const attach = () => import("./attach.js");
 const sessions = () => import("./sessions.js");
 const rm = () => import("./rm.js");
 const logs = () => import("./logs.js");
-
 
 function positiveInt(value: string): number {
   const number = Number(value);
@@ -50,10 +49,12 @@ export function buildProgram(): Command {
   const program = new Command("podd")
     .description("podd: a Unix-socket pod daemon for LLM agents")
     .version("0.1.0")
+    // Usage errors (unknown command or option, missing or bad argument) exit 2, not commander's 1: see the catch below.
+    .exitOverride()
     .showHelpAfterError()
     .addHelpText(
       "after",
-      "\nEnvironment:\n  PODD_HOME          state, logs and config.json (default ~/.podd)\n  PODD_RUNTIME_DIR   pod sockets (default $XDG_RUNTIME_DIR/podd, else $PODD_HOME/run)\n  ANTHROPIC_API_KEY  key for --model anthropic:<model>\n  OPENAI_API_KEY     key for --model openai:<model> (optional for openai-compatible)\n  OPENAI_BASE_URL    default --base-url for openai-compatible\n",
+      "\nEnvironment:\n  PODD_HOME          state, logs and config.json (default ~/.podd)\n  PODD_RUNTIME_DIR   pod sockets (default $XDG_RUNTIME_DIR/podd, else $PODD_HOME/run)\n  ANTHROPIC_API_KEY  key for --model anthropic:<model>\n  OPENAI_API_KEY     key for --model openai:<model> (optional for openai-compatible)\n  OPENAI_BASE_URL    default --base-url for openai-compatible\n\nExit codes: 0 ok, 1 failed or pod unreachable, 2 usage or validation error; podd send also 3-6 (README.md, \"Exit codes\").\n",
     );
 
   program
@@ -208,7 +209,6 @@ system prompt are the source's. Example:
     )
     .action(async (names: string[], options: { keepSessions?: boolean }) => (await rm()).rmCommand(names, options));
 
-
   program
     .command("attach")
     .description("attach the terminal UI to a pod (without a name: the running pod, or pick one); --json bridges stdin/stdout to the socket as raw JSON lines")
@@ -266,9 +266,14 @@ system prompt are the source's. Example:
   return program;
 }
 
+/** The exit code of a usage error (commander's own errors and `podd` alone); README "Exit codes". */
+export const USAGE_EXIT_CODE = 2;
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {
+  // Commander has printed its message (and the help) already; --help and --version end here too, with 0.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : USAGE_EXIT_CODE);
   const exitCode = error instanceof CliError ? error.exitCode : 1;
   process.stderr.write(`podd: ${error instanceof Error ? error.message : String(error)}\n`);
   // A refused request can leave a socket open; nothing else is pending once a command failed.

@@ -1,7 +1,8 @@
 /**
  * The CLI and pods that are not running, with real pod processes and the real `podd`:
  * `ls --all` (stopped pods, text, --json, --tree), the "not running" / "unknown pod" errors,
- * `podd rm` and `podd logs` (pretty, --json, --follow). Waits are on process exits and output.
+ * `podd rm`, `podd logs` (pretty, --json, --follow) and the exit code of a usage error. Waits
+ * are on process exits and output.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -163,5 +164,17 @@ describe.concurrent("pods that are not running", () => {
     expect(follow.stdout()).not.toContain('"level"');
     follow.child.kill("SIGINT");
     expect((await follow.result).code).toBe(0);
+  }, 60_000);
+
+  it("a usage error (unknown option or command, bad option value, missing argument) exits 2; --help exits 0", async ({ expect }) => {
+    const home = tempHome();
+    for (const args of [["--frob"], ["frob"], ["ls", "--frob"], ["start", "x", "--max-turns", "0"], ["send"], []]) {
+      const result = await podd(home, args);
+      expectExit(result, 2, args);
+      expect(result.stderr, args.join(" ")).toMatch(/error: |Usage: podd/);
+    }
+    const help = await podd(home, ["--help"]);
+    expectExit(help, 0);
+    expect(help.stdout).toContain('Exit codes: 0 ok, 1 failed or pod unreachable, 2 usage or validation error; podd send also 3-6 (README.md, "Exit codes").');
   }, 60_000);
 });
