@@ -29,7 +29,7 @@ trap '$podd stop "$name" --tree >/dev/null 2>&1 || true' EXIT
 echo
 echo "\$ podd send $name \"Give me an overview of this repository\""
 $podd send "$name" "Give me an overview of this repository" || fail "the root's run did not finish (podd send exited $?)"
-state="$(progress)"
+state="$(progress)" || fail "cannot read the root's session (podd export $name)"
 [[ "$state" != failed:* ]] || fail "${state#failed: }"
 echo
 echo "\$ podd ls --tree"
@@ -38,7 +38,7 @@ echo
 # The children report when they finish; the root then reads their answers and summarises.
 # Wait (at most 30 s) for that summary to reach the root's session; a child's error ends the wait.
 for _ in $(seq 1 150); do
-  state="$(progress)"
+  state="$(progress)" || fail "cannot read the root's session (podd export $name)"
   [[ "$state" != failed:* ]] || fail "${state#failed: }"
   [ "$state" = done ] && break
   sleep 0.2

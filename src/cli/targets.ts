@@ -53,6 +53,12 @@ export function notRunningMessage(name: string, why?: string): string {
     return `pod ${name} is not running (its process, pid ${listing.status?.pid ?? "?"}, has exited); start it again: podd start ${name}`;
   }
   if (podDataDirNames(paths).includes(name)) return `pod ${name} is not running (stopped); start it again: podd start ${name}`;
+  return unknownPodMessage(name);
+}
+
+/** `unknown pod NAME; did you mean A, B? (…where to look…)`: for a name with neither a runtime dir nor a data dir. */
+export function unknownPodMessage(name: string): string {
+  const paths = poddPaths();
   const known = [...new Set([...listPods(paths).map((pod) => pod.name), ...podDataDirNames(paths)])];
   const near = nearNames(name, known);
   const hint = near.length > 0 ? `; did you mean ${near.join(", ")}?` : "";
