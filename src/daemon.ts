@@ -359,6 +359,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
     compact_at: compactAt,
     scope_only: scopeOnly || undefined,
     compact_timeout_ms: compactTimeoutMs,
+    parent_socket: options.parentSocket === undefined ? undefined : path.resolve(options.parentSocket),
     created_at_ms: restored?.created_at_ms ?? now(),
     updated_at_ms: now(),
   };

@@ -1,43 +1,84 @@
 /** Commands that look at pods without driving them: ls and status. */
 import { PodClient } from "../client/pod-client.js";
-import { listPods, type PodListing } from "../client/pod-directory.js";
+import { listAllPods, listPods, listStoppedPods, type PodListing } from "../client/pod-directory.js";
 import { buildPodTree, flattenPodTree, type PodTreeNode, type PodTreeRow } from "../client/pod-tree.js";
 import { readPodMetadata, type PodMetadata } from "../client/pod-metadata-file.js";
 import { podPaths } from "../config/paths.js";
 import { formatBytes } from "../config/instructions.js";
 import { modelText } from "./start.js";
-import { CliError, formatAge, poddPaths, table } from "./targets.js";
+import { CliError, formatAge, notRunningMessage, poddPaths, table } from "./targets.js";
 
-function row(pod: PodListing): string[] {
+function row(pod: PodListing, options: { all?: boolean }): string[] {
+  if (pod.state === "stopped") {
+    const cells = [pod.name, "stopped", "-", "-", pod.stopped?.metadata?.model ?? "-", "-"];
+    if (options.all) cells.splice(4, 0, pod.stopped ? `${formatAge(pod.stopped.lastActivityMs)} ago` : "-");
+    return cells;
+  }
   const status = pod.state === "alive" ? (pod.status?.status ?? "?") : "dead";
-  return [pod.name, status, String(pod.status?.pid ?? "-"), pod.status ? formatAge(pod.status.started_at_ms) : "-", pod.status?.model ?? "-", pod.status?.socket ?? "-"];
+  const cells = [pod.name, status, String(pod.status?.pid ?? "-"), pod.status ? formatAge(pod.status.started_at_ms) : "-", pod.status?.model ?? "-", pod.status?.socket ?? "-"];
+  if (options.all) cells.splice(4, 0, pod.status ? `${formatAge(pod.status.updated_at_ms)} ago` : "-");
+  return cells;
 }
 
-const HEADER = ["NAME", "STATUS", "PID", "AGE", "MODEL", "SOCKET"];
+function header(options: { all?: boolean }): string[] {
+  return options.all ? ["NAME", "STATUS", "PID", "AGE", "LAST ACTIVITY", "MODEL", "SOCKET"] : ["NAME", "STATUS", "PID", "AGE", "MODEL", "SOCKET"];
+}
+
+/** The `--json` object of a pod: `{name, state, ...status.json}`; a stopped pod: `{name, state, model, cwd, session_id, segment_id, parent_socket?, last_activity_ms}`. */
+function podJson(pod: PodListing, options: { all?: boolean }): Record<string, unknown> {
+  if (pod.state === "stopped") {
+    const metadata = pod.stopped?.metadata;
+    return {
+      name: pod.name,
+      state: pod.state,
+      model: metadata?.model,
+      cwd: metadata?.cwd,
+      session_id: metadata?.session_id,
+      segment_id: metadata?.segment_id,
+      parent_socket: metadata?.parent_socket,
+      last_activity_ms: pod.stopped?.lastActivityMs,
+    };
+  }
+  const json: Record<string, unknown> = { name: pod.name, state: pod.state, ...pod.status };
+  if (options.all && pod.status) json.last_activity_ms = pod.status.updated_at_ms;
+  return json;
+}
 
 /**
- * `podd ls [--tree] [--json]`: every pod with a runtime dir: name, status (or `dead` for one
- * left by a killed pod), pid, age, model, socket. `--json`: an array of
- * `{name, state, ...status.json}` (a child's `parent_socket` included).
+ * `podd ls [--tree] [--all] [--json]`: every pod with a runtime dir: name, status (or `dead` for
+ * one left by a killed pod), pid, age, model, socket. `--all` adds the stopped pods (a data dir
+ * under `$PODD_HOME/pods`, no runtime dir) with status `stopped` and their model spec, and a
+ * LAST ACTIVITY column (a live pod: its last status change; a stopped pod: its session's last
+ * write). `--json`: an array of `{name, state, ...status.json}` (a child's `parent_socket`
+ * included); with `--all` each also has `last_activity_ms` (ms since the epoch), and a stopped
+ * pod is `{name, state: "stopped", model, cwd, session_id, segment_id, parent_socket?,
+ * last_activity_ms}`.
  *
  * `--tree`: children indented under their parent (the running pod whose socket is their
  * `parent_socket`; see buildPodTree); a pod whose parent is not running is a root, its socket
- * followed by `(parent <socket> not running)`. `--tree --json`: an array of the roots, each
- * `{name, state, ...status.json, children: [<same shape>…], detached?: {reason:
+ * followed by `(parent <socket> not running)`. With `--all`, a pod whose parent is not running
+ * is placed under that parent's stopped (or dead) row instead. `--tree --json`: an array of the
+ * roots, each `{<the --json object>, children: [<same shape>…], detached?: {reason:
  * "parent_not_running" | "parent_cycle", parent_socket}}`.
  */
-export function lsCommand(options: { json?: boolean; tree?: boolean }): void {
-  const pods = listPods(poddPaths());
+export function lsCommand(options: { json?: boolean; tree?: boolean; all?: boolean }): void {
+  const pods = options.all ? listAllPods(poddPaths()) : listPods(poddPaths());
   if (options.tree) return lsTree(pods, options);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(pods.map((pod) => ({ name: pod.name, state: pod.state, ...pod.status })))}\n`);
+    process.stdout.write(`${JSON.stringify(pods.map((pod) => podJson(pod, options)))}\n`);
     return;
   }
   if (pods.length === 0) {
-    process.stdout.write("no pods\n");
+    process.stdout.write(options.all ? "no pods\n" : noLivePods());
     return;
   }
-  process.stdout.write(table([HEADER, ...pods.map(row)]));
+  process.stdout.write(table([header(options), ...pods.map((pod) => row(pod, options))]));
+}
+
+/** `no pods`, and how many stopped pods `--all` would show. */
+function noLivePods(): string {
+  const stopped = listStoppedPods(poddPaths()).length;
+  return stopped === 0 ? "no pods\n" : `no running pods (${stopped} stopped: podd ls --all)\n`;
 }
 
 interface PodTreeJson extends Record<string, unknown> {
@@ -47,8 +88,8 @@ interface PodTreeJson extends Record<string, unknown> {
   detached?: { reason: string; parent_socket: string };
 }
 
-function treeJson(node: PodTreeNode): PodTreeJson {
-  const json: PodTreeJson = { name: node.listing.name, state: node.listing.state, ...node.listing.status, children: node.children.map(treeJson) };
+function treeJson(node: PodTreeNode, options: { all?: boolean }): PodTreeJson {
+  const json: PodTreeJson = { ...podJson(node.listing, options), name: node.listing.name, state: node.listing.state, children: node.children.map((child) => treeJson(child, options)) };
   if (node.detached) json.detached = { reason: node.detached.reason, parent_socket: node.detached.parentSocket };
   return json;
 }
@@ -66,23 +107,24 @@ function detachedNote(node: PodTreeNode): string {
   return reason === "parent_cycle" ? `  (parent ${parentSocket}: a cycle of parents)` : `  (parent ${parentSocket} not running)`;
 }
 
-function lsTree(pods: PodListing[], options: { json?: boolean }): void {
-  const roots = buildPodTree(pods);
+function lsTree(pods: PodListing[], options: { json?: boolean; all?: boolean }): void {
+  const roots = buildPodTree(pods, { adoptByNotRunning: options.all });
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(roots.map(treeJson))}\n`);
+    process.stdout.write(`${JSON.stringify(roots.map((root) => treeJson(root, options)))}\n`);
     return;
   }
   if (pods.length === 0) {
-    process.stdout.write("no pods\n");
+    process.stdout.write(options.all ? "no pods\n" : noLivePods());
     return;
   }
+  const socketColumn = options.all ? 6 : 5;
   const rows = flattenPodTree(roots).map((treeRow) => {
-    const cells = row(treeRow.node.listing);
+    const cells = row(treeRow.node.listing, options);
     cells[0] = treeName(treeRow);
-    cells[5] = `${cells[5] ?? "-"}${detachedNote(treeRow.node)}`;
+    cells[socketColumn] = `${cells[socketColumn] ?? "-"}${detachedNote(treeRow.node)}`;
     return cells;
   });
-  process.stdout.write(table([HEADER, ...rows]));
+  process.stdout.write(table([header(options), ...rows]));
 }
 
 /** A pod's saved settings as `podd status --json` shows them (from its metadata.json). */
@@ -155,8 +197,7 @@ function settingsLines(settings: SavedSettings, provider: string, model: string)
 export async function statusCommand(name: string | undefined, options: { json?: boolean }): Promise<void> {
   if (!name) return lsCommand(options);
   const pod = listPods(poddPaths()).find((listing) => listing.name === name);
-  if (!pod?.status) throw new CliError(`pod ${name} is not running`);
-  if (pod.state === "dead") throw new CliError(`pod ${name} is not running (its runtime dir was left by pid ${pod.status.pid}, which has exited)`);
+  if (!pod?.status || pod.state !== "alive") throw new CliError(notRunningMessage(name));
   const client = await PodClient.connect(pod.status.socket);
   const snapshot = await client.waitFor("snapshot");
   await client.close();

@@ -2,7 +2,7 @@
  * `podd`: the command-line client. Every command is a pure client of a pod's socket (through
  * src/client/) or of the runtime dir's status files; `podd start` launches the pod process.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CliError } from "./cli-error.js";
 import type { ExportFormat } from "./sessions.js";
 
@@ -15,6 +15,8 @@ const rewind = () => import("./rewind.js");
 const compact = () => import("./compact.js");
 const attach = () => import("./attach.js");
 const sessions = () => import("./sessions.js");
+const rm = () => import("./rm.js");
+const logs = () => import("./logs.js");
 
 function positiveInt(value: string): number {
   const number = Number(value);
@@ -47,6 +49,8 @@ export function buildProgram(): Command {
   const program = new Command("podd")
     .description("podd: a Unix-socket pod daemon for LLM agents")
     .version("0.1.0")
+    // Usage errors (unknown command or option, missing or bad argument) exit 2, not commander's 1: see the catch below.
+    .exitOverride()
     .showHelpAfterError()
     .addHelpText(
       "after",
@@ -61,6 +65,8 @@ Environment:
   OPENAI_COMPATIBLE_API_KEY  key for --model openai-compatible:<model> (optional: local servers need none)
   OPENAI_BASE_URL            default --base-url for openai-compatible
 A profile's api_key_env names another key variable. Keys are handed to the pod on a pipe, never in its environment.
+
+Exit codes: 0 ok, 1 failed or pod unreachable, 2 usage or validation error; podd send also 3-6 (README.md, "Exit codes").
 `,
     );
 
@@ -220,9 +226,21 @@ instructions are the source's (the fork reads the AGENTS.md of its own cwd). Exa
   program
     .command("ls")
     .description("list pods: name, status, pid, age, model, socket")
-    .option("--tree", "children indented under their parent pod; a pod whose parent is not running is shown at the top level")
+    .option("--all", "also the stopped pods (a data dir under $PODD_HOME/pods, no process), and a LAST ACTIVITY column")
+    .option("--tree", "children indented under their parent pod; a pod whose parent is not running is shown at the top level (with --all: under its stopped parent)")
     .option("--json", "machine-readable output (with --tree: the roots, each with its children nested)")
-    .action(async (options: { json?: boolean; tree?: boolean }) => (await inspect()).lsCommand(options));
+    .action(async (options: { json?: boolean; tree?: boolean; all?: boolean }) => (await inspect()).lsCommand(options));
+
+  program
+    .command("rm")
+    .description("delete stopped pods: their data dir (metadata, inbox, logs, children), their sessions and a stale runtime dir")
+    .argument("<pod...>", "pod names")
+    .option("--keep-sessions", "keep the pods' sessions (still listed by `podd sessions`)")
+    .addHelpText(
+      "after",
+      "\nRefused (exit 1, the other pods are still removed): a running pod (stop it first: podd stop <pod>), a stopped child\nof a running pod (stop its parent first), an unknown name. The pods must be stopped; nothing of a running pod is touched.",
+    )
+    .action(async (names: string[], options: { keepSessions?: boolean }) => (await rm()).rmCommand(names, options));
 
   program
     .command("attach")
@@ -248,11 +266,12 @@ instructions are the source's (the fork reads the AGENTS.md of its own cwd). Exa
 
   program
     .command("logs")
-    .description("print a pod's log (pino JSON lines)")
-    .argument("<name>", "pod name")
-    .option("-f, --follow", "keep printing new lines")
+    .description("print a pod's log, pretty-printed (one line per record: time, level, message, fields); --json: the raw pino JSON lines")
+    .argument("<name>", "pod name (running or stopped)")
+    .option("-f, --follow", "keep printing new lines until Ctrl-C")
     .option("-n, --lines <n>", "only the last n lines", positiveInt)
-    .action(async (name: string, options: { follow?: boolean; lines?: number }) => (await talk()).logsCommand(name, options));
+    .option("--json", "the raw pino JSON lines, as in the file")
+    .action(async (name: string, options: { follow?: boolean; lines?: number; json?: boolean }) => (await logs()).logsCommand(name, options));
 
   program
     .command("sessions")
@@ -285,9 +304,14 @@ instructions are the source's (the fork reads the AGENTS.md of its own cwd). Exa
   return program;
 }
 
+/** The exit code of a usage error (commander's own errors and `podd` alone); README "Exit codes". */
+export const USAGE_EXIT_CODE = 2;
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {
+  // Commander has printed its message (and the help) already; --help and --version end here too, with 0.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : USAGE_EXIT_CODE);
   const exitCode = error instanceof CliError ? error.exitCode : 1;
   process.stderr.write(`podd: ${error instanceof Error ? error.message : String(error)}\n`);
   // A refused request can leave a socket open; nothing else is pending once a command failed.

@@ -22,7 +22,7 @@ import {
 } from "../client/session-files.js";
 import { renderHistory } from "./history-text.js";
 import { renderMarkdown } from "./markdown-export.js";
-import { CliError, formatAge, poddPaths, table } from "./targets.js";
+import { CliError, formatAge, poddPaths, table, unknownPodMessage } from "./targets.js";
 import { transcriptOf } from "./transcript.js";
 
 /** Formats of `podd export --format` (main.ts lists them as the option's choices). */
@@ -117,7 +117,7 @@ function podSession(podName: string, sessionId: string | undefined): PodSession 
   if (id === undefined) {
     if (problem) throw new CliError(`cannot read pod ${podName}'s metadata: ${problem}`);
     const dataDir = path.join(paths.home, "pods", podName);
-    if (!fs.existsSync(dataDir)) throw new CliError(`no pod named ${podName} in ${path.dirname(dataDir)} (\`podd sessions\` lists the sessions there are)`);
+    if (!fs.existsSync(dataDir)) throw new CliError(`${unknownPodMessage(podName)}; \`podd sessions\` lists the sessions there are`);
     throw new CliError(`pod ${podName} has no session (no metadata.json in ${dataDir}); \`podd sessions\` lists the sessions there are`);
   }
   const session = readSession(paths, id);

@@ -1,12 +1,10 @@
 /** Commands that talk to a running pod over its socket: send, notify, pause, resume, cancel, stop, attach --json. */
-import fs from "node:fs";
 import type { Event, Method } from "../../protocol/index.js";
 import { PodRequestError, type PodClient } from "../client/pod-client.js";
 import { describeRunOutcome, RUN_EXIT_CODES, RunEndReader, type RunOutcome } from "../client/run-end.js";
 import { isProcessAlive, listPods, readPodStatus, type PodListing } from "../client/pod-directory.js";
 import { buildPodTree, findPodTreeNode, podTreeLevelsDeepestFirst } from "../client/pod-tree.js";
-import { podPaths } from "../config/paths.js";
-import { CliError, connectTo, poddPaths, request } from "./targets.js";
+import { CliError, connectTo, notRunningMessage, poddPaths, request } from "./targets.js";
 
 /** The most a `podd send` message may hold: the pod refuses a method line over 8 MiB (wire-protocol.md, Framing). */
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024 - 4096;
@@ -261,7 +259,7 @@ async function stopTreeMember(pod: PodListing, timeoutMs: number): Promise<boole
  */
 async function stopTree(target: string, options: { timeoutMs: number }): Promise<void> {
   const root = findPodTreeNode(buildPodTree(listPods(poddPaths())), target);
-  if (!root) throw new CliError(`pod ${target} is not running`);
+  if (!root) throw new CliError(target.includes("/") ? `no pod is running at ${target}` : notRunningMessage(target));
   const survivors: PodListing[] = [];
   for (const level of podTreeLevelsDeepestFirst(root)) {
     const outcomes = await Promise.all(
@@ -304,37 +302,4 @@ export async function attachJsonCommand(target: string, options: { until?: strin
   process.once("SIGINT", () => void client.close());
   await client.closed;
   process.stdin.destroy();
-}
-
-/** `podd logs <pod>`: print the pod's log file (pino JSON lines); `--follow` keeps printing. */
-export async function logsCommand(name: string, options: { follow?: boolean; lines?: number }): Promise<void> {
-  let logFile: string;
-  try {
-    logFile = podPaths(poddPaths(), name).logFile;
-  } catch (error) {
-    throw new CliError((error as Error).message, 2);
-  }
-  if (!fs.existsSync(logFile)) throw new CliError(`no log for pod ${name} at ${logFile}`);
-  const text = fs.readFileSync(logFile, "utf8");
-  const lines = text.split("\n").filter((line) => line !== "");
-  process.stdout.write(lines.slice(-(options.lines ?? lines.length)).map((line) => `${line}\n`).join(""));
-  if (!options.follow) return;
-  let offset = Buffer.byteLength(text);
-  await new Promise<void>((resolve) => {
-    const watcher = fs.watch(logFile, () => {
-      const size = fs.statSync(logFile).size;
-      if (size < offset) offset = 0;
-      if (size === offset) return;
-      const fd = fs.openSync(logFile, "r");
-      const buffer = Buffer.alloc(size - offset);
-      fs.readSync(fd, buffer, 0, buffer.length, offset);
-      fs.closeSync(fd);
-      offset = size;
-      process.stdout.write(buffer);
-    });
-    process.once("SIGINT", () => {
-      watcher.close();
-      resolve();
-    });
-  });
 }

@@ -1,21 +1,29 @@
 /**
- * Finding pods: a pod's runtime dir holds `status.json` (written by the pod) and `sock`.
- * This module reads them for the CLI (`podd ls`, `podd status`) without talking to the pod,
- * and checks liveness by pid.
+ * Finding pods: a pod's runtime dir holds `status.json` (written by the pod) and `sock`; its
+ * data dir `<home>/pods/<name>/` outlives the process (metadata.json, logs). This module reads
+ * them for the CLI (`podd ls [--all]`, `podd status`, the "not running" errors) without talking
+ * to the pod, and checks liveness by pid.
  */
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { podPaths, type PoddPaths } from "../config/paths.js";
+import { podNameProblem } from "../../protocol/pod-name.js";
+import { podPaths, sessionDir, type PoddPaths } from "../config/paths.js";
 import type { PodStatusFile } from "../config/pod-status-file.js";
+import { readPodMetadata, type PodMetadata } from "./pod-metadata-file.js";
 
 export type { PodStatusFile };
 
 export interface PodListing {
   name: string;
-  /** `alive` when the pid in status.json is running; `dead` when the runtime dir was left by a killed pod. */
-  state: "alive" | "dead";
+  /**
+   * `alive` when the pid in status.json is running; `dead` when the runtime dir was left by a
+   * killed pod; `stopped` (only from listAllPods) for a pod with a data dir and no runtime dir.
+   */
+  state: "alive" | "dead" | "stopped";
   status?: PodStatusFile;
+  /** Set for `stopped`. */
+  stopped?: StoppedPod;
 }
 
 /** Whether `pid` is a running process. A zombie (exited, not yet reaped) counts as dead: on Linux its /proc state is `Z`. */
@@ -74,4 +82,76 @@ export function socketAnswers(socketPath: string): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
+}
+
+/** A pod with a data dir under `<home>/pods/` and no runtime dir: it ran before and was stopped. */
+export interface StoppedPod {
+  name: string;
+  /** Its metadata.json, when it has a usable one (a pod that never got as far as a session has none). */
+  metadata?: PodMetadata;
+  /** The socket it listens on when started again (`<runtime>/<name>/sock`). */
+  socket: string;
+  /**
+   * Its last activity, ms since the epoch: the newest modification time of its active session
+   * segment, its metadata.json and its pod.log (the data dir's own when none of them exists).
+   */
+  lastActivityMs: number;
+}
+
+function mtimeMs(file: string): number | undefined {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Names of the pods with a data dir (`<home>/pods/<name>/`, a valid pod name), sorted. */
+export function podDataDirNames(paths: PoddPaths): string[] {
+  const root = path.join(paths.home, "pods");
+  try {
+    return fs
+      .readdirSync(root, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && podNameProblem(entry.name) === undefined)
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** What a stopped pod's data dir says of it (see StoppedPod); undefined for a bad name or a socket path over the limit. */
+export function readStoppedPod(paths: PoddPaths, name: string): StoppedPod | undefined {
+  let pod;
+  try {
+    pod = podPaths(paths, name);
+  } catch {
+    return undefined;
+  }
+  const { metadata } = readPodMetadata(pod.dataDir);
+  const segment = metadata ? path.join(sessionDir(paths, metadata.session_id), `${metadata.segment_id}.jsonl`) : undefined;
+  const times = [segment, path.join(pod.dataDir, "metadata.json"), pod.logFile].flatMap((file) => {
+    const time = file === undefined ? undefined : mtimeMs(file);
+    return time === undefined ? [] : [time];
+  });
+  return { name, metadata, socket: pod.socket, lastActivityMs: Math.round(times.length > 0 ? Math.max(...times) : (mtimeMs(pod.dataDir) ?? 0)) };
+}
+
+/**
+ * Every stopped pod, sorted by name: a data dir under `<home>/pods/` and no runtime dir (a pod
+ * whose runtime dir is there is listed by listPods, as alive or dead).
+ */
+export function listStoppedPods(paths: PoddPaths): StoppedPod[] {
+  const withRuntime = new Set(listPods(paths).map((pod) => pod.name));
+  return podDataDirNames(paths).flatMap((name) => {
+    if (withRuntime.has(name)) return [];
+    const stopped = readStoppedPod(paths, name);
+    return stopped ? [stopped] : [];
+  });
+}
+
+/** listPods and listStoppedPods together (`podd ls --all`), sorted by name. */
+export function listAllPods(paths: PoddPaths): PodListing[] {
+  const stopped = listStoppedPods(paths).map((pod): PodListing => ({ name: pod.name, state: "stopped", stopped: pod }));
+  return [...listPods(paths), ...stopped].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

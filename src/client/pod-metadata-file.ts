@@ -37,6 +37,12 @@ export interface PodMetadata {
   compact_at?: number;
   /** Time limit of a compaction's summary call, ms. */
   compact_timeout_ms?: number;
+  /**
+   * The parent pod's socket (absolute) when the pod was last started with `--parent` (a child
+   * pod); absent for a pod a user started. A parent may reuse the name of a stopped child that
+   * names its socket here (src/spawn/supervisor.ts, spawn).
+   */
+  parent_socket?: string;
   created_at_ms: number;
   updated_at_ms: number;
 }

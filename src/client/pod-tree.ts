@@ -25,27 +25,40 @@ export interface PodTreeNode {
   detached?: { reason: DetachedReason; parentSocket: string };
 }
 
-/** A pod's `parent_socket`, made absolute against its cwd (`--parent` may have been relative). */
+/** The parent socket a pod names: its status.json's `parent_socket`, or a stopped pod's metadata's. */
+function namedParentSocket(listing: PodListing): string | undefined {
+  return listing.status?.parent_socket ?? listing.stopped?.metadata?.parent_socket;
+}
+
+/** A pod's parent socket, made absolute against its cwd (`--parent` may have been relative). */
 function parentSocketOf(listing: PodListing): string | undefined {
-  const parent = listing.status?.parent_socket;
+  const parent = namedParentSocket(listing);
   if (!parent) return undefined;
-  return path.resolve(listing.status?.cwd ?? "/", parent);
+  return path.resolve(listing.status?.cwd ?? listing.stopped?.metadata?.cwd ?? "/", parent);
+}
+
+/** The socket a pod listens on (a stopped pod: the one it would listen on again). */
+function socketOf(listing: PodListing): string | undefined {
+  return listing.status?.socket ?? listing.stopped?.socket;
 }
 
 /**
  * Arrange pods as a forest. A pod is placed under the **alive** pod whose `socket` equals its
  * `parent_socket` (a dead pod's socket is not served, so it adopts no one; a dead pod is still
- * placed under its live parent). Every other pod is a root; a root that names a parent gets
+ * placed under its live parent). With `adoptByNotRunning` (`podd ls --tree --all`), a pod whose
+ * parent is not alive is placed under that parent's dead or stopped listing instead, so a stopped
+ * tree shows as a tree; a stopped pod names its parent in its metadata.json. Every other pod is a root; a root that names a parent gets
  * `detached`. Every listing appears exactly once, whatever the status files say: a cycle
  * (including a pod naming itself) is cut at the first of its pods in input order, which becomes
  * a root with `detached.reason = "parent_cycle"`. Roots and children keep the input order
  * (listPods sorts by name). O(n) plus the cycle checks, O(n · depth).
  */
-export function buildPodTree(listings: readonly PodListing[]): PodTreeNode[] {
+export function buildPodTree(listings: readonly PodListing[], options: { adoptByNotRunning?: boolean } = {}): PodTreeNode[] {
   const bySocket = new Map<string, PodListing>();
-  for (const listing of listings) {
-    const socket = listing.status?.socket;
-    if (listing.state === "alive" && socket !== undefined && !bySocket.has(path.resolve(socket))) bySocket.set(path.resolve(socket), listing);
+  const adopters = options.adoptByNotRunning ? [...listings.filter((listing) => listing.state === "alive"), ...listings.filter((listing) => listing.state !== "alive")] : listings.filter((listing) => listing.state === "alive");
+  for (const listing of adopters) {
+    const socket = socketOf(listing);
+    if (socket !== undefined && !bySocket.has(path.resolve(socket))) bySocket.set(path.resolve(socket), listing);
   }
   const parentOf = new Map<PodListing, PodListing>();
   for (const listing of listings) {
@@ -85,7 +98,7 @@ export function buildPodTree(listings: readonly PodListing[]): PodTreeNode[] {
       nodes.get(parent)?.children.push(node);
       continue;
     }
-    const parentSocket = listing.status?.parent_socket;
+    const parentSocket = namedParentSocket(listing);
     if (parentSocket) node.detached = { reason: cut.has(listing) ? "parent_cycle" : "parent_not_running", parentSocket };
     roots.push(node);
   }

@@ -27,7 +27,7 @@ import writeFileAtomic from "write-file-atomic";
 import { newPodNameProblem, type LogEntry, type PodEvent, type ScopeRule } from "../../protocol/index.js";
 import { PodClient, PodRequestError } from "../client/pod-client.js";
 import { isProcessAlive, socketAnswers } from "../client/pod-directory.js";
-import { readPodMetadata } from "../client/pod-metadata-file.js";
+import { readPodMetadata, type PodMetadata } from "../client/pod-metadata-file.js";
 import { readSession } from "../client/session-files.js";
 import { podPaths, type PoddPaths } from "../config/paths.js";
 import { canonicalPath, type Scope } from "../tools/scope.js";
@@ -201,10 +201,15 @@ export class PodSupervisor {
     }
     const existing = this.children.get(name);
     if (existing && existing.status !== "stopped") throw new ChildPodError(`pod ${name} is already a running child (status ${existing.status}); use send_to_pod, or stop_pod first`);
-    if (await socketAnswers(paths.socket)) throw new ChildPodError(`a pod named ${name} is already running; choose another name`);
-    // A stopped pod of that name that is not this pod's child has a session of its own: never overwrite it.
-    if (!existing && readPodMetadata(paths.dataDir).metadata) {
-      throw new ChildPodError(`a pod named ${name} already exists (stopped, with its own session); choose another name`);
+    if (await socketAnswers(paths.socket)) {
+      throw new ChildPodError(`a pod named ${name} is already running and is not your child; choose another name, e.g. ${this.freeName(name)}`);
+    }
+    // A stopped pod of that name: this pod's own former child is started again on a new session
+    // (its old session stays on disk); any other pod's session is never touched.
+    const { metadata } = readPodMetadata(paths.dataDir);
+    if (metadata && !this.spawnedBefore(metadata, existing)) {
+      const owner = metadata.parent_socket ? `a child of another pod (parent socket ${metadata.parent_socket})` : "a pod started by a user";
+      throw new ChildPodError(`a pod named ${name} already exists (stopped, ${owner}, with its own session); choose another name, e.g. ${this.freeName(name)}`);
     }
 
     const scope = this.resolveScope(request.scope);
@@ -435,6 +440,30 @@ export class PodSupervisor {
     if (!record) throw new ChildPodError(`no child pod named ${name}${this.childNames()}`);
     if (record.status === "stopped") throw new ChildPodError(`pod ${name} has stopped; spawn_pod it again to give it new work`);
     return record;
+  }
+
+  /**
+   * Whether the stopped pod with `metadata` is this pod's own former child: its metadata names
+   * this pod's socket as its parent, or (metadata from before podd recorded the parent) it is in
+   * this pod's children.json.
+   */
+  private spawnedBefore(metadata: PodMetadata, record: ChildRecord | undefined): boolean {
+    if (metadata.parent_socket !== undefined) return path.resolve(metadata.parent_socket) === path.resolve(this.deps.self.socket);
+    return record !== undefined;
+  }
+
+  /** `<name>-2`, `<name>-3`, …: the first that no pod has (no data dir, no runtime dir, not a child), for error messages. */
+  private freeName(name: string): string {
+    for (let n = 2; ; n += 1) {
+      const candidate = `${name.slice(0, 60)}-${n}`;
+      if (this.children.has(candidate) || candidate === this.deps.self.name) continue;
+      try {
+        const candidatePaths = podPaths(this.deps.paths, candidate);
+        if (!fs.existsSync(candidatePaths.dataDir) && !fs.existsSync(candidatePaths.runtimeDir)) return candidate;
+      } catch {
+        return `${name}-${n}`;
+      }
+    }
   }
 
   private childNames(): string {

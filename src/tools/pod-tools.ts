@@ -49,7 +49,8 @@ export const spawnPodTool = defineTool({
   description:
     "Start a child pod (a separate agent with its own process and context) and give it a task. It works on its own; " +
     "you are woken by a notification when it finishes a turn (turn_ended), fails (errored) or stops (shut_down). " +
-    "Then read its answer with read_pod_output. Write access you give a child is yours again only when it stops.",
+    "Then read its answer with read_pod_output. Write access you give a child is yours again only when it stops. " +
+    "The name of a child of yours that has stopped may be used again (it starts on a new session); a name another pod or a user holds is refused.",
   input: z.object({
     name,
     task: z.string().min(1).describe("The child's first user message: what to do and what to report."),

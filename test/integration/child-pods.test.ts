@@ -9,7 +9,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Event } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { isProcessAlive } from "../../src/client/pod-directory.js";
+import { listSessions } from "../../src/client/session-files.js";
 import { script } from "../../src/model/scripted/script-builder.js";
+import { waitForPidExit } from "../helpers/cli-run.js";
 import { cleanupAll, connectClient, connectWithSnapshot, isIdleStatus, runText, startPod, tempHome, writeScenario } from "../helpers/pod-process.js";
 
 type Home = ReturnType<typeof tempHome>;
@@ -168,7 +170,7 @@ describe("child pods", () => {
     client.send(runText("try"));
     const events = await client.collectUntil(isIdleStatus);
     expect(events.find((event) => event.event === "tool_result")).toMatchObject({
-      data: { is_error: true, output: expect.stringContaining("a pod named mine already exists (stopped, with its own session)") },
+      data: { is_error: true, output: expect.stringContaining("a pod named mine already exists (stopped, a pod started by a user, with its own session); choose another name, e.g. mine-2") },
     });
     const metadata = JSON.parse(fs.readFileSync(path.join(home.home, "pods", "mine", "metadata.json"), "utf8")) as { model: string };
     expect(metadata.model).toContain("scripted:");
@@ -198,6 +200,57 @@ describe("child pods", () => {
     expect(fs.readdirSync(home.runtime)).not.toContain("broken");
     expect(childrenOf(home, "hopeful")).toEqual([]);
     client.destroy();
+  });
+
+  it("a parent spawns its own stopped child again by name, also from a new session: a new session, the old one kept; another pod's stopped child is refused", async () => {
+    const home = tempHome();
+    const work = fs.mkdtempSync(path.join(home.home, "work-"));
+    const kidScenario = writeScenario(home, script().text("kid answer").finish().whenExhausted("repeat_last").build());
+    const spawnKid = { name: "kid", task: "answer", model: `scripted:${kidScenario}` };
+    const spawnAndStop = script().toolCall("spawn_pod", spawnKid).finish().toolCall("stop_pod", { name: "kid" }).finish().text("done").finish().build();
+    const first = await startPod({ home, name: "reuser", cwd: work, scenario: spawnAndStop });
+    const firstClient = (await connectWithSnapshot(first)).client;
+    firstClient.send(runText("go"));
+    const firstResults = (await firstClient.collectUntil((event) => event.event === "run_end")).flatMap((event) => (event.event === "tool_result" ? [event.data] : []));
+    expect(firstResults.map((result) => [result.is_error, result.summary])).toEqual([
+      [false, expect.stringMatching(/^spawned kid \(pid \d+\)$/)],
+      [false, "stopped kid"],
+    ]);
+    firstClient.destroy();
+    await first.stop();
+
+    // The same parent on a new session (as `npm run demo` run twice) takes its former child's name again.
+    const parent = await startPod({ home, name: "reuser", cwd: work, extraArgs: ["--new"], scenario: script().toolCall("spawn_pod", spawnKid).finish().text("respawned").finish().build() });
+    const { client } = await connectWithSnapshot(parent);
+    client.send(runText("again"));
+    const events = await client.collectUntil((event) => event.event === "run_end");
+    trackChildren(home, "reuser");
+    expect(events.find((event) => event.event === "tool_result")).toMatchObject({ data: { is_error: false, summary: expect.stringMatching(/^spawned kid \(pid \d+\)$/) } });
+    await waitForReports(client, events, (seen) => seen.includes("turn_ended:kid"));
+    // The old session is still on disk beside the new one, which the child now holds.
+    const kidSessions = listSessions({ home: home.home, runtime: home.runtime }).filter((session) => session.podName === "kid");
+    expect(kidSessions).toHaveLength(2);
+    const [record] = childrenOf(home, "reuser");
+    if (!record) throw new Error("no child");
+    expect(record.status).not.toBe("stopped");
+    client.destroy();
+
+    // Once kid and reuser have stopped, another pod may not take the name over.
+    const kidClient = await connectClient(path.join(home.runtime, "kid", "sock"));
+    kidClient.send({ method: "shutdown" });
+    expect(await waitForPidExit(record.pid)).toBe(true);
+    await parent.stop();
+    const other = await startPod({ home, name: "other", cwd: work, scenario: script().toolCall("spawn_pod", spawnKid).finish().text("ok").finish().build() });
+    const otherClient = (await connectWithSnapshot(other)).client;
+    otherClient.send(runText("try"));
+    const otherEvents = await otherClient.collectUntil(isIdleStatus);
+    expect(otherEvents.find((event) => event.event === "tool_result")).toMatchObject({
+      data: {
+        is_error: true,
+        output: expect.stringContaining(`a pod named kid already exists (stopped, a child of another pod (parent socket ${parent.socket}), with its own session); choose another name, e.g. kid-2`),
+      },
+    });
+    otherClient.destroy();
   });
 
   it("refuses to give write scope the parent does not hold, with a clear error", async () => {

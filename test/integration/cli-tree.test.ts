@@ -122,7 +122,7 @@ describe.concurrent("podd ls --tree, stop --tree, cancel --tree", () => {
 
     const unknown = await podd(home, ["stop", "nobody", "--tree"]);
     expectExit(unknown, 1, ["stop", "nobody", "--tree"]);
-    expect(unknown.stderr).toMatch(/pod nobody is not running/);
+    expect(unknown.stderr).toMatch(/unknown pod nobody/);
   });
 
   it("cancel --tree sends cancel{cascade:true}, which cancels the pod's run like a plain cancel", async ({ expect }) => {

@@ -540,7 +540,7 @@ describe.concurrent("podd status, ls, stop, attach, logs, help, signals", () => 
     expectExit(again, 1);
     expect(again.stderr).toMatch(/pod stopper is not running/);
 
-    const logs = await podd(home, ["logs", "stopper"]);
+    const logs = await podd(home, ["logs", "stopper", "--json"]);
     expectExit(logs, 0);
     const records = logs.stdout.trim().split("\n").map((line) => JSON.parse(line) as { msg: string; pod: string });
     expect(records.map((record) => record.msg)).toContain("pod ready");

@@ -110,10 +110,12 @@ describe("podd sessions / history / export", () => {
   it("refuses clearly: no sessions, an unknown pod, a session of another pod, a missing or unknown --format", async () => {
     const home = tempHome();
     expect((await podd(home, ["sessions"])).stdout).toBe(`no sessions in ${path.join(home.home, "sessions")}\n`);
-    expect((await podd(home, ["history", "ghost"], 1)).stderr).toBe(`podd: no pod named ghost in ${path.join(home.home, "pods")} (\`podd sessions\` lists the sessions there are)\n`);
-    expect((await podd(home, ["export", "ghost", "--format", "jsonl"], 1)).stderr).toContain("no pod named ghost");
-    expect((await podd(home, ["export", "ghost"], 1)).stderr).toContain("error: required option '--format <jsonl|markdown>' not specified");
-    expect((await podd(home, ["export", "ghost", "--format", "csv"], 1)).stderr).toContain("Allowed choices are jsonl, markdown");
+    expect((await podd(home, ["history", "ghost"], 1)).stderr).toBe(
+      "podd: unknown pod ghost (`podd ls --all` lists the pods; `podd start ghost` starts a new one); `podd sessions` lists the sessions there are\n",
+    );
+    expect((await podd(home, ["export", "ghost", "--format", "jsonl"], 1)).stderr).toContain("unknown pod ghost");
+    expect((await podd(home, ["export", "ghost"], 2)).stderr).toContain("error: required option '--format <jsonl|markdown>' not specified");
+    expect((await podd(home, ["export", "ghost", "--format", "csv"], 2)).stderr).toContain("Allowed choices are jsonl, markdown");
 
     const pod = await startPod({ home, name: "one", scenario: script().build() });
     const { sessionId } = currentSegment(pod);
