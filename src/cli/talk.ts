@@ -96,7 +96,6 @@ async function streamRun(target: string, method: Extract<Method, { method: "run"
     });
     void client.closed.then(() => resolve({ kind: "failed", code: "internal", message: `pod ${target} closed the connection before the run ended` }));
   });
-  await sendWhenFree(client, method, options.queue ?? false, () => status === "running", (wake) => (notRunning = wake));
   let interrupts = 0;
   const onInterrupt = (): void => {
     interrupts += 1;
@@ -108,7 +107,14 @@ async function streamRun(target: string, method: Extract<Method, { method: "run"
     process.stderr.write(`podd: detached; the run goes on in pod ${target} (\`podd attach ${target}\` to follow it)\n`);
     process.exit(130);
   };
+  // Installed before the method is sent: the run's first output may reach the terminal before `sendWhenFree` returns.
   process.on("SIGINT", onInterrupt);
+  try {
+    await sendWhenFree(client, method, options.queue ?? false, () => status === "running", (wake) => (notRunning = wake));
+  } catch (error) {
+    process.off("SIGINT", onInterrupt);
+    throw error;
+  }
   const result = await outcome;
   process.off("SIGINT", onInterrupt);
   if (!options.json && !endedWithNewline) process.stdout.write("\n");

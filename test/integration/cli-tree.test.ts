@@ -138,7 +138,7 @@ describe.concurrent("podd ls --tree, stop --tree, cancel --tree", () => {
     expect(cancel.stdout).toBe("idle\n");
     const sent = await send.result;
     expect(sent.stdout).toBe("partial\n");
-    expect(sent.stderr).toMatch(/Cancelled/); // as after a plain cancel
+    expect(sent.stderr).toMatch(/run cancelled/); // as after a plain cancel
   });
 });
 
