@@ -101,6 +101,11 @@ export function runCli(args: readonly string[], options: CliOptions): Promise<Cl
   return spawnCli(args, options).result;
 }
 
+/** `podd <args…>` in a test home: its environment, run from its directory. */
+export function runCliIn(home: { home: string; env: NodeJS.ProcessEnv }, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return runCli(args, { env: home.env, cwd: home.home, ...options });
+}
+
 /** A readable description of a result for assertion messages. */
 export function describeResult(args: readonly string[], result: CliResult): string {
   const how = result.timedOut ? "timed out (killed)" : `exit ${result.code ?? result.signal}`;

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, it } from "vitest";
 import { listSessions } from "../../src/client/session-files.js";
-import { expectExit, killCliProcesses, runCli, spawnCli, type CliResult } from "../helpers/cli-run.js";
+import { expectExit, killCliProcesses, spawnCli, runCliIn } from "../helpers/cli-run.js";
 import { cleanupAll, startPod, tempHome } from "../helpers/pod-process.js";
 
 afterAll(async () => {
@@ -18,9 +18,7 @@ afterAll(async () => {
 
 type Home = ReturnType<typeof tempHome>;
 
-function podd(home: Home, args: string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
-  return runCli(args, { env: home.env, cwd: home.home, ...options });
-}
+const podd = runCliIn;
 
 function sessionsOf(home: Home, pod: string): string[] {
   return listSessions({ home: home.home, runtime: home.runtime })

@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, it } from "vitest";
 import { script } from "../../src/model/scripted/script-builder.js";
-import { expectExit, isAlive, killCliProcesses, runCli, spawnCli, waitForPidExit, type CliResult } from "../helpers/cli-run.js";
+import { expectExit, isAlive, killCliProcesses, spawnCli, waitForPidExit, runCliIn } from "../helpers/cli-run.js";
 import { cleanupAll, connectClient, FakeParent, startPod, tempHome, type PodProcess } from "../helpers/pod-process.js";
 
 afterAll(async () => {
@@ -17,9 +17,7 @@ afterAll(async () => {
 
 type Home = ReturnType<typeof tempHome>;
 
-function podd(home: Home, args: string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
-  return runCli(args, { env: home.env, cwd: home.home, ...options });
-}
+const podd = runCliIn;
 
 /** root ─ {alpha ─ {grand}, beta}, all in one home. */
 async function startTree(home: Home): Promise<Record<"root" | "alpha" | "beta" | "grand", PodProcess>> {

@@ -10,7 +10,7 @@ import { afterAll, describe, it } from "vitest";
 import { decodeEvent, type Event } from "../../protocol/index.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
-import { expectExit, isAlive, killCliProcesses, runCli, spawnCli, trackDaemon, waitForPidExit, type CliResult } from "../helpers/cli-run.js";
+import { expectExit, isAlive, killCliProcesses, runCli, spawnCli, trackDaemon, waitForPidExit, runCliIn } from "../helpers/cli-run.js";
 import { cleanupAll, connectClient, names, REPO_ROOT, tempHome, writeScenario } from "../helpers/pod-process.js";
 
 afterAll(async () => {
@@ -20,9 +20,7 @@ afterAll(async () => {
 
 type Home = ReturnType<typeof tempHome>;
 
-function podd(home: Home, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  return runCli(args, { env: home.env, cwd: home.home, ...options });
-}
+const podd = runCliIn;
 
 interface StartedPod {
   name: string;

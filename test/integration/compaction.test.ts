@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Event } from "../../protocol/index.js";
+import type { Event, LogEntry } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { COMPACTION_REQUEST } from "../../src/pod/compaction.js";
@@ -36,6 +36,20 @@ function sessionFiles(pod: PodProcess): string[] {
 
 function segmentBytes(pod: PodProcess, segmentId: string): Buffer {
   return fs.readFileSync(path.join(pod.home, "sessions", metadataOf(pod).session_id, `${segmentId}.jsonl`));
+}
+
+/** The pod's active segment, its bytes and what a snapshot shows, to compare after a compaction that must change nothing. */
+async function sessionNow(pod: PodProcess): Promise<{ segment: string; bytes: Buffer; entries: LogEntry[] }> {
+  const segment = metadataOf(pod).segment_id;
+  return { segment, bytes: segmentBytes(pod, segment), entries: await snapshotEntries(pod) };
+}
+
+/** Fail-soft: the same active segment, byte for byte, no new segment file, the same snapshot. */
+async function expectSessionKept(pod: PodProcess, kept: { segment: string; bytes: Buffer; entries: LogEntry[] }): Promise<void> {
+  expect(metadataOf(pod).segment_id).toBe(kept.segment);
+  expect(segmentBytes(pod, kept.segment)).toEqual(kept.bytes);
+  expect(sessionFiles(pod)).toEqual([`${kept.segment}.jsonl`]);
+  expect(await snapshotEntries(pod)).toEqual(kept.entries);
 }
 
 describe("compact through the socket", () => {
@@ -122,19 +136,14 @@ describe("compact through the socket", () => {
     const pod = await startPod({ home: tempHome(), name: "failsoft", scenario });
     const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "hi");
-    const before = await snapshotEntries(pod);
-    const segment = metadataOf(pod).segment_id;
-    const bytes = segmentBytes(pod, segment);
+    const kept = await sessionNow(pod);
 
     client.drain();
     client.send({ method: "compact" });
     const events = await client.collectUntil(isCompactOutcome);
     expect(names(events)).toEqual(["compact_start", "compact_failed"]);
     expect(events[1]).toMatchObject({ event: "compact_failed", data: { error: expect.stringContaining("summary service down") } });
-    expect(metadataOf(pod).segment_id).toBe(segment);
-    expect(segmentBytes(pod, segment)).toEqual(bytes);
-    expect(sessionFiles(pod)).toEqual([`${segment}.jsonl`]);
-    expect(await snapshotEntries(pod)).toEqual(before);
+    await expectSessionKept(pod, kept);
 
     const after = await runTurn(client, "are you there?");
     expect(after.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: "still here" } }]);
@@ -157,9 +166,7 @@ describe("compact through the socket", () => {
     const pod = await startPod({ home: tempHome(), name: "notasummary", scenario });
     const { client } = await connectWithSnapshot(pod);
     await runTurn(client, "make a plan");
-    const before = await snapshotEntries(pod);
-    const segment = metadataOf(pod).segment_id;
-    const bytes = segmentBytes(pod, segment);
+    const kept = await sessionNow(pod);
 
     for (const expected of [/called a tool \(read_file\) after "Let me re-read the plan first\." instead of writing a summary/, /too short to be a summary \(30 characters, at least 1\d\d needed\)/]) {
       client.drain();
@@ -168,10 +175,7 @@ describe("compact through the socket", () => {
       expect(names(events)).toEqual(["compact_start", "compact_failed"]);
       const failed = events[1];
       expect(failed?.event === "compact_failed" && failed.data.error).toMatch(expected);
-      expect(metadataOf(pod).segment_id).toBe(segment);
-      expect(segmentBytes(pod, segment)).toEqual(bytes);
-      expect(sessionFiles(pod)).toEqual([`${segment}.jsonl`]);
-      expect(await snapshotEntries(pod)).toEqual(before);
+      await expectSessionKept(pod, kept);
     }
     const after = await runTurn(client, "are you there?");
     expect(after.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: "still here" } }]);
