@@ -17,6 +17,7 @@ import { readReadiness, type ReadyInfo } from "../client/readiness.js";
 import { readPodMetadata, type PodMetadata } from "../client/pod-metadata-file.js";
 import { missingDirs, removeDirs } from "../config/created-dirs.js";
 import { formatBytes, readInstructionsArgument } from "../config/instructions.js";
+import { REAL_MODEL_HINT } from "../config/model-config.js";
 import { newPodNameProblem } from "../../protocol/pod-name.js";
 import { CliError } from "./cli-error.js";
 import { formatAge } from "./format-age.js";
@@ -81,8 +82,7 @@ export function defaultPodName(cwd: string): string {
 const EXIT_WAIT_MS = 5_000;
 
 /** The embedded demo model's line in `podd start` output. */
-export const DEMO_MODEL_NOTE =
-  "embedded demo model (plays a fixed script) — use --model anthropic:<model>, openai:<model> or openai-compatible:<model> --base-url … for a real one";
+export const DEMO_MODEL_NOTE = `embedded demo model (plays a fixed script) — use ${REAL_MODEL_HINT} for a real one`;
 
 export async function startCommand(nameArgument: string | undefined, options: StartOptions): Promise<void> {
   const here = process.cwd();

@@ -17,6 +17,9 @@ import { modelLimits } from "./model-catalog.js";
 export type { ModelProfile, PoddConfigFile };
 
 export const PROVIDERS = ["scripted", "anthropic", "openai", "openai-compatible"] as const;
+
+/** How to leave the embedded demo model (`podd start` output, the TUI's notice): the `--model` forms. */
+export const REAL_MODEL_HINT = "--model anthropic:<model>, openai:<model> or openai-compatible:<model> --base-url …";
 export type Provider = (typeof PROVIDERS)[number];
 
 export interface ModelConfig {

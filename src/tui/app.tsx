@@ -12,19 +12,22 @@
  * "pod <name> stopped" (stopped-pane.tsx), `r` restarts it with `podd start <name>` (the
  * `restartPod` prop) and reconnects, q / Ctrl-D / Ctrl-C quit.
  */
-import { Box, measureElement, Text, useApp, useInput, useStdout, type DOMElement } from "ink";
+import { Box, measureElement, useApp, useInput, useStdout, type DOMElement } from "ink";
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
-import type { Event, Method, RewindTarget } from "../../protocol/index.js";
+import type { Event, Method } from "../../protocol/index.js";
 import { flattenSegments } from "../../protocol/index.js";
 import { PodRequestError } from "../client/pod-client.js";
 import { parseDraft, unknownCommandNote, type CommandName } from "./commands.js";
 import { Composer } from "./composer.js";
+import { InputHistoryFile, inputHistoryPath } from "./input-history-file.js";
 import { TuiConnection } from "./connection.js";
-import { HelpOverlay } from "./help.js";
-import { PickList, type PickItem } from "./pick-list.js";
+import { type PickItem } from "./pick-list.js";
+import { helpLines, helpWidth, helpWindow } from "./help.js";
+import { BACK_ITEM_KEY, helpRows, renderOverlay, type Overlay } from "./overlays.js";
 import { StatusLine } from "./status-line.js";
-import { StoppedPane, type RestartState } from "./stopped-pane.js";
-import { Transcript, transcriptLines } from "./transcript.js";
+import { type RestartState } from "./stopped-pane.js";
+import { Transcript } from "./transcript.js";
+import { scrollMarker, useTranscriptScroll } from "./transcript-scroll.js";
 import { initialTuiState, reduceEvent, withConnection, withLocalNotice, type ConnectionState, type TuiState } from "./transcript-model.js";
 
 /** How long a first Ctrl-C on an idle pod stays armed for the second, ms. */
@@ -33,12 +36,6 @@ export const QUIT_ARM_MS = 2_000;
 export const NOTE_MS = 5_000;
 const QUIT_NOTE = "press Ctrl-C again to quit (the pod keeps running)";
 
-
-type Overlay =
-  | { kind: "help" }
-  | { kind: "rewind"; targets: RewindTarget[]; headEntries: number }
-  | { kind: "confirm-stop" }
-  | { kind: "pods"; items: PickItem[] };
 
 type Action =
   | { type: "event"; event: Event; nowMs: number }
@@ -65,6 +62,16 @@ export interface AppProps {
   connect?: (socket: string, callbacks: ConstructorParameters<typeof TuiConnection>[1]) => Pick<TuiConnection, "start" | "send" | "request" | "switchTo" | "stop" | "socket" | "reconnectNow">;
   /** Start a stopped pod again (`podd start <name>`); rejects with the reason. Without it, `r` says how to. */
   restartPod?: (podName: string) => Promise<void>;
+  /** The saved input history of a pod (default: its file under PODD_HOME, input-history-file.ts); undefined for none. */
+  inputHistory?: (podName: string, onError: (message: string) => void) => InputHistoryStore | undefined;
+}
+
+/** What the app needs of a saved input history. */
+export type InputHistoryStore = Pick<InputHistoryFile, "read" | "append">;
+
+function historyFileOf(podName: string, onError: (message: string) => void): InputHistoryStore | undefined {
+  const file = inputHistoryPath(podName);
+  return file === undefined ? undefined : new InputHistoryFile(file, onError);
 }
 
 export function App(props: AppProps) {
@@ -73,7 +80,6 @@ export function App(props: AppProps) {
   const [size, setSize] = useState({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
   const [state, dispatch] = useReducer(reducer, undefined, initialTuiState);
   const [now, setNow] = useState(Date.now());
-  const [scrollOffset, setScrollOffset] = useState(0);
   const [expanded, setExpanded] = useState(false);
   const [overlay, setOverlay] = useState<Overlay | undefined>();
   const [note, setNote] = useState<string | undefined>();
@@ -137,6 +143,24 @@ export function App(props: AppProps) {
   const podStopped = state.connection.kind === "stopped";
   const podName = state.greeting?.pod_name;
 
+  // The transcript gets the rows the composer, the overlay and the status line leave, measured
+  // after each render; the whole frame stays below the terminal's height (a frame that fills it
+  // makes Ink clear the screen and the scrollback on every redraw).
+  const composerBox = useRef<DOMElement>(null);
+  const overlayBox = useRef<DOMElement>(null);
+  const [measured, setMeasured] = useState({ composer: 2, overlay: 0 });
+  useEffect(() => {
+    const composerRows = composerBox.current ? measureElement(composerBox.current).height : 2;
+    const overlayRowsNow = overlayBox.current ? measureElement(overlayBox.current).height : 0;
+    if (composerRows !== measured.composer || overlayRowsNow !== measured.overlay) setMeasured({ composer: composerRows, overlay: overlayRowsNow });
+  });
+  const transcriptHeight = Math.max(1, size.rows - 2 - measured.composer - (overlay || podStopped ? measured.overlay : 0));
+  const pageSize = Math.max(1, Math.floor((size.rows - 6) / 2));
+  // The input history is per pod: read when the pod's name is known, appended to on each send.
+  const historyStore = useMemo(() => (podName === undefined ? undefined : (props.inputHistory ?? historyFileOf)(podName, say)), [podName]);
+  const savedHistory = useMemo(() => (historyStore && podName !== undefined ? { key: podName, entries: historyStore.read() } : undefined), [historyStore]);
+  const scroll = useTranscriptScroll(state, size.columns, expanded, transcriptHeight, pageSize);
+
   // A note goes away after a while, and when the pod's state changes.
   useEffect(() => {
     if (note === undefined) return;
@@ -180,7 +204,7 @@ export function App(props: AppProps) {
         const self = state.greeting?.pod_name;
         const items: PickItem[] = [];
         const back = parents[parents.length - 1];
-        if (back) items.push({ key: "..back", label: "↩ back to the parent", detail: back });
+        if (back) items.push({ key: BACK_ITEM_KEY, label: "↩ back to the parent", detail: back });
         for (const pod of pods) {
           if (!pod.name || pod.name === self || !pod.socket) continue;
           const alive = pod.alive === false ? "stopped" : (pod.status ?? "alive");
@@ -200,10 +224,10 @@ export function App(props: AppProps) {
       else setParents((stack) => [...stack, current]);
       dispatch({ type: "reset" });
       setQueued([]);
-      setScrollOffset(0);
+      scroll.toBottom();
       connection.switchTo(socket);
     },
-    [connection],
+    [connection, scroll.toBottom],
   );
 
   const runCommand = useCallback(
@@ -219,7 +243,7 @@ export function App(props: AppProps) {
         case "stop":
           return setOverlay({ kind: "confirm-stop" });
         case "help":
-          return setOverlay({ kind: "help" });
+          return setOverlay({ kind: "help", offset: 0 });
         case "back": {
           const parent = parents[parents.length - 1];
           if (!parent) return say("not attached to a child");
@@ -237,7 +261,8 @@ export function App(props: AppProps) {
 
   const submit = useCallback(
     (text: string) => {
-      setScrollOffset(0);
+      scroll.toBottom();
+      void historyStore?.append(text);
       // `:name` / `/name` is a command; an unknown one is refused, never sent (commands.ts: `:)`, `/usr/bin/x` are text).
       const parsed = parseDraft(text);
       if (parsed.kind === "command") return runCommand(parsed.name, parsed.prefix, parsed.argument);
@@ -252,7 +277,7 @@ export function App(props: AppProps) {
       }
       act({ method: "run", params: { input: [{ kind: "text", content: text }] } });
     },
-    [act, busy, connected, runCommand, say],
+    [act, busy, connected, historyStore, runCommand, say, scroll.toBottom],
   );
 
   const cancel = useCallback(() => {
@@ -274,19 +299,6 @@ export function App(props: AppProps) {
     [connection],
   );
 
-  // The transcript gets the rows the composer, the overlay and the status line leave, measured
-  // after each render; the whole frame stays below the terminal's height (a frame that fills it
-  // makes Ink clear the screen and the scrollback on every redraw).
-  const composerBox = useRef<DOMElement>(null);
-  const overlayBox = useRef<DOMElement>(null);
-  const [measured, setMeasured] = useState({ composer: 2, overlay: 0 });
-  useEffect(() => {
-    const composerRows = composerBox.current ? measureElement(composerBox.current).height : 2;
-    const overlayRowsNow = overlayBox.current ? measureElement(overlayBox.current).height : 0;
-    if (composerRows !== measured.composer || overlayRowsNow !== measured.overlay) setMeasured({ composer: composerRows, overlay: overlayRowsNow });
-  });
-  const transcriptHeight = Math.max(1, size.rows - 2 - measured.composer - (overlay || podStopped ? measured.overlay : 0));
-  const pageSize = Math.max(1, Math.floor((size.rows - 6) / 2));
 
   // Leaving the stopped state (restarted, by us or by someone else) forgets the restart's outcome.
   useEffect(() => {
@@ -320,8 +332,11 @@ export function App(props: AppProps) {
       return;
     }
     if (overlay?.kind === "help") {
-      if (key.escape || input === "?" || key.return) setOverlay(undefined);
-      return;
+      if (key.escape || input === "?" || key.return) return setOverlay(undefined);
+      const step = key.upArrow ? -1 : key.downArrow ? 1 : key.pageUp ? -pageSize : key.pageDown ? pageSize : 0;
+      if (step === 0) return;
+      const { maxOffset } = helpWindow(helpLines(helpWidth(size.columns)), 0, helpRows(size.rows));
+      return setOverlay({ kind: "help", offset: Math.min(maxOffset, Math.max(0, overlay.offset + step)) });
     }
     // Ctrl-D detaches on an empty composer (as in a shell); with a draft it does nothing.
     if (key.ctrl && input === "d") return composerEmpty ? exit() : undefined;
@@ -338,70 +353,31 @@ export function App(props: AppProps) {
     // Esc closes an open completion list first (the composer's).
     // A paused turn is cancelled too (it ends the run); a pod that cannot yet answers not_running.
     if (((key.escape && !completionsOpen) || (key.ctrl && input === "x")) && (busy || paused)) return cancel();
-    if (key.pageUp) {
-      // No further than the top: the transcript's lines are cached, so counting them is cheap.
-      const top = Math.max(0, transcriptLines(state, size.columns, expanded).length - transcriptHeight);
-      return setScrollOffset((offset) => Math.min(top, offset + pageSize));
-    }
-    if (key.pageDown) return setScrollOffset((offset) => Math.max(0, offset - pageSize));
+    if (key.pageUp) return scroll.pageUp();
+    if (key.pageDown) return scroll.pageDown();
     if (key.ctrl && input === "o") return setExpanded((value) => !value);
     if (key.ctrl && input === "p") return openPods();
-    if (input === "?" && composerEmpty) return setOverlay({ kind: "help" });
+    if (input === "?" && composerEmpty) return setOverlay({ kind: "help", offset: 0 });
   });
 
-  const overlayView = (() => {
-    if (podStopped) return <StoppedPane podName={podName ?? "?"} restart={restart} canGoBack={parents.length > 0} width={Math.min(size.columns, 100)} />;
-    if (!overlay) return null;
-    switch (overlay.kind) {
-      case "help":
-        return <HelpOverlay width={size.columns} maxRows={Math.max(4, size.rows - 6)} />;
-      case "confirm-stop":
-        return (
-          <Box borderStyle="round" paddingX={1}>
-            <Text>
-              Stop pod <Text bold>{state.greeting?.pod_name ?? "?"}</Text>? Its process exits; its session is kept. <Text bold>y</Text>/N
-            </Text>
-          </Box>
-        );
-      case "rewind":
-        return (
-          <PickList
-            title="Rewind to before which input? (later turns are cut; the input comes back for editing)"
-            width={size.columns}
-            maxRows={Math.max(3, Math.min(10, size.rows - 10))}
-            empty="no user inputs to rewind to"
-            items={overlay.targets.map((target, index) => ({ key: String(index), label: `${index + 1}. ${target.preview}`, detail: new Date(target.ts).toLocaleTimeString() }))}
-            onClose={() => setOverlay(undefined)}
-            onPick={(item) => {
-              const target = overlay.targets[Number(item.key)];
-              setOverlay(undefined);
-              if (!target) return;
-              connection.request({ method: "rewind_to", params: { target: target.target, expected_head_entries: overlay.headEntries } }).then(
-                () => undefined,
-                (error: Error) => say(`rewind: ${error.message}`),
-              );
-            }}
-          />
-        );
-      case "pods":
-        return (
-          <PickList
-            title={`Pods under ${state.greeting?.pod_name ?? "this pod"}`}
-            width={size.columns}
-            empty="this pod has no children"
-            items={overlay.items}
-            onClose={() => setOverlay(undefined)}
-            onPick={(item) => {
-              setOverlay(undefined);
-              if (item.key === "..back") {
-                const parent = parents[parents.length - 1];
-                if (parent) switchTo(parent, true);
-              } else switchTo(item.key, false);
-            }}
-          />
-        );
-    }
-  })();
+  const overlayView = renderOverlay({
+    overlay,
+    stopped: podStopped ? { restart, canGoBack: parents.length > 0 } : undefined,
+    podName,
+    columns: size.columns,
+    rows: size.rows,
+    onClose: () => setOverlay(undefined),
+    onRewind: (target, headEntries) =>
+      connection.request({ method: "rewind_to", params: { target: target.target, expected_head_entries: headEntries } }).then(
+        () => undefined,
+        (error: Error) => say(`rewind: ${error.message}`),
+      ),
+    onPickPod: (key) => {
+      if (key !== BACK_ITEM_KEY) return switchTo(key, false);
+      const parent = parents[parents.length - 1];
+      if (parent) switchTo(parent, true);
+    },
+  });
 
   // A rewind hands its input back for editing.
   const lastRewind = useRef<unknown>(undefined);
@@ -419,7 +395,14 @@ export function App(props: AppProps) {
   return (
     <Box flexDirection="column" width={size.columns} height={Math.max(3, size.rows - 1)} overflow="hidden">
       <Box flexDirection="column" flexGrow={1} flexShrink={1} overflow="hidden" justifyContent="flex-end">
-        <Transcript state={state} width={size.columns} height={transcriptHeight} scrollOffset={scrollOffset} expanded={expanded} />
+        <Transcript
+          state={state}
+          width={size.columns}
+          height={transcriptHeight}
+          scrollOffset={scroll.offset}
+          expanded={expanded}
+          marker={scrollMarker(scroll.offset, scroll.unseen, size.columns)}
+        />
       </Box>
       {overlayView ? (
         <Box ref={overlayBox} flexShrink={0}>
@@ -439,6 +422,7 @@ export function App(props: AppProps) {
           onEmptyChange={setComposerEmpty}
           onCompletionsOpenChange={setCompletionsOpen}
           draft={draft}
+          history={savedHistory}
         />
       </Box>
       <Box flexShrink={0}>

@@ -1,12 +1,12 @@
 /**
- * The status line under the transcript: pod name · model · state (`connecting…` before the
+ * The status line under the transcript: pod name · model (`embedded demo model` on the scripted provider) · state (`connecting…` before the
  * snapshot, `stopped` for a pod stopped on purpose, `compacting`, else the pod's status) · elapsed time of the running turn · tokens
  * in/out · context occupancy · retry countdown · connection, then an optional note. A pure
  * function of its props: the app passes `nowMs` and re-renders it every second.
  */
 import { Text } from "ink";
 import type { JSX } from "react";
-import type { PodStatus } from "../../protocol/index.js";
+import type { Greeting, PodStatus } from "../../protocol/index.js";
 import { style, truncateToWidth } from "./markdown.js";
 import type { ConnectionState, TuiState } from "./transcript-model.js";
 
@@ -66,10 +66,15 @@ function stateText(state: TuiState): string {
   return STATUS_PAINT[state.status](state.status);
 }
 
+/** The model field: a pod on the embedded scripted model says so (issue 16); the transcript's notice says how to leave it. */
+function modelField(greeting: Greeting): string {
+  return greeting.provider === "scripted" ? style.yellow("embedded demo model") : greeting.model;
+}
+
 /** The fields of the status line, in order (ANSI styled); exported for tests and the app's title. */
 export function statusFields(state: TuiState, nowMs: number): string[] {
   const fields: string[] = [];
-  if (state.greeting) fields.push(style.bold(state.greeting.pod_name), state.greeting.model);
+  if (state.greeting) fields.push(style.bold(state.greeting.pod_name), modelField(state.greeting));
   fields.push(stateText(state));
   if (!state.isAwaitingSnapshot && state.status === "running" && state.turnStartedAtMs !== undefined) fields.push(formatElapsed(nowMs - state.turnStartedAtMs));
   const { inputTokens, outputTokens } = state.usage;

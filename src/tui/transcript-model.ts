@@ -38,6 +38,7 @@ import {
   type SystemItem,
 } from "../../protocol/index.js";
 import { systemItemText } from "../client/system-item-text.js";
+import { REAL_MODEL_HINT } from "../config/model-config.js";
 
 export type ConnectionState =
   | { kind: "connecting" }
@@ -354,6 +355,14 @@ function endRun(state: TuiState, result: RunResult): TuiState {
 
 const COMPACTING_NOTICE = "compacting the conversation…";
 
+/** Shown under the history on each snapshot of a pod on the scripted provider (issue 16: the demo says what it is). */
+export function demoModelNotice(podName: string): string {
+  return (
+    "this pod runs the embedded demo model: it plays a fixed script and does not read what you type. " +
+    `For a real model: podd stop ${podName}, then podd start ${podName} ${REAL_MODEL_HINT}`
+  );
+}
+
 type EventHandler<Name extends EventName> = (state: TuiState, event: EventOf<Name>, nowMs: number) => TuiState;
 
 const ignore = (state: TuiState): TuiState => state;
@@ -361,7 +370,8 @@ const ignore = (state: TuiState): TuiState => state;
 const EVENT_HANDLERS: { [Name in EventName]: EventHandler<Name> } = {
   snapshot: (state, { data }, nowMs) => {
     const reseeded = reseed(state, data.entries);
-    const withAlerts = state.pendingAlerts.length === 0 ? reseeded : { ...reseeded, items: [...reseeded.items, ...state.pendingAlerts] };
+    const alerted = state.pendingAlerts.length === 0 ? reseeded : { ...reseeded, items: [...reseeded.items, ...state.pendingAlerts] };
+    const withAlerts = data.greeting.provider === "scripted" ? appendItem(alerted, { kind: "notice", tone: "info", text: demoModelNotice(data.greeting.pod_name) }) : alerted;
     const lastInvoke = data.entries.findLast((entry) => entry.kind === "invoke");
     return {
       ...withAlerts,

@@ -278,10 +278,15 @@ export function visibleLines(state: TuiState, width: number, expanded: boolean, 
   return lines.slice(Math.max(0, end - rows), end);
 }
 
-/** Shows the `height` lines ending `scrollOffset` lines above the bottom (offset clamped to the top). */
-export function Transcript(props: { state: TuiState; width: number; height: number; scrollOffset: number; expanded: boolean }): JSX.Element {
-  const { state, width, height, scrollOffset, expanded } = props;
-  const shown = visibleLines(state, width, expanded, height, scrollOffset);
+/**
+ * Shows the `height` lines ending `scrollOffset` lines above the bottom (offset clamped to the top);
+ * a `marker` (the "new output below" row of transcript-scroll.ts) takes the last row.
+ */
+export function Transcript(props: { state: TuiState; width: number; height: number; scrollOffset: number; expanded: boolean; marker?: string }): JSX.Element {
+  const { state, width, height, scrollOffset, expanded, marker } = props;
+  const rows = marker === undefined ? height : Math.max(0, height - 1);
+  const shown = visibleLines(state, width, expanded, rows, scrollOffset);
+  if (marker !== undefined && height > 0) shown.push(marker);
   return (
     <Box flexDirection="column" width={width} height={Math.max(0, height)} overflow="hidden">
       {shown.map((line, index) => (

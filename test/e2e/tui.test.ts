@@ -128,3 +128,61 @@ describe.skipIf(!hasTmux())("podd attach: a pod stopped on purpose", () => {
     await tui.waitForExit();
   }, 60_000);
 });
+
+describe.skipIf(!hasTmux())("podd attach: a newcomer's 80×24 terminal", () => {
+  it("says it is the demo model, marks new output below while scrolled up, fits the help in 80 columns, keeps the input history across a detach", async () => {
+    const home = tempHome();
+    const gate = path.join(home.home, "release");
+    const longAnswer = Array.from({ length: 40 }, (_, index) => `- item ${index + 1}`).join("\n");
+    const scenario = script().text(longAnswer).finish().text("Working on it.").gate(gate).text("LATE LINE after the gate").finish().build();
+    const pod = await startPod({ home, name: "newpod", scenario });
+    let tui = attach(pod, home, { width: 80, height: 24 });
+    await tui.waitFor(/newpod · embedded demo model · idle/);
+    await tui.waitFor("this pod runs the embedded demo model");
+
+    tui.type("first question");
+    tui.keys("Enter");
+    await tui.waitFor("item 40");
+    await tui.waitFor(/idle/);
+    tui.type("second question");
+    tui.keys("Enter");
+    await tui.waitFor("Working on it.");
+
+    // Scrolled up, the window stays put and a marker says that output arrived below.
+    tui.keys("PageUp");
+    await tui.waitFor("more below · PgDn");
+    fs.writeFileSync(gate, "");
+    const marked = await tui.waitFor("new output below");
+    expect(marked).not.toContain("LATE LINE");
+    tui.keys("PageDown", "PageDown", "PageDown");
+    const bottom = await tui.waitFor((screen) => screen.includes("LATE LINE after the gate") && !screen.includes("↓"));
+    expect(bottom).toMatch(/idle/);
+
+    // The help box is drawn whole inside 80 columns: both corners on its top and bottom border.
+    tui.keys("?");
+    const help = await tui.waitFor("Keys");
+    expect(help).toMatch(/╭─+╮/);
+    expect(help).toContain("more lines (↓ / PgDn)");
+    tui.keys("PageDown", "PageDown");
+    await tui.waitFor("Quitting or detaching leaves the pod running.");
+    expect(tui.screen()).toMatch(/╰─+╯/);
+    tui.keys("Escape");
+    await tui.waitFor((screen) => !screen.includes("Quitting or detaching"));
+
+    // The inputs are saved for the pod: after a detach, ↑ brings them back.
+    tui.keys("C-d");
+    await tui.waitForExit();
+    const saved = JSON.parse(fs.readFileSync(path.join(home.home, "pods", "newpod", "input-history.json"), "utf8")) as { entries: string[] };
+    expect(saved.entries).toEqual(["first question", "second question"]);
+    tui = attach(pod, home, { width: 80, height: 24 });
+    await tui.waitFor(/newpod · embedded demo model · idle/);
+    tui.keys("Up", "Up");
+    // (the first question is far above the window: only the composer can show it)
+    await tui.waitFor("› first question");
+    // (one key at a time: keys sent together reach the TUI as one chunk, where the app sees no Ctrl-D)
+    tui.keys("C-u");
+    await tui.waitFor((screen) => !screen.includes("› first question"));
+    tui.keys("C-d");
+    await tui.waitForExit();
+  }, 60_000);
+});

@@ -8,7 +8,7 @@ import type { Event, LogEntry, Method, PodStatus } from "../../protocol/index.js
 import { PodRequestError } from "../../src/client/pod-client.js";
 import { App, type AppProps } from "../../src/tui/app.js";
 import type { ConnectionCallbacks } from "../../src/tui/connection.js";
-import { stripAnsi } from "../../src/tui/markdown.js";
+import { stripAnsi, visibleWidth } from "../../src/tui/markdown.js";
 import type { ConnectionState } from "../../src/tui/transcript-model.js";
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -101,13 +101,13 @@ function assistant(text: string, offset: number): LogEntry {
   return { kind: "assistant_item", ts: TS + offset, item: { kind: "message", role: "assistant", content: text } };
 }
 
-function snapshot(options: { pod?: string; status?: PodStatus; entries?: LogEntry[] } = {}): Event {
+function snapshot(options: { pod?: string; status?: PodStatus; entries?: LogEntry[]; provider?: string } = {}): Event {
   const pod = options.pod ?? "main";
   return {
     event: "snapshot",
     data: {
       entries: [{ kind: "segment_start", ts: TS, segment_id: `seg-${pod}`, session_id: `ses-${pod}`, pod_name: pod }, ...(options.entries ?? [])],
-      greeting: { pod_name: pod, cwd: "/p", provider: "scripted", model: "scripted-model", scope_summary: "", tools: [], context_window: 1000, context_tokens: 0 },
+      greeting: { pod_name: pod, cwd: "/p", provider: options.provider ?? "anthropic", model: "claude-test", scope_summary: "", tools: [], context_window: 1000, context_tokens: 0 },
       status: options.status ?? "idle",
     },
   };
@@ -115,7 +115,7 @@ function snapshot(options: { pod?: string; status?: PodStatus; entries?: LogEntr
 
 const status = (value: PodStatus): Event => ({ event: "status", data: { status: value } });
 
-async function setup(seed: { status?: PodStatus; entries?: LogEntry[] } = {}, props: Partial<AppProps> = {}) {
+async function setup(seed: { status?: PodStatus; entries?: LogEntry[]; provider?: string } = {}, props: Partial<AppProps> = {}) {
   let fake: FakeConnection | undefined;
   const instance = render(
     <App
@@ -124,6 +124,8 @@ async function setup(seed: { status?: PodStatus; entries?: LogEntry[] } = {}, pr
         fake = new FakeConnection(socket, callbacks);
         return fake;
       }}
+      // No test reads or writes the user's own input history (PODD_HOME): tests that need one pass it.
+      inputHistory={() => undefined}
       {...props}
     />,
   );
@@ -162,7 +164,7 @@ describe("App: sending and the queue", () => {
     expect(app.fake.started).toBe(1);
     expect(app.frame()).toContain("› earlier question");
     expect(app.frame()).toContain("earlier answer");
-    expect(app.statusLine()).toContain("main · scripted-model · idle");
+    expect(app.statusLine()).toContain("main · claude-test · idle");
 
     await app.enter("hello pod");
     expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "hello pod" }] } }]);
@@ -554,7 +556,7 @@ describe("App: the pods pane", () => {
     await app.setState({ kind: "connected" });
     await app.push(snapshot({ pod: "kid-a", status: "running", entries: [userInput("kid's task", 1)] }));
     expect(app.frame()).toContain("› kid's task");
-    expect(app.statusLine()).toContain("kid-a · scripted-model · running");
+    expect(app.statusLine()).toContain("kid-a · claude-test · running");
 
     await app.enter(":back");
     expect(app.fake.switches).toEqual([KID_SOCKET, MAIN_SOCKET]);
@@ -617,6 +619,110 @@ describe("App: scrolling", () => {
     await app.press(PAGE_DOWN);
     expect(shown()).toEqual(before);
     expect(app.frame()).toBe(bottom);
+    expect(app.fake.names()).toEqual([]);
+  });
+});
+
+describe("App: new output while scrolled up", () => {
+  const textDone = (text: string): Event => ({ event: "text_done", data: { text } });
+
+  it("keeps the window on what the user reads, marks new output below, and PgDn reaches it", async () => {
+    const entries = Array.from({ length: 40 }, (_, index) => userInput(`message ${String(index + 1).padStart(2, "0")}`, index + 1));
+    const app = await setup({ entries, status: "running" });
+    const shown = () => [...app.frame().matchAll(/› message (\d\d)/g)].map((match) => Number(match[1]));
+    expect(app.frame()).not.toContain("↓");
+
+    await app.press(PAGE_UP);
+    const reading = shown();
+    expect(app.frame()).toMatch(/↓ \d+ lines more below · PgDn|↓ \d+ lines? more below/);
+    expect(app.frame()).not.toContain("new output below");
+
+    await app.push(textDone("a new answer line"), textDone("and another one"));
+    // The window did not move: the same messages are on screen, the answer is below it.
+    expect(shown()).toEqual(reading);
+    expect(app.frame()).not.toContain("a new answer line");
+    expect(app.frame()).toContain("↓ new output below (4 lines) · PgDn");
+
+    for (let press = 0; press < 10 && app.frame().includes("↓"); press += 1) await app.press(PAGE_DOWN);
+    expect(app.frame()).not.toContain("↓");
+    expect(app.frame()).toContain("a new answer line");
+    expect(app.frame()).toContain("and another one");
+  });
+
+  it("at the bottom the transcript follows the output, with no marker", async () => {
+    const app = await setup({ entries: [userInput("question", 1)], status: "running" });
+    await app.push(textDone("the answer"));
+    expect(app.frame()).toContain("the answer");
+    expect(app.frame()).not.toContain("↓");
+  });
+
+  it("sending a message while scrolled up returns to the bottom", async () => {
+    const entries = Array.from({ length: 40 }, (_, index) => userInput(`message ${String(index + 1).padStart(2, "0")}`, index + 1));
+    const app = await setup({ entries });
+    await app.press(PAGE_UP);
+    expect(app.frame()).toContain("more below");
+    await app.enter("next question");
+    expect(app.frame()).not.toContain("more below");
+    expect(app.frame()).toContain("› message 40");
+  });
+});
+
+describe("App: the embedded demo model", () => {
+  it("says so in the status line and, under the history, how to use a real model", async () => {
+    const app = await setup({ provider: "scripted", entries: [userInput("hi", 1)] });
+    expect(app.statusLine()).toContain("main · embedded demo model · idle");
+    const notice = app.frame().replace(/\s+/g, " ");
+    expect(notice).toContain("this pod runs the embedded demo model: it plays a fixed script and does not read what you type.");
+    expect(notice).toContain("podd stop main, then podd start main --model anthropic:<model>");
+  });
+
+  it("a pod on a real provider shows its model and no such notice", async () => {
+    const app = await setup();
+    expect(app.statusLine()).toContain("main · claude-test · idle");
+    expect(app.frame()).not.toContain("demo model");
+  });
+});
+
+describe("App: the saved input history", () => {
+  it("brings back the pod's saved inputs with ↑ and saves each input sent, commands too", async () => {
+    const appended: string[] = [];
+    const asked: string[] = [];
+    const store = (podName: string) => {
+      asked.push(podName);
+      return { read: () => ["saved first", "saved second"], append: async (text: string) => void appended.push(text) };
+    };
+    const app = await setup({}, { inputHistory: store });
+    expect(asked).toEqual(["main"]);
+    await app.press(UP);
+    expect(app.frame()).toContain("› saved second");
+    await app.press(UP);
+    expect(app.frame()).toContain("› saved first");
+    await app.press(ENTER);
+    expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "saved first" }] } }]);
+    await app.enter(":compact");
+    expect(appended).toEqual(["saved first", ":compact"]);
+  });
+});
+
+describe("App: the help at 80 columns", () => {
+  it("fits the terminal's width and scrolls to its last line", async () => {
+    const app = await setup();
+    Object.defineProperty(app.instance.stdout, "columns", { get: () => 80, configurable: true });
+    app.instance.stdout.emit("resize");
+    await settle();
+    await app.press("?");
+    const widths = app.frame().split("\n").map((line) => visibleWidth(line));
+    expect(Math.max(...widths)).toBeLessThanOrEqual(80);
+    expect(app.frame()).toContain("Keys");
+    expect(app.frame()).toMatch(/↓ \d+ more lines \(↓ \/ PgDn\)/);
+    expect(app.frame()).not.toContain("Quitting or detaching");
+
+    await app.press(PAGE_DOWN, PAGE_DOWN);
+    expect(app.frame()).toContain("Quitting or detaching leaves the pod running.");
+    expect(app.frame()).not.toContain("Keys");
+    expect(Math.max(...app.frame().split("\n").map((line) => visibleWidth(line)))).toBeLessThanOrEqual(80);
+    await app.press(ESC);
+    expect(app.frame()).not.toContain("Quitting or detaching");
     expect(app.fake.names()).toEqual([]);
   });
 });
@@ -685,7 +791,7 @@ describe("App: a pod stopped on purpose", () => {
     await app.setState({ kind: "stopped" });
     expect(app.frame()).toContain("pod main stopped");
     expect(app.frame()).toContain("r restart it · q quit");
-    expect(app.statusLine()).toContain("main · scripted-model · stopped");
+    expect(app.statusLine()).toContain("main · claude-test · stopped");
     expect(app.statusLine()).not.toContain("reconnecting");
     expect(app.frame()).toContain("› before the stop");
 
@@ -706,7 +812,7 @@ describe("App: a pod stopped on purpose", () => {
     await app.setState({ kind: "connected" });
     await app.push(snapshot({ entries: [userInput("before the stop", 1)] }));
     expect(app.frame()).not.toContain("pod main stopped");
-    expect(app.statusLine()).toContain("main · scripted-model · idle");
+    expect(app.statusLine()).toContain("main · claude-test · idle");
     await app.enter("hello again");
     expect(app.fake.sent).toEqual([{ method: "run", params: { input: [{ kind: "text", content: "hello again" }] } }]);
     expect(app.fake.stopped).toBe(0);

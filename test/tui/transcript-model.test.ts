@@ -12,7 +12,7 @@ const NOW = 1_767_225_600_000;
 const GREETING: Greeting = {
   pod_name: "main",
   cwd: "/p",
-  provider: "scripted",
+  provider: "anthropic",
   model: "m-1",
   scope_summary: "write: /p",
   tools: [],

@@ -11,7 +11,7 @@ import { initialTuiState, reduceEvent, type TuiState } from "../../src/tui/trans
 import { Transcript, transcriptLines, visibleLines } from "../../src/tui/transcript.js";
 
 const NOW = 1_767_225_600_000;
-const GREETING = { pod_name: "main", cwd: "/p", provider: "scripted", model: "m", scope_summary: "", tools: [], context_window: 1000, context_tokens: 0 };
+const GREETING = { pod_name: "main", cwd: "/p", provider: "anthropic", model: "m", scope_summary: "", tools: [], context_window: 1000, context_tokens: 0 };
 
 function stateOf(events: readonly Event[], entries: LogEntry[] = []): TuiState {
   const seeded = reduceEvent(initialTuiState(), { event: "snapshot", data: { entries, greeting: GREETING, status: "idle" } }, NOW);

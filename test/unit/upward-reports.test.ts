@@ -190,15 +190,18 @@ describe("UpwardReporter: at-least-once, in order", () => {
     const where = socketPath();
     const { reporter, log } = reporterFor(where, { deadlineMs: 300 });
     const first = reporter.send(turnEnded);
-    // Queued behind the first; its deadline runs from when it was queued, so it gets one attempt.
+    // Queued behind the first; its deadline runs from when it was queued (as the first's), so it is
+    // all but spent when its turn comes: it still gets its attempt (every report gets one), then gives up.
+    // (How many attempts fit before its deadline depends on the machine's load: the test does not count them.)
     const second = reporter.send(errored);
     await expect(first).rejects.toThrow(/ENOENT/);
     await expect(second).rejects.toThrow(/ENOENT/);
     const givenUp = log.lines.filter((line) => line.msg === GIVEN_UP);
     expect(givenUp).toMatchObject([
       { level: 40, report: "turn_ended" },
-      { level: 40, report: "errored", attempts: 1 },
+      { level: 40, report: "errored" },
     ]);
+    expect(givenUp[1]?.attempts).toBeGreaterThanOrEqual(1);
     expect(givenUp[0]?.attempts).toBeGreaterThanOrEqual(2);
     const parent = await TestParent.listen(where, "ack");
     await reporter.send(shutDown);
