@@ -148,6 +148,15 @@ export interface SavedSettings {
   agents_md: { path: string; bytes: number } | null;
 }
 
+/** The pod's metadata.json (a name podd refuses has none). */
+function readPodMetadataOf(name: string): ReturnType<typeof readPodMetadata> {
+  try {
+    return readPodMetadata(podPaths(poddPaths(), name).dataDir);
+  } catch {
+    return {};
+  }
+}
+
 function savedSettings(metadata: PodMetadata): SavedSettings {
   return {
     model: metadata.model,
@@ -189,20 +198,37 @@ function settingsLines(settings: SavedSettings, provider: string, model: string)
   ];
 }
 
+const statusText = (rows: string[][], width: number, indent = ""): string => rows.map(([key, value]) => `${indent}${(key ?? "").padEnd(width)} ${value}`).join("\n") + "\n";
+
 /**
  * `podd status [pod]`: one running pod's live state from its greeting and status, and its saved
  * settings (from its metadata.json: what `podd start <pod>` restores); without a pod, like
  * `podd ls`. `--json`: `{...status.json, status, greeting, entries, settings: SavedSettings | null}`.
+ * A pod that is not running but has saved settings (stopped, or its process exited) prints
+ * `status stopped` and them (`--json`: `{name, status: "stopped", settings}`), then exits 1 with
+ * the not-running message, so scripts still see that it is not running.
  */
 export async function statusCommand(name: string | undefined, options: { json?: boolean }): Promise<void> {
   if (!name) return lsCommand(options);
   const pod = listPods(poddPaths()).find((listing) => listing.name === name);
-  if (!pod?.status || pod.state !== "alive") throw new CliError(notRunningMessage(name));
+  if (!pod?.status || pod.state !== "alive") {
+    const { metadata } = readPodMetadataOf(name);
+    if (metadata) {
+      const settings = savedSettings(metadata);
+      if (options.json) process.stdout.write(`${JSON.stringify({ name, status: "stopped", settings })}\n`);
+      else {
+        process.stdout.write(statusText([["pod", name], ["status", "stopped"]], 8));
+        process.stdout.write(`saved settings (podd start ${name} restores them):\n`);
+        process.stdout.write(statusText(settingsLines(settings, "", ""), 12, "  "));
+      }
+    }
+    throw new CliError(notRunningMessage(name));
+  }
   const client = await PodClient.connect(pod.status.socket);
   const snapshot = await client.waitFor("snapshot");
   await client.close();
   const { greeting, status, entries } = snapshot.data;
-  const { metadata } = readPodMetadata(podPaths(poddPaths(), name).dataDir);
+  const { metadata } = readPodMetadataOf(name);
   const settings = metadata ? savedSettings(metadata) : null;
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ...pod.status, status, greeting, entries: entries.length, settings })}\n`);
@@ -223,10 +249,9 @@ export async function statusCommand(name: string | undefined, options: { json?: 
     ["up", formatAge(pod.status.started_at_ms)],
   ];
   if (pod.status.parent_socket) lines.push(["parent", pod.status.parent_socket]);
-  const text = (rows: string[][], width: number, indent = ""): string => rows.map(([key, value]) => `${indent}${(key ?? "").padEnd(width)} ${value}`).join("\n") + "\n";
-  process.stdout.write(text(lines, 8));
+  process.stdout.write(statusText(lines, 8));
   if (settings) {
     process.stdout.write(`saved settings (podd start ${name} restores them):\n`);
-    process.stdout.write(text(settingsLines(settings, greeting.provider, greeting.model), 12, "  "));
+    process.stdout.write(statusText(settingsLines(settings, greeting.provider, greeting.model), 12, "  "));
   }
 }

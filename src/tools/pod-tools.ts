@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import type { ScopeRule } from "../../protocol/index.js";
+import { MAX_INSTRUCTIONS_BYTES } from "../config/instructions.js";
 import { defineTool, ToolFailure, type Tool, type ToolContext } from "./define-tool.js";
 
 /** What the pod tools see of a child (a subset of the supervisor's record). */
@@ -59,7 +60,11 @@ export const spawnPodTool = defineTool({
       .default([])
       .describe("The files the child may use. Write access is moved from you to the child; read access is shared."),
     model: z.string().optional().describe("A model spec for the child; default: yours."),
-    instructions: z.string().optional().describe("Extra instructions added to the child's system prompt."),
+    instructions: z
+      .string()
+      .refine((text) => Buffer.byteLength(text) <= MAX_INSTRUCTIONS_BYTES, `instructions are limited to ${MAX_INSTRUCTIONS_BYTES} bytes (64 KiB, as podd start --instructions)`)
+      .optional()
+      .describe("Extra instructions added to the child's system prompt (at most 64 KiB)."),
   }),
   mainArgument: (input) => input.name,
   async execute(input, ctx) {

@@ -23,6 +23,7 @@
 import {
   COMPACTION_SUMMARY_KIND,
   describePodEvent,
+  isCancellation,
   type AlertLevel,
   type Event,
   type EventName,
@@ -223,14 +224,9 @@ function compactionSummaryText(item: SystemItem): string {
   return body.replace(COMPACTED_PREFIX, "");
 }
 
-/** Whether an error is the pod's report of a cancelled run (`internal` "Cancelled", the reference's shape). */
-function isCancellation(code: string, message: string): boolean {
-  return code === "internal" && /^cancell?ed\.?$/i.test(message.trim());
-}
-
 /** An error as an item draft: a cancellation is a neutral notice. */
 function errorDraft(code: string, message: string): ItemDraft {
-  return isCancellation(code, message) ? { kind: "notice", tone: "info", text: "run cancelled" } : { kind: "error", code, message };
+  return isCancellation({ code, message }) ? { kind: "notice", tone: "info", text: "run cancelled" } : { kind: "error", code, message };
 }
 
 function toolResultView(item: { summary: string; output?: string; is_error: boolean }): ToolResultView {

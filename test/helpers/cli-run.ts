@@ -5,6 +5,8 @@
  * poll is for the death of a process that is not our child (a daemonised pod), by pid.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { CLI_ENTRY } from "./pod-process.js";
 import { isProcessAlive } from "../../src/client/pod-directory.js";
@@ -120,6 +122,27 @@ export function expectExit(result: CliResult, code: number, args: readonly strin
 /** Remember a daemonised pod's pid so that `killCliProcesses` can end it. */
 export function trackDaemon(pid: number): void {
   daemonPids.add(pid);
+}
+
+/**
+ * Track every pod that has a pid file under `runtime` (`<runtime>/<name>/pid`): pods a script
+ * daemonised (e.g. scripts/demo.sh), which `killCliProcesses` then ends if the test did not.
+ */
+export function trackDaemonsUnder(runtime: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(runtime);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    try {
+      const pid = Number(fs.readFileSync(path.join(runtime, name, "pid"), "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0) trackDaemon(pid);
+    } catch {
+      // Not a pod's runtime dir, or its pod has removed it.
+    }
+  }
 }
 
 /** Whether `kill(pid, 0)` finds the process: true for a zombie not yet reaped, too. */

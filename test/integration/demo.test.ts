@@ -5,16 +5,26 @@
  * with the same PODD_HOME it passes again (the root reuses its former children's names); a
  * failed step makes it exit non-zero with `demo failed: …`.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { isProcessAlive } from "../../src/client/pod-directory.js";
 import { listSessions } from "../../src/client/session-files.js";
-import { expectExit, killCliProcesses, runCli } from "../helpers/cli-run.js";
+import { expectExit, killCliProcesses, runCli, trackDaemonsUnder } from "../helpers/cli-run.js";
 import { cleanupAll, REPO_ROOT, tempHome } from "../helpers/pod-process.js";
 
+/** Demo scripts still running and the runtime dirs they use: a test that fails or times out leaves neither behind. */
+const demos = new Set<ChildProcess>();
+const runtimes = new Set<string>();
 afterEach(async () => {
+  for (const demo of demos) {
+    // The script and the CLI commands it runs are in its own process group; the pods it daemonised are not.
+    if (demo.exitCode === null && demo.signalCode === null && demo.pid !== undefined) process.kill(-demo.pid, "SIGKILL");
+  }
+  demos.clear();
+  for (const runtime of runtimes) trackDaemonsUnder(runtime);
+  runtimes.clear();
   await killCliProcesses();
   await cleanupAll();
 });
@@ -23,11 +33,15 @@ type Home = ReturnType<typeof tempHome>;
 
 /** Run scripts/demo.sh in `home`; resolves with its exit code and its stdout and stderr, interleaved. */
 async function runDemo(home: Home): Promise<{ code: number | null; output: string }> {
-  const child = spawn("bash", [path.join(REPO_ROOT, "scripts", "demo.sh")], { env: { ...home.env }, stdio: ["ignore", "pipe", "pipe"] });
+  runtimes.add(home.runtime);
+  const child = spawn("bash", [path.join(REPO_ROOT, "scripts", "demo.sh")], { env: { ...home.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  demos.add(child);
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  // `close`, not `exit`: only then has all of its output been read.
+  const code = await new Promise<number | null>((resolve) => child.on("close", (exitCode) => resolve(exitCode)));
+  demos.delete(child);
   return { code, output };
 }
 

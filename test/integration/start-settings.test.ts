@@ -94,6 +94,16 @@ describe.concurrent("saved settings", () => {
     expect(human.stdout).toMatch(/\n {2}compaction +at 0\.5 of the context window, summary timeout 120000 ms\n/);
     await stop(home, "undo");
 
+    // Stopped, the pod still shows what a start restores, and exits 1 as not running.
+    const stoppedJson = await podd(home, ["status", "undo", "--json"]);
+    expectExit(stoppedJson, 1);
+    expect(JSON.parse(stoppedJson.stdout)).toMatchObject({ name: "undo", status: "stopped", settings: { bash: false, tool_rules: ["deny bash:rm *"], max_turns: 7 } });
+    const stoppedHuman = await podd(home, ["status", "undo"]);
+    expectExit(stoppedHuman, 1);
+    expect(stoppedHuman.stdout).toMatch(/^pod +undo\nstatus +stopped\nsaved settings \(podd start undo restores them\):\n/);
+    expect(stoppedHuman.stdout).toMatch(/\n {2}bash +off \(--no-bash\)\n/);
+    expect(stoppedHuman.stderr).toContain("pod undo is not running (stopped); start it again: podd start undo");
+
     // Restored without flags: everything saved stays.
     await started(home, ["undo"]);
     expect((await statusJson(home, "undo")).settings).toMatchObject({ bash: false, tool_rules: ["deny bash:rm *"], max_turns: 7 });

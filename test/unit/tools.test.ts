@@ -249,6 +249,12 @@ describe("registry", () => {
     expect(await call("read_file", "")).toMatchObject({ isError: true, output: expect.stringMatching(/path/) });
   });
 
+  it("refuses spawn_pod instructions over 64 KiB before any child is started (they would not fit an argv entry)", async () => {
+    const result = await call("spawn_pod", { name: "kid", task: "work", instructions: "x".repeat(64 * 1024 + 1) });
+    expect(result).toMatchObject({ isError: true, summary: "spawn_pod: invalid arguments" });
+    expect(result.output).toMatch(/instructions: instructions are limited to 65536 bytes/);
+  });
+
   it("turns a throwing tool into an error result, never a rejection", async () => {
     const registry = new ToolRegistry()
       .register(
