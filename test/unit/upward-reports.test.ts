@@ -214,7 +214,9 @@ describe("UpwardReporter: at-least-once, in order", () => {
   ] as const)("a parent that %s: each report counts as delivered once, without retries", async (_what, mode) => {
     const where = socketPath();
     const parent = await TestParent.listen(where, mode);
-    const { reporter, log } = reporterFor(where);
+    // A silent parent is waited for one whole attempt per report: a shorter bound than the 5 s default
+    // keeps the test short; it is still many times what a local write takes on a loaded machine.
+    const { reporter, log } = reporterFor(where, { attemptTimeoutMs: 1_500 });
     await reporter.send(turnEnded);
     await reporter.send(shutDown);
     expect(parent.kinds()).toEqual(["turn_ended", "shut_down"]);
