@@ -340,7 +340,7 @@ describe.concurrent("podd pause, resume, cancel", () => {
     const pause = await podd(home, ["pause", "ctl"]);
     expectExit(pause, 0, ["pause"]);
     expect(pause.stdout).toBe("paused\n");
-    const again = await podd(home, ["pause", "ctl"], { timeoutMs: 5_000 });
+    const again = await podd(home, ["pause", "ctl"]);
     expectExit(again, 0, ["pause", "ctl"]);
     expect(again.stdout).toBe("paused\n");
     const sent = await send.result;
@@ -377,7 +377,7 @@ describe.concurrent("podd pause, resume, cancel", () => {
     expect(cancel.stdout).toBe("idle\n");
     const closed = await client.waitFor("tool_result");
     expect(closed.data).toMatchObject({ id: "t1", is_error: true, summary: "[Interrupted by user]" });
-    const resume = await podd(home, ["resume", "parked"], { timeoutMs: 5_000 });
+    const resume = await podd(home, ["resume", "parked"]);
     expectExit(resume, 1, ["resume", "parked"]);
     expect(resume.stderr).toMatch(/not paused/);
   });
@@ -385,11 +385,11 @@ describe.concurrent("podd pause, resume, cancel", () => {
   it("refuses pause and cancel on an idle pod (not running) and resume (not paused) with exit 1", async ({ expect }) => {
     const home = tempHome();
     await startViaCli(home, "idler");
-    // Bounded: a command that does not exit is killed and reported (see expectExit).
+    // Bounded: a command that does not exit is killed (runCli's bound) and reported (see expectExit).
     const [pause, cancel, resume] = await Promise.all([
-      podd(home, ["pause", "idler"], { timeoutMs: 5_000 }),
-      podd(home, ["cancel", "idler"], { timeoutMs: 5_000 }),
-      podd(home, ["resume", "idler"], { timeoutMs: 5_000 }),
+      podd(home, ["pause", "idler"]),
+      podd(home, ["cancel", "idler"]),
+      podd(home, ["resume", "idler"]),
     ]);
     expectExit(pause, 1, ["pause", "idler"]);
     expect(pause.stderr).toMatch(/not running/);
@@ -408,7 +408,7 @@ describe.concurrent("podd send while a turn runs", () => {
     await client.waitFor("snapshot");
     const first = spawnCli(["send", "busy", "first"], { env: home.env, cwd: home.home });
     await client.waitFor("text_done");
-    const second = await podd(home, ["send", "busy", "second"], { timeoutMs: 5_000 });
+    const second = await podd(home, ["send", "busy", "second"]);
     expectExit(second, 1, ["send", "busy", "second"]);
     expect(second.stderr).toMatch(/already/);
     expect(second.stdout).toBe("");
