@@ -212,11 +212,31 @@ function listen(server: net.Server, socketPath: string): Promise<void> {
 }
 
 /**
- * Throws PoddError(invalid_request) when a live pod accepts connections on `socketPath`; a
+ * Throws PoddError(invalid_request) when a live pod accepts connections on `socketPath`, or
+ * when something other than a socket is there (a symlink is never followed: connecting through
+ * it would reach someone else's socket, replacing it would remove someone else's link); a
  * missing or stale socket file (ENOENT / ECONNREFUSED) passes.
  */
 export async function refuseLiveSocket(socketPath: string): Promise<void> {
+  refuseNonSocket(socketPath);
   if (await socketAnswers(socketPath)) {
     throw new PoddError("invalid_request", `a live pod already owns ${socketPath}; stop it first or choose another name`);
   }
+}
+
+/** Throws PoddError(invalid_request) when `socketPath` exists and is not a socket (lstat: a symlink is one such). */
+export function refuseNonSocket(socketPath: string): void {
+  let stats: fs.Stats;
+  try {
+    stats = fs.lstatSync(socketPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  if (stats.isSocket()) return;
+  const what = stats.isSymbolicLink() ? `a symlink (to ${fs.readlinkSync(socketPath)})` : "not a socket";
+  throw new PoddError(
+    "invalid_request",
+    `socket path ${socketPath} is ${what}; podd neither follows nor replaces it: remove it if it is yours, or set PODD_RUNTIME_DIR to a dir of your own`,
+  );
 }
