@@ -5,7 +5,8 @@
 // command and the TUI in the CLI load only when used). One file instead of hundreds of modules
 // saves a third of a pod's start-up and two thirds of the TUI's load (docs/benchmarks.md). The
 // other files tsc writes stay for tests and tools. @vscode/ripgrep stays external: it locates its
-// binary next to itself; react-devtools-core is Ink's optional development hook.
+// binary next to itself; so does koffi (the peer-credential check's FFI: it loads its prebuilt
+// addon from its per-platform package); react-devtools-core is Ink's optional development hook.
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,7 +38,7 @@ for (const [entry, outdir] of [
     platform: "node",
     target: "node20",
     chunkNames: "chunks/[name]-[hash]",
-    external: ["@vscode/ripgrep", "react-devtools-core"],
+    external: ["@vscode/ripgrep", "koffi", "react-devtools-core"],
     sourcemap: true,
     logLevel: "warning",
     banner: { js: banner },

@@ -13,6 +13,7 @@ import type { Readiness } from "./client/readiness.js";
 import { parsePermissionRule, type PermissionRule } from "./tools/permissions.js";
 import { resolvePaths } from "./config/paths.js";
 import { runDaemon } from "./daemon.js";
+import { usePrivateUmask } from "./config/umask.js";
 
 /** Write the readiness line (src/client/readiness.ts reads it) on `PODD_READY_FD`, if the starter gave one, and close it. */
 function reportReady(line: Readiness): void {
@@ -154,6 +155,8 @@ function readSecrets(): Record<string, string> {
   }
 }
 
+// First: every file the pod creates is the user's alone, whatever the shell's umask (src/config/umask.ts).
+usePrivateUmask();
 let name = "(unnamed)";
 try {
   const options = parseDaemonArgs(process.argv.slice(2));

@@ -8,7 +8,7 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 import { monotonicFactory } from "ulid";
 import { podPaths, sessionDir, type PoddPaths } from "./config/paths.js";
-import { refuseLiveSocket, SocketServer } from "./ipc/socket-server.js";
+import { refuseLiveSocket, refuseNonSocket, SocketServer } from "./ipc/socket-server.js";
 import { PoddError } from "./errors.js";
 import { resolveModelConfig } from "./config/model-config.js";
 import { resolveModel } from "./model/resolve-model.js";
@@ -31,6 +31,7 @@ import { describeRule, parsePermissionRuleText, PermissionRules, type Permission
 import { Scope } from "./tools/scope.js";
 import { readProjectInstructions } from "./config/instructions.js";
 import { missingDirs, removeDirs } from "./config/created-dirs.js";
+import { checkPrivateDir, ensurePrivateDir, POD_DATA_DIR, POD_RUNTIME_DIR, RUNTIME_DIR } from "./config/private-dir.js";
 import type { ReadyInfo } from "./client/readiness.js";
 import { newPodNameProblem } from "../protocol/pod-name.js";
 
@@ -251,6 +252,12 @@ interface Startup {
 /** runDaemon's body: checks, creates and runs the pod, recording in `startup` how far it got. */
 async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   const paths = podPaths(options.paths, options.name);
+  // podd's own dirs must be this user's and private (a symlink, another uid's dir or one open to
+  // others is refused): before anything is read from them or created.
+  checkPrivateDir(paths.dataDir, POD_DATA_DIR);
+  checkPrivateDir(path.dirname(paths.runtimeDir), RUNTIME_DIR);
+  checkPrivateDir(paths.runtimeDir, POD_RUNTIME_DIR);
+  refuseNonSocket(paths.socket);
   // A pod with state is restored (its session, and the settings the command line does not override).
   const saved = options.fresh ? {} : readPodMetadata(paths.dataDir);
   const nameProblem = saved.metadata ? undefined : newPodNameProblem(options.name);
@@ -286,7 +293,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   const configRules = ((await loadConfigFile(options.paths.home)).permissions ?? []).map(parsePermissionRuleText);
   const modelConfig = await resolveModelConfig(modelSpec, { baseUrl, home: options.paths.home, env });
 
-  fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(paths.dataDir, POD_DATA_DIR);
   const destination = pino.destination({ dest: paths.logFile, sync: false, mkdir: true, mode: 0o600 });
   // The log file may still be opening (asynchronously, with mkdir) when a start fails: close it before its dir goes.
   startup.closeLog = () =>

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CliError } from "./cli-error.js";
+import { usePrivateUmask } from "../config/umask.js";
 import type { ExportFormat } from "./sessions.js";
 
 // Command modules are loaded when their command runs, so `podd start` does not load the
@@ -307,6 +308,9 @@ instructions are the source's (the fork reads the AGENTS.md of its own cwd). Exa
 /** The exit code of a usage error (commander's own errors and `podd` alone); README "Exit codes". */
 export const USAGE_EXIT_CODE = 2;
 
+// Whatever the CLI creates (a pod's data dir, stderr.log, an export) is the user's alone; the
+// user's umask goes on to the pods it starts for the model's files (src/config/umask.ts).
+usePrivateUmask();
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {

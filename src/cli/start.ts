@@ -16,6 +16,7 @@ import { podPaths, resolvePaths } from "../config/paths.js";
 import { readReadiness, type ReadyInfo } from "../client/readiness.js";
 import { readPodMetadata, type PodMetadata } from "../client/pod-metadata-file.js";
 import { missingDirs, removeDirs } from "../config/created-dirs.js";
+import { checkPrivateDir, ensurePrivateDir, POD_DATA_DIR, POD_RUNTIME_DIR, RUNTIME_DIR } from "../config/private-dir.js";
 import { formatBytes, readInstructionsArgument } from "../config/instructions.js";
 import { REAL_MODEL_HINT } from "../config/model-config.js";
 import { newPodNameProblem } from "../../protocol/pod-name.js";
@@ -101,6 +102,9 @@ export async function startCommand(nameArgument: string | undefined, options: St
   } catch (error) {
     throw new CliError((error as Error).message, 2);
   }
+  // podd's own dirs must be this user's and private (src/config/private-dir.ts): the data dir
+  // before its metadata is read, the runtime dirs before the pod is started (after the usage checks).
+  refusePrivateDirProblem(name, () => checkPrivateDir(paths.dataDir, POD_DATA_DIR));
   const saved = options.new || options.fork ? undefined : readPodMetadata(paths.dataDir).metadata;
   // A pod that exists keeps its name even if podd would no longer create it; a new one must have a usable name.
   const nameProblem = saved ? undefined : newPodNameProblem(name);
@@ -110,6 +114,10 @@ export async function startCommand(nameArgument: string | undefined, options: St
   const notes = saved ? cwdNotes(name, nameArgument !== undefined, givenCwd, saved) : [];
   const instructions = instructionsArgument(options.instructions, here);
   await checkModel(options);
+  refusePrivateDirProblem(name, () => {
+    checkPrivateDir(path.dirname(paths.runtimeDir), RUNTIME_DIR);
+    checkPrivateDir(paths.runtimeDir, POD_RUNTIME_DIR);
+  });
   const entry = daemonEntry();
   // Settings not given here are the restored pod's own (or the defaults for a new pod).
   const args = [...entry.execArgv, entry.file, name];
@@ -166,7 +174,7 @@ export async function startCommand(nameArgument: string | undefined, options: St
 
   // What this start creates goes again if the pod fails to start (a pod that ran before keeps its dir).
   const created = missingDirs(paths.dataDir);
-  fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(paths.dataDir, POD_DATA_DIR);
   const stderrFd = fs.openSync(paths.stderrFile, "a", 0o600);
   const child = spawn(process.execPath, args, {
     detached: true,
@@ -257,6 +265,15 @@ function instructionsArgument(value: string | false | undefined, baseDir: string
     return readInstructionsArgument(value, baseDir);
   } catch (error) {
     throw new CliError((error as Error).message, 2);
+  }
+}
+
+/** Run a private-dir check (src/config/private-dir.ts); its refusal becomes `cannot start pod NAME: …` (exit 1). */
+function refusePrivateDirProblem(name: string, check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    throw new CliError(`cannot start pod ${name}: ${(error as Error).message}`);
   }
 }
 

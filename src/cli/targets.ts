@@ -1,4 +1,6 @@
 /** Resolving a pod argument (a name, or a path to a socket) and common CLI plumbing. */
+import fs from "node:fs";
+import path from "node:path";
 import { podPaths, resolvePaths, type PoddPaths } from "../config/paths.js";
 import type { Event, Method } from "../../protocol/index.js";
 import { PodClient, PodRequestError } from "../client/pod-client.js";
@@ -20,7 +22,8 @@ export function socketFor(target: string): string {
 
 /**
  * Connect to a pod by name or socket path. Throws a CliError (exit 1) when nothing answers: for
- * a name, the message of notRunningMessage (stopped → `podd start NAME`; unknown → near names).
+ * a name, the message of notRunningMessage (stopped → `podd start NAME`; unknown → near names);
+ * for a socket this user may not open (EACCES), that.
  */
 export async function connectTo(target: string, options: { buffer?: boolean } = {}): Promise<PodClient> {
   let socket: string;
@@ -32,7 +35,9 @@ export async function connectTo(target: string, options: { buffer?: boolean } = 
   try {
     return await PodClient.connect(socket, options);
   } catch (error) {
-    throw new CliError(target.includes("/") ? (error as Error).message : notRunningMessage(target, (error as Error).message));
+    // Not ours to open (another user's pod): say that, not "unknown pod" from the dirs we cannot read either.
+    const denied = (error as NodeJS.ErrnoException).code === "EACCES";
+    throw new CliError(target.includes("/") || denied ? (error as Error).message : notRunningMessage(target, (error as Error).message));
   }
 }
 
@@ -41,6 +46,7 @@ export async function connectTo(target: string, options: { buffer?: boolean } = 
  * - a live process that does not answer: `pod NAME (pid N) is not answering on SOCKET (<why>)`;
  * - a runtime dir left by a killed pod: `pod NAME is not running (its process, pid N, has exited); start it again: podd start NAME`;
  * - a stopped pod (a data dir under `$PODD_HOME/pods`): `pod NAME is not running (stopped); start it again: podd start NAME`;
+ * - a runtime dir or `$PODD_HOME/pods` this user may not read (another user's): `cannot look up pod NAME: DIR is not yours to read …`;
  * - otherwise `unknown pod NAME` with up to three near names (`did you mean …?`) and where to look.
  * `why` (the connect error) is shown for the live case only.
  */
@@ -54,7 +60,19 @@ export function notRunningMessage(name: string, why?: string): string {
     return `pod ${name} is not running (its process, pid ${listing.status?.pid ?? "?"}, has exited); start it again: podd start ${name}`;
   }
   if (podDataDirNames(paths).includes(name)) return `pod ${name} is not running (stopped); start it again: podd start ${name}`;
+  const unreadable = [paths.runtime, path.join(paths.home, "pods")].find((dir) => isDenied(dir));
+  if (unreadable) return `cannot look up pod ${name}: ${unreadable} is not yours to read (permission denied); it belongs to another user`;
   return unknownPodMessage(name);
+}
+
+/** Whether this user may not list `dir` (EACCES; a missing dir is not denied). */
+function isDenied(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.R_OK | fs.constants.X_OK);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EACCES";
+  }
 }
 
 /** `unknown pod NAME; did you mean A, B? (…where to look…)`: for a name with neither a runtime dir nor a data dir. */

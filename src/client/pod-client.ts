@@ -35,6 +35,7 @@ export class PodClient {
   private readonly pendingRequests = new Map<string, { resolve(event: Event): void; reject(error: Error): void }>();
   private nextId = 1;
   private isClosed = false;
+  private lastError: string | undefined;
   /** Lines that did not decode as a known event (a newer pod), kept for diagnostics. */
   readonly invalidLines: string[] = [];
 
@@ -48,7 +49,7 @@ export class PodClient {
     this.closed = new Promise((resolve) => {
       socket.on("close", () => {
         this.isClosed = true;
-        const error = new Error(`connection to ${socketPath} closed`);
+        const error = new Error(`connection to ${socketPath} closed${this.closeReason()}`);
         for (const waiter of this.waiters.splice(0)) {
           if (waiter.timer) clearTimeout(waiter.timer);
           waiter.reject(error);
@@ -62,7 +63,8 @@ export class PodClient {
   }
 
   /**
-   * Connect; rejects with a readable error when nothing listens on the socket. `buffer: false`
+   * Connect; rejects with a readable error (its `code` the connect errno: ENOENT, ECONNREFUSED,
+   * EACCES …) when nothing listens on the socket or it is not ours to open. `buffer: false`
    * keeps no backlog (for clients that only use `onEvent` / `request`).
    */
   static connect(socketPath: string, options: { timeoutMs?: number; buffer?: boolean } = {}): Promise<PodClient> {
@@ -78,8 +80,13 @@ export class PodClient {
       });
       socket.once("error", (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        const reason = error.code === "ENOENT" || error.code === "ECONNREFUSED" ? "no pod is listening there" : error.message;
-        reject(new Error(`cannot connect to ${socketPath}: ${reason}`));
+        const reason =
+          error.code === "ENOENT" || error.code === "ECONNREFUSED"
+            ? "no pod is listening there"
+            : error.code === "EACCES"
+              ? "permission denied (a pod's socket is open to its own user only)"
+              : error.message;
+        reject(Object.assign(new Error(`cannot connect to ${socketPath}: ${reason}`), { code: error.code }));
       });
     });
   }
@@ -180,7 +187,7 @@ export class PodClient {
       const event = this.backlog.shift() as Event;
       if (match(event)) return Promise.resolve(event);
     }
-    if (this.isClosed) return Promise.reject(new Error(`connection closed while waiting for ${label}`));
+    if (this.isClosed) return Promise.reject(new Error(`connection closed while waiting for ${label}${this.closeReason()}`));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { match, resolve, reject };
       waiter.timer = setTimeout(() => {
@@ -203,8 +210,15 @@ export class PodClient {
     }
   }
 
+  /** `: <message>` when the last event before the close was an `error` that answered no request (why the pod closed: a refused peer, a line too long), or "". */
+  private closeReason(): string {
+    return this.lastError === undefined ? "" : `: ${this.lastError}`;
+  }
+
   private dispatch(event: Event, line: string): void {
     for (const listener of this.listeners) listener(event, line);
+    const answersRequest = event.reply_to !== undefined && this.pendingRequests.has(String(event.reply_to));
+    this.lastError = event.event === "error" && !answersRequest ? event.data.message : undefined;
     const replyTo = event.reply_to;
     if (replyTo !== undefined) {
       const pending = this.pendingRequests.get(String(replyTo));

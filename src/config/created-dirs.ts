@@ -6,10 +6,14 @@
 import fs from "node:fs";
 import path from "node:path";
 
-/** `dir` and each ancestor up to (not including) the first that exists: what `mkdir -p dir` would create, deepest first. */
+/**
+ * `dir` and each ancestor up to (not including) the first that exists: what `mkdir -p dir` would
+ * create, deepest first. A symlink counts as existing even when it dangles, so a failed start
+ * never removes a link it found (src/config/private-dir.ts refuses it).
+ */
 export function missingDirs(dir: string): string[] {
   const missing: string[] = [];
-  for (let current = dir; !fs.existsSync(current); current = path.dirname(current)) {
+  for (let current = dir; !entryExists(current); current = path.dirname(current)) {
     missing.push(current);
     if (path.dirname(current) === current) break;
   }
@@ -26,4 +30,14 @@ export function removeDirs(dirs: string[]): void {
       // Not empty (another pod uses it) or already gone.
     }
   });
+}
+
+/** Whether anything (a dangling symlink too) is at `file`: lstat, never following a link. */
+function entryExists(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }

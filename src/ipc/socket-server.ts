@@ -13,6 +13,11 @@
  * nothing for `STALL_MS`, or at once past `HARD_CAP_FACTOR × maxQueueBytes`; a slow but
  * reading client, or one large event, is not a reason to drop. The pod and the other clients
  * carry on.
+ * Peers: before the handshake the connecting process's uid is read (SO_PEERCRED:
+ * src/ipc/peer-credentials.ts); a peer that is neither the pod's user nor root gets one
+ * `error{invalid_request, "ipc: connection refused: …"}` line and the connection is closed —
+ * it never sees an alert or the snapshot. The refusal is logged; the first one of each uid is
+ * also an alert for the pod's own clients.
  */
 import fs from "node:fs";
 import net from "node:net";
@@ -23,6 +28,7 @@ import { PoddError } from "../errors.js";
 import type { PodController } from "../pod/controller.js";
 import type { Requester } from "../pod/controller-deps.js";
 import { DEFAULT_MAX_QUEUE_BYTES, OutboundQueue } from "./outbound-queue.js";
+import { loadPeerCredentials, peerRefusal, type PeerCredentialReader, type PeerCredentials } from "./peer-credentials.js";
 
 
 /** On close, how long a client gets to take its last events and hang up before it is cut off, ms. */
@@ -34,6 +40,8 @@ export interface SocketServerOptions {
   logger: Logger;
   maxLineBytes?: number;
   maxQueueBytes?: number;
+  /** Reads a connection's peer credentials (default: src/ipc/peer-credentials.ts for this platform); `false`: do not check. */
+  peerCredentials?: PeerCredentialReader | false;
 }
 
 export class SocketServer {
@@ -42,18 +50,31 @@ export class SocketServer {
   private readonly options: Required<SocketServerOptions>;
   private nextConnectionId = 1;
   private unsubscribe: (() => void) | undefined;
+  /** Peer uids refused so far: the first refusal of each raises an alert, every one is logged. */
+  private readonly refusedUids = new Set<number>();
+  private readonly ownUid = process.geteuid?.() ?? 0;
 
-  private constructor(options: SocketServerOptions) {
+  private constructor(options: SocketServerOptions & { peerCredentials: PeerCredentialReader | false }) {
     this.options = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES, ...options };
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
   /**
    * Bind the socket. A socket file left by a dead pod (connect refused) is replaced; a live
-   * one means the name is taken: throws PoddError(invalid_request).
+   * one means the name is taken, and anything else at the path (a symlink) is not touched:
+   * both throw PoddError(invalid_request). When peer credentials cannot be read on this
+   * platform the pod still listens, with an alert (the file modes still keep others out).
    */
   static async listen(options: SocketServerOptions): Promise<SocketServer> {
-    const server = new SocketServer(options);
+    let peerCredentials = options.peerCredentials;
+    if (peerCredentials === undefined) {
+      const loaded = await loadPeerCredentials();
+      peerCredentials = loaded.read ?? false;
+      if (loaded.problem) {
+        options.controller.alert("warn", "worker", `ipc: the uid of connecting processes is not checked: ${loaded.problem}; only the socket's file modes keep other users out`);
+      }
+    }
+    const server = new SocketServer({ ...options, peerCredentials });
     await bindSocket(server.server, options.socketPath);
     server.unsubscribe = options.controller.subscribe((event) => server.broadcast(event));
     return server;
@@ -81,6 +102,12 @@ export class SocketServer {
 
   private accept(socket: net.Socket): void {
     const { controller } = this.options;
+    // Before the handshake: a refused peer sees neither the alerts nor the session.
+    const refusal = this.peerRefusal(socket);
+    if (refusal !== undefined) {
+      refuseConnection(socket, refusal);
+      return;
+    }
     const connection = new Connection(this.nextConnectionId++, socket, this.options, {
       onDropped: (queuedBytes) => {
         this.connections.delete(connection);
@@ -94,6 +121,40 @@ export class SocketServer {
     connection.startLiveAllowance();
     this.connections.add(connection);
   }
+
+  /** Why this connection's peer may not connect (logged, and the first refusal of each uid alerted), or undefined. */
+  private peerRefusal(socket: net.Socket): string | undefined {
+    const read = this.options.peerCredentials;
+    if (read === false) return undefined;
+    const { logger, controller } = this.options;
+    let peer: PeerCredentials;
+    try {
+      peer = read(socket);
+    } catch (error) {
+      logger.warn({ err: error }, "ipc: refused a connection whose peer credentials cannot be read");
+      return `connection refused: the pod cannot read the connecting process's credentials (${(error as Error).message})`;
+    }
+    const refusal = peerRefusal(peer, this.ownUid);
+    if (refusal === undefined) return undefined;
+    logger.warn({ peer }, "ipc: refused a connection from another user");
+    if (!this.refusedUids.has(peer.uid)) {
+      this.refusedUids.add(peer.uid);
+      controller.alert("warn", "worker", `ipc: refused a connection from uid ${peer.uid}${peer.pid ? ` (pid ${peer.pid})` : ""}: only this pod's user and root may connect`);
+    }
+    return refusal;
+  }
+}
+
+/**
+ * Send a refused connection one `error{invalid_request}` line and half-close it; what it sends
+ * is read and discarded until it hangs up, at most END_TIMEOUT_MS (destroying a socket with
+ * unread input resets it, and the client could lose the error).
+ */
+function refuseConnection(socket: net.Socket, message: string): void {
+  socket.on("error", () => undefined);
+  socket.resume();
+  socket.end(encodeLine({ event: "error", data: { code: "invalid_request", message: `ipc: ${message}` } }));
+  setTimeout(() => socket.destroy(), END_TIMEOUT_MS).unref();
 }
 
 class Connection {
@@ -212,11 +273,31 @@ function listen(server: net.Server, socketPath: string): Promise<void> {
 }
 
 /**
- * Throws PoddError(invalid_request) when a live pod accepts connections on `socketPath`; a
+ * Throws PoddError(invalid_request) when a live pod accepts connections on `socketPath`, or
+ * when something other than a socket is there (a symlink is never followed: connecting through
+ * it would reach someone else's socket, replacing it would remove someone else's link); a
  * missing or stale socket file (ENOENT / ECONNREFUSED) passes.
  */
 export async function refuseLiveSocket(socketPath: string): Promise<void> {
+  refuseNonSocket(socketPath);
   if (await socketAnswers(socketPath)) {
     throw new PoddError("invalid_request", `a live pod already owns ${socketPath}; stop it first or choose another name`);
   }
+}
+
+/** Throws PoddError(invalid_request) when `socketPath` exists and is not a socket (lstat: a symlink is one such). */
+export function refuseNonSocket(socketPath: string): void {
+  let stats: fs.Stats;
+  try {
+    stats = fs.lstatSync(socketPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  if (stats.isSocket()) return;
+  const what = stats.isSymbolicLink() ? `a symlink (to ${fs.readlinkSync(socketPath)})` : "not a socket";
+  throw new PoddError(
+    "invalid_request",
+    `socket path ${socketPath} is ${what}; podd neither follows nor replaces it: remove it if it is yours, or set PODD_RUNTIME_DIR to a dir of your own`,
+  );
 }

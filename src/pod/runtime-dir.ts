@@ -1,13 +1,17 @@
 /**
  * A pod's runtime dir, `<runtime>/<name>/` (mode 0700): `pid`, `status.json` (written
  * atomically, latest state wins) and the socket `sock` (bound by ipc/). Removed when the
- * pod exits cleanly; a dir left by a killed pod is reused by the next start.
+ * pod exits cleanly; a dir left by a killed pod is reused by the next start. Both it and
+ * `<runtime>/` must be private dirs of this user (src/config/private-dir.ts): a symlink, a dir
+ * of another uid or one open to group or others is refused, never followed or repaired.
  */
 import fs from "node:fs";
+import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import type { PodStatus } from "../../protocol/index.js";
 import type { PodStatusFile } from "../config/pod-status-file.js";
 import type { PodPaths } from "../config/paths.js";
+import { ensurePrivateDir, POD_RUNTIME_DIR, RUNTIME_DIR } from "../config/private-dir.js";
 
 export class RuntimeDir {
   readonly paths: PodPaths;
@@ -19,10 +23,14 @@ export class RuntimeDir {
     this.paths = paths;
   }
 
-  /** Create the dir (0700, parents too) — before the socket is bound. */
+  /**
+   * Create `<runtime>/` and the pod's dir (0700, parents too) or check the ones found —
+   * before the socket is bound. Throws PoddError(invalid_request) for a dir that is not
+   * this user's private dir (see the module comment).
+   */
   prepare(): void {
-    fs.mkdirSync(this.paths.runtimeDir, { recursive: true, mode: 0o700 });
-    fs.chmodSync(this.paths.runtimeDir, 0o700);
+    ensurePrivateDir(path.dirname(this.paths.runtimeDir), RUNTIME_DIR);
+    ensurePrivateDir(this.paths.runtimeDir, POD_RUNTIME_DIR);
   }
 
   /** Write `pid` and the first status.json — after the socket is bound (the name is ours). */

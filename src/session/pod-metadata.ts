@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { isProcessAlive } from "../client/pod-directory.js";
+import { ensurePrivateDir, SESSION_DIR } from "../config/private-dir.js";
 import { metadataFile, type PodMetadata } from "../client/pod-metadata-file.js";
 
 // The read side lives with the clients (they find a pod's session through it); re-exported here for the daemon.
@@ -20,12 +21,14 @@ export function writePodMetadata(dataDir: string, metadata: PodMetadata): void {
 
 /**
  * Take `<sessionDir>/owner.json` for this process: refuses (throws an Error naming the owner)
- * when another live process holds the session; a stale owner (dead pid) is replaced.
+ * when another live process holds the session; a stale owner (dead pid) is replaced. The dir is
+ * made (0700) if missing; one that is not this user's private dir (a symlink, another uid's,
+ * open to others) is refused with PoddError(invalid_request) (src/config/private-dir.ts).
  * Returns a function that releases it.
  */
 export function lockSession(sessionDir: string, podName: string): () => void {
   const file = path.join(sessionDir, "owner.json");
-  fs.mkdirSync(sessionDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(sessionDir, SESSION_DIR);
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
       fs.writeFileSync(file, JSON.stringify({ pid: process.pid, pod_name: podName }), { flag: "wx", mode: 0o600 });

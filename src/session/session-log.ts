@@ -13,6 +13,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { encodeLine, parseLogEntryLine, type LogEntry, type SegmentStartEntry } from "../../protocol/index.js";
+import { ensurePrivateDir, SESSION_DIR } from "../config/private-dir.js";
 
 /** A line of a segment file that was not a LogEntry. */
 export interface SkippedLine {
@@ -78,8 +79,9 @@ export class SessionLog {
   }
 
   /**
-   * Create a new segment file in `sessionDir` (made if missing) and commit its `segment_start`
-   * entry, with the provenance of a compacted segment or a forked session when given.
+   * Create a new segment file in `sessionDir` (made 0700 if missing; refused when it is not this
+   * user's private dir: src/config/private-dir.ts) and commit its `segment_start` entry, with the
+   * provenance of a compacted segment or a forked session when given.
    */
   static create(options: {
     sessionDir: string;
@@ -91,7 +93,7 @@ export class SessionLog {
     forkedFrom?: SegmentStartEntry["forked_from"];
   }): SessionLog {
     const dir = options.sessionDir;
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(dir, SESSION_DIR);
     const file = path.join(dir, `${options.segmentId}.jsonl`);
     const fd = fs.openSync(file, "wx", 0o600);
     const log = new SessionLog(file, options.sessionId, options.segmentId, fd);

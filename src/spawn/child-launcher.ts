@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { ScopeRule } from "../../protocol/index.js";
 import { readReadiness } from "../client/readiness.js";
 import { missingDirs, removeDirs } from "../config/created-dirs.js";
+import { ensurePrivateDir, POD_DATA_DIR } from "../config/private-dir.js";
 
 /** Longest wait for a child to report readiness, ms. */
 export const CHILD_START_TIMEOUT_MS = 15_000;
@@ -81,7 +82,8 @@ export async function launchChild(launch: ChildLaunch, options: { signal?: Abort
   const entry = daemonEntry();
   // A child that fails to start leaves no directory it did not find.
   const created = missingDirs(launch.dataDir);
-  fs.mkdirSync(launch.dataDir, { recursive: true, mode: 0o700 });
+  // Refused (before the child starts) when it is not this user's private dir: src/config/private-dir.ts.
+  ensurePrivateDir(launch.dataDir, POD_DATA_DIR);
   const stderrFile = path.join(launch.dataDir, "stderr.log");
   const stderrFd = fs.openSync(stderrFile, "a", 0o600);
   let child: ChildProcess;

@@ -21,6 +21,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
+import { formatUmask } from "../config/umask.js";
 
 export { BASH_KILL_GRACE_MS } from "./bash-limits.js";
 import { BASH_KILL_GRACE_MS } from "./bash-limits.js";
@@ -37,6 +38,8 @@ const GROUP_POLL_MS = 20;
  * The `exec` keeps one process: the spawned pid is the command's shell.
  */
 const TRAMPOLINE = 'exec 2>&1; exec "$0" -c "$1" "$2"';
+/** The same, first setting the umask to `$3` (the user's, where the pod runs under its private one: src/config/umask.ts). */
+const TRAMPOLINE_WITH_UMASK = `umask "$3"; ${TRAMPOLINE}`;
 
 export type RunEnding =
   | { kind: "exit"; code: number | null; signal: NodeJS.Signals | null }
@@ -64,6 +67,8 @@ export interface GroupRunOptions {
   /** Receives the combined output; not ended by the run. */
   output: Writable;
   env?: NodeJS.ProcessEnv;
+  /** The command's umask (the user's); default: this process's. */
+  umask?: number;
 }
 
 /** Process groups started here and not yet confirmed gone: SIGKILLed if the pod process exits. */
@@ -103,7 +108,9 @@ export function findShell(): string {
  * started at all; a non-zero exit, a timeout or an abort is a normal `ending`.
  */
 export async function runInProcessGroup(options: GroupRunOptions): Promise<GroupRunResult> {
-  const child = spawn(options.shell, ["-c", TRAMPOLINE, options.shell, options.command, path.basename(options.shell)], {
+  const trampoline = options.umask === undefined ? [TRAMPOLINE] : [TRAMPOLINE_WITH_UMASK];
+  const umask = options.umask === undefined ? [] : [formatUmask(options.umask)];
+  const child = spawn(options.shell, ["-c", ...trampoline, options.shell, options.command, path.basename(options.shell), ...umask], {
     cwd: options.cwd,
     env: options.env ?? process.env,
     detached: true,

@@ -15,6 +15,7 @@
 import { z } from "zod";
 import { defineTool, ToolFailure } from "./define-tool.js";
 import { BASH_KILL_GRACE_MS } from "./bash-limits.js";
+import { userUmask } from "../config/umask.js";
 import type { GroupRunResult } from "./bash-process.js";
 
 /** Time limit when the call gives none, ms. */
@@ -58,7 +59,8 @@ export const bashTool = defineTool({
     const output = new SpillingOutput({ maxBytes: BASH_MAX_OUTPUT_BYTES, maxSpillBytes: BASH_MAX_SPILL_BYTES, spillDir: ctx.spillDir, prefix: "bash" });
     let run: GroupRunResult;
     try {
-      run = await runInProcessGroup({ shell: findShell(), command: input.command, cwd: ctx.cwd, timeoutMs, signal: ctx.signal, output, env: ctx.env });
+      // The command creates the user's files: under the user's umask, not the pod's private one.
+      run = await runInProcessGroup({ shell: findShell(), command: input.command, cwd: ctx.cwd, timeoutMs, signal: ctx.signal, output, env: ctx.env, umask: userUmask() });
     } catch (error) {
       await output.collect();
       throw new ToolFailure((error as Error).message);

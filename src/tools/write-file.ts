@@ -2,7 +2,8 @@
  * write_file: create or overwrite a text file with the given content. The scope is checked
  * for write before anything touches the disk; only then are missing parent directories
  * created and the file written atomically (a temp file beside it, then a rename), so a reader
- * never sees half a file. Owns the small helpers the editing tools share (display names, line
+ * never sees half a file. What it creates gets the user's umask, not the pod's private one
+ * (src/config/umask.ts). Owns the small helpers the editing tools share (display names, line
  * counts, the atomic write); does not own the scope rules (scope.ts).
  */
 import fs from "node:fs/promises";
@@ -11,6 +12,7 @@ import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 import { defineTool, ToolFailure, type ToolContext } from "./define-tool.js";
 import { canonicalPath } from "./scope.js";
+import { userUmask } from "../config/umask.js";
 
 /** Most bytes of content one write_file call may write (UTF-8). */
 export const WRITE_FILE_MAX_BYTES = 8 * 1024 * 1024;
@@ -39,18 +41,38 @@ export const writeFileTool = defineTool({
     // A canonical path ends in a symlink only when the link dangles; a FIFO or device is not a file to replace.
     if (existing && !existing.isFile()) throw new ToolFailure(`${input.path} is not a regular file`);
     ctx.signal.throwIfAborted();
-    await fs.mkdir(path.dirname(file), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-      throw new ToolFailure(`cannot create the directory for ${input.path}: ${error.message}`);
-    });
-    await writeAtomically(file, input.content, input.path);
+    const mask = userUmask();
+    await fs
+      .mkdir(path.dirname(file), { recursive: true })
+      .then((firstCreated) => (firstCreated === undefined || mask === undefined ? undefined : grantUserModes(firstCreated, path.dirname(file), mask)))
+      .catch((error: NodeJS.ErrnoException) => {
+        throw new ToolFailure(`cannot create the directory for ${input.path}: ${error.message}`);
+      });
+    // A new file gets the user's umask (the pod's own is private); an existing one keeps its mode.
+    await writeAtomically(file, input.content, input.path, existing || mask === undefined ? undefined : 0o666 & ~mask);
     const name = displayPath(ctx, file, input.path);
     return { summary: `${existing ? "wrote" : "created"} ${name} (${describeLines(countLines(input.content))}, ${bytes} bytes)` };
   },
 });
 
-/** Write `text` to the canonical path `file` through a temp file and a rename; errors become ToolFailure naming `requested`. */
-export async function writeAtomically(file: string, text: string, requested: string): Promise<void> {
-  await writeFileAtomic(file, text, { encoding: "utf8" }).catch((error: Error) => {
+/**
+ * The dirs write_file just made, `firstCreated` down to `deepest`, get the modes the user's umask
+ * gives (`mkdir` under the pod's private umask made them 0700: src/config/umask.ts).
+ */
+async function grantUserModes(firstCreated: string, deepest: string, mask: number): Promise<void> {
+  for (let dir = deepest; ; dir = path.dirname(dir)) {
+    await fs.chmod(dir, 0o777 & ~mask);
+    if (dir === firstCreated || path.dirname(dir) === dir) return;
+  }
+}
+
+/**
+ * Write `text` to the canonical path `file` through a temp file and a rename; errors become
+ * ToolFailure naming `requested`. `mode`: the new file's mode (default: an existing file's, else
+ * 0666 less the process umask).
+ */
+export async function writeAtomically(file: string, text: string, requested: string, mode?: number): Promise<void> {
+  await writeFileAtomic(file, text, { encoding: "utf8", ...(mode === undefined ? {} : { mode }) }).catch((error: Error) => {
     throw new ToolFailure(`cannot write ${requested}: ${error.message}`);
   });
 }

@@ -28,6 +28,9 @@ export interface CliOptions {
   input?: string;
   /** Upper bound on the command's run time before it is killed (default 15 s). */
   timeoutMs?: number;
+  /** Run as this user and group (needs root: test/helpers/other-user.ts). */
+  uid?: number;
+  gid?: number;
 }
 
 export interface CliProcess {
@@ -48,6 +51,8 @@ export function spawnCli(args: readonly string[], options: CliOptions): CliProce
   const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
     env: options.env,
     cwd: options.cwd,
+    uid: options.uid,
+    gid: options.gid,
     stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
   running.add(child);
