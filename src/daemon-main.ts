@@ -155,6 +155,7 @@ function readSecrets(): Record<string, string> {
 }
 
 let name = "(unnamed)";
+let ready = false;
 try {
   const options = parseDaemonArgs(process.argv.slice(2));
   name = options.name;
@@ -181,6 +182,7 @@ try {
     instructionsSource: options.instructionsSource,
     fork: options.fork,
     onReady: (info) => {
+      ready = true;
       const { socket } = info;
       reportReady({ ok: true, ...info });
       if (!process.env.PODD_QUIET) process.stderr.write(`pod ${name} listening on ${socket}\n`);
@@ -190,6 +192,6 @@ try {
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
   reportReady({ ok: false, error: message });
-  process.stderr.write(`podd: cannot start pod ${name}: ${message}\n`);
+  process.stderr.write(ready ? `podd: pod ${name} stopped on an error: ${message}\n` : `podd: cannot start pod ${name}: ${message}\n`);
   process.exitCode = 1;
 }
