@@ -24,6 +24,7 @@ import type {
   InvokeKind,
   LogEntry,
   Method,
+  PodEvent,
   PodStatus,
   RunResult,
 } from "../../protocol/index.js";
@@ -141,6 +142,7 @@ export class PodController {
     this.compactOnStart = deps.compactOnStart ?? false;
     this.messages = toModelMessages(deps.log.entries);
     for (const item of deps.initialInbox ?? []) this.inbox.push(item);
+    this.rememberTakenReports();
     this.restoreFromLog();
     if (this.statusValue === "idle") this.stageFollowUp();
   }
@@ -169,6 +171,18 @@ export class PodController {
     } else if (lastRun.kind === "none") {
       this.interruptNote = state.carriedNote;
     }
+  }
+
+  /**
+   * The child reports this pod took before a restart — those in the active segment's log and
+   * those still queued in the restored inbox — so that a child's retry of one of them (its ack
+   * was lost when the pod went down) is acked, not queued a second time.
+   */
+  private rememberTakenReports(): void {
+    for (const entry of this.log.entries) {
+      if (entry.kind === "system_item" && entry.item.kind === "pod_event" && "event" in entry.item) this.reportDedup.firstTime(entry.item.event as PodEvent);
+    }
+    for (const item of this.inbox.items) if (item.kind === "pod_event") this.reportDedup.firstTime(item.event);
   }
 
   /** Keep the queued notifications on disk after a drain or requeue (a failed rewrite is alerted and tried again later). */
