@@ -19,7 +19,7 @@ import { writeFork } from "./pod/fork.js";
 import { ScopeRegistry } from "./spawn/scope-registry.js";
 import { PodSupervisor } from "./spawn/supervisor.js";
 import { RuntimeDir } from "./pod/runtime-dir.js";
-import { UpwardReporter } from "./pod/upward-reports.js";
+import { reportTimingsFromEnv, UpwardReporter } from "./pod/upward-reports.js";
 import { WriteFaults } from "./pod/write-faults.js";
 import { lockSession, readPodMetadata, writePodMetadata, type PodMetadata } from "./session/pod-metadata.js";
 import { SessionLog, type SkippedLine } from "./session/session-log.js";
@@ -336,7 +336,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
     ],
   });
   const permissions = new PermissionRules([...cliRules, ...configRules]);
-  const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger });
+  const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger, ...reportTimingsFromEnv(env) });
   /** The environment of tool processes and child pods: the pod's, without credentials. */
   const toolEnv = withoutCredentials(env, modelConfig.apiKeyEnv);
   /** Record a status or active-segment change in status.json; a failed write is alerted and retried (RuntimeDir), never fatal. */
