@@ -158,6 +158,7 @@ function readSecrets(): Record<string, string> {
 // First: every file the pod creates is the user's alone, whatever the shell's umask (src/config/umask.ts).
 usePrivateUmask();
 let name = "(unnamed)";
+let ready = false;
 try {
   const options = parseDaemonArgs(process.argv.slice(2));
   name = options.name;
@@ -184,6 +185,7 @@ try {
     instructionsSource: options.instructionsSource,
     fork: options.fork,
     onReady: (info) => {
+      ready = true;
       const { socket } = info;
       reportReady({ ok: true, ...info });
       if (!process.env.PODD_QUIET) process.stderr.write(`pod ${name} listening on ${socket}\n`);
@@ -193,6 +195,6 @@ try {
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
   reportReady({ ok: false, error: message });
-  process.stderr.write(`podd: cannot start pod ${name}: ${message}\n`);
+  process.stderr.write(ready ? `podd: pod ${name} stopped on an error: ${message}\n` : `podd: cannot start pod ${name}: ${message}\n`);
   process.exitCode = 1;
 }

@@ -9,7 +9,7 @@ import { pino, type Logger } from "pino";
 import { monotonicFactory } from "ulid";
 import { podPaths, sessionDir, type PoddPaths } from "./config/paths.js";
 import { refuseLiveSocket, refuseNonSocket, SocketServer } from "./ipc/socket-server.js";
-import { PoddError } from "./errors.js";
+import { describeIoError, PoddError } from "./errors.js";
 import { resolveModelConfig } from "./config/model-config.js";
 import { resolveModel } from "./model/resolve-model.js";
 import { PodController } from "./pod/controller.js";
@@ -19,13 +19,14 @@ import { writeFork } from "./pod/fork.js";
 import { ScopeRegistry } from "./spawn/scope-registry.js";
 import { PodSupervisor } from "./spawn/supervisor.js";
 import { RuntimeDir } from "./pod/runtime-dir.js";
-import { UpwardReporter } from "./pod/upward-reports.js";
+import { reportTimingsFromEnv, UpwardReporter } from "./pod/upward-reports.js";
+import { WriteFaults } from "./pod/write-faults.js";
 import { lockSession, readPodMetadata, writePodMetadata, type PodMetadata } from "./session/pod-metadata.js";
 import { SessionLog, type SkippedLine } from "./session/session-log.js";
 import type { InboxItem } from "./pod/notification-inbox.js";
 import writeFileAtomic from "write-file-atomic";
 import { builtinTools } from "./tools/builtin-tools.js";
-import { encodeLine, type PodStatus, type ScopeRule } from "../protocol/index.js";
+import { encodeLine, type AlertLevel, type PodStatus, type ScopeRule } from "../protocol/index.js";
 import { configFilePath, isCredentialVariable, loadConfigFile } from "./config/model-config.js";
 import { describeRule, parsePermissionRuleText, PermissionRules, type PermissionRule } from "./tools/permissions.js";
 import { Scope } from "./tools/scope.js";
@@ -294,7 +295,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   const modelConfig = await resolveModelConfig(modelSpec, { baseUrl, home: options.paths.home, env });
 
   ensurePrivateDir(paths.dataDir, POD_DATA_DIR);
-  const destination = pino.destination({ dest: paths.logFile, sync: false, mkdir: true, mode: 0o600 });
+  const destination = pino.destination({ dest: paths.logFile, sync: false, mkdir: true, mode: 0o600, maxLength: MAX_PENDING_LOG_BYTES });
   // The log file may still be opening (asynchronously, with mkdir) when a start fails: close it before its dir goes.
   startup.closeLog = () =>
     new Promise<void>((resolve) => {
@@ -306,9 +307,20 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
     { level: env.PODD_LOG_LEVEL ?? "info", base: { pod: options.name, pid: process.pid }, redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } },
     destination,
   );
+  // Write faults reach clients as alerts once the controller exists (the log itself until then).
+  const alerts: { raise?: (level: AlertLevel, message: string) => void } = {};
+  const writeFaults = new WriteFaults((level, message) => (alerts.raise ? alerts.raise(level, message) : logger[level](message)));
+  watchLogWrites(destination, paths.logFile, writeFaults);
   const model = await resolveModel(modelConfig, { cwd, env, logger });
 
-  const runtime = new RuntimeDir(paths);
+  const runtime = new RuntimeDir(paths, {
+    onWriteFailed: (error) =>
+      writeFaults.failed(
+        "status.json",
+        `pod: cannot write ${paths.statusFile}: ${describeIoError(error)}; podd ls and podd status may show an old state until it can be written (retrying); the pod goes on`,
+      ),
+    onWriteRecovered: () => writeFaults.succeeded("status.json", () => `pod: ${paths.statusFile} is up to date again`),
+  });
   runtime.prepare();
   const now = (): number => Date.now();
   const tools = builtinTools({ bash });
@@ -331,12 +343,12 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
     ],
   });
   const permissions = new PermissionRules([...cliRules, ...configRules]);
-  const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger });
+  const reporter = new UpwardReporter({ parentSocket: options.parentSocket, logger, ...reportTimingsFromEnv(env) });
   /** The environment of tool processes and child pods: the pod's, without credentials. */
   const toolEnv = withoutCredentials(env, modelConfig.apiKeyEnv);
-  /** Record a status or active-segment change in status.json; a failed write is logged, not fatal. */
+  /** Record a status or active-segment change in status.json; a failed write is alerted and retried (RuntimeDir), never fatal. */
   const updateRuntime = (patch: { status?: PodStatus; segment_id?: string }): void => {
-    runtime.update(patch, now()).catch((error: Error) => logger.warn({ err: error }, "status.json write failed"));
+    void runtime.update(patch, now());
   };
   // The name is taken by a live pod: say so before touching its session.
   await refuseLiveSocket(paths.socket);
@@ -393,6 +405,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
       podName: options.name,
       cwd,
       log,
+      writeFaults,
       loop: {
         model,
         tools,
@@ -440,16 +453,23 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
         },
         discard: (next) => {
           next.close();
-          fs.rmSync(next.file, { force: true });
+          try {
+            fs.rmSync(next.file, { force: true });
+          } catch (error) {
+            // A read-only disk: the next start removes it (a segment newer than the active one).
+            logger.warn({ err: error, file: next.file }, "compaction: could not remove the unfinished segment");
+          }
         },
       },
       inboxStore: {
+        file: inboxFile,
         // One line per queued item (an O(1) append per notify); rewritten when the inbox drains.
         append: (item) => fs.appendFileSync(inboxFile, encodeLine(item), { mode: 0o600 }),
         replace: (items) => writeFileAtomic.sync(inboxFile, items.map(encodeLine).join(""), { mode: 0o600 }),
       },
     },
   );
+  alerts.raise = (level, message) => controller.alert(level, "worker", message);
   if (saved.problem) controller.alert("warn", "worker", `session: ${saved.problem}; started a new session`);
   if (restored && session.created) controller.alert("warn", "worker", `session: the segment file of session ${restored.session_id} is missing; started a new session`);
   for (const orphan of session.orphans) {
@@ -522,12 +542,65 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
     await controller.run();
   } finally {
     for (const signal of signals) process.off(signal, shutdown);
-    supervisor.close();
-    await server.close();
-    controller.segmentLog.close();
-    session.release();
-    await runtime.remove();
+    // Each step on its own: a full or read-only disk must not keep the others from running.
+    const step = async (name: string, run: () => unknown): Promise<void> => {
+      try {
+        const failure = await run();
+        if (failure instanceof Error) throw failure;
+      } catch (error) {
+        logger.warn({ err: error }, `exit: ${name} failed`);
+      }
+    };
+    await step("recording the children", () => supervisor.close());
+    await step("closing the socket", () => server.close());
+    await step("closing the session log", () => controller.segmentLog.close());
+    await step("releasing the session", () => session.release());
+    await step("removing the runtime dir", () => runtime.remove());
     logger.info("pod stopped");
-    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    await endLog(destination, logger);
   }
+}
+
+/** The pod's log file stream (pino's sonic-boom destination). */
+type LogDestination = ReturnType<typeof pino.destination>;
+
+/** How long the exit waits for the pod's log to take its last lines, ms. */
+const LOG_END_TIMEOUT_MS = 1_000;
+/** Most log bytes held in memory while pod.log cannot be written; later lines are dropped. */
+const MAX_PENDING_LOG_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Keep the pod alive when its log cannot be written (a full or read-only PODD_HOME): without
+ * an `error` listener pino's destination throws the write error as an uncaught exception.
+ * Lines wait in memory (at most MAX_PENDING_LOG_BYTES) and go out with the next write that
+ * works; clients are told once per fault.
+ */
+function watchLogWrites(destination: LogDestination, file: string, writeFaults: WriteFaults): void {
+  destination.on("error", (error: unknown) => {
+    writeFaults.failed("pod.log", `pod: cannot write its log ${file}: ${describeIoError(error)}; log lines wait in memory until it can be written`);
+  });
+  destination.on("write", () => writeFaults.succeeded("pod.log", () => `pod: its log ${file} can be written again`));
+}
+
+/**
+ * End the pod's log at exit, bounded by LOG_END_TIMEOUT_MS: lines that cannot be written (the
+ * disk is full or read-only) are dropped, and nothing is logged after it. (pino's own exit
+ * hook retries a failed synchronous write forever: ended here, it has nothing left to write.)
+ */
+async function endLog(destination: LogDestination, logger: Logger): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const giveUp = (): void => {
+      destination.destroy();
+      done();
+    };
+    const timer = setTimeout(giveUp, LOG_END_TIMEOUT_MS);
+    destination.once("close", done);
+    destination.once("error", giveUp);
+    destination.end();
+  });
+  logger.level = "silent";
 }

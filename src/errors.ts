@@ -49,3 +49,22 @@ export function toWireError(error: unknown): { code: ErrorCode; message: string 
   if (error instanceof Error) return { code: "internal", message: error.message };
   return { code: "internal", message: String(error) };
 }
+
+/** How system errors read in messages: `no space left on device (ENOSPC)`. */
+const IO_ERROR_TEXT: Record<string, string> = {
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EIO: "input/output error",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOENT: "no such file or directory",
+};
+
+/** `no space left on device (ENOSPC)` for a system error with a known code, else the error's message. */
+export function describeIoError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code && IO_ERROR_TEXT[code]) return `${IO_ERROR_TEXT[code]} (${code})`;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -14,7 +14,8 @@
  * shutdown) comes in through `io.signal` with the reason as `signal.reason`; the loop
  * checks it before every model request and every tool, so an abort that arrives before the
  * model call starts is honoured, and it throws AbortedError. Provider failures throw
- * ProviderError. This module owns no pod state: counters, the inbox and the log come in `io`.
+ * ProviderError; a commit that fails (the session log cannot be written) throws its error out
+ * of the loop at once, so nothing runs that the log could not record. This module owns no pod state: counters, the inbox and the log come in `io`.
  */
 import type { AssistantItem, Event, InFlightTurn, LogEntry } from "../../protocol/index.js";
 import { AbortedError, ProviderError, type AbortReason } from "../errors.js";
@@ -28,7 +29,10 @@ export const YIELD_EVERY_PARTS = 64;
 export interface TurnLoopIo {
   readonly signal: AbortSignal;
   now(): number;
-  /** Commit an entry to the session log (and the model's view). */
+  /**
+   * Commit an entry to the session log (and the model's view). Throws when the log cannot take
+   * it (a full or read-only disk): the loop stops there and the run ends with that error.
+   */
   commit(entry: LogEntry): void;
   /** Send a live event to every client. */
   emit(event: Event): void;
@@ -259,8 +263,9 @@ async function runTools(config: TurnLoopConfig, io: TurnLoopIo, calls: PendingTo
     const summary = interrupted && !/interrupted/i.test(result.summary) ? `${result.summary} [interrupted]` : result.summary;
     // A tool that finished as the abort arrived keeps its own outcome; the summary notes the interruption.
     const isError = result.isError;
-    io.emit({ event: "tool_result", data: { id: call.id, summary, output: result.output, is_error: isError } });
+    // Committed first: a result the log could not take is never shown as if it were saved.
     io.commit({ kind: "tool_result", ts: io.now(), item: { kind: "tool_result", id: call.id, summary, output: result.output, is_error: isError } });
+    io.emit({ event: "tool_result", data: { id: call.id, summary, output: result.output, is_error: isError } });
   }
 }
 

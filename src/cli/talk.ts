@@ -4,7 +4,7 @@ import { PodRequestError, type PodClient } from "../client/pod-client.js";
 import { describeRunOutcome, RUN_EXIT_CODES, RunEndReader, type RunOutcome } from "../client/run-end.js";
 import { isProcessAlive, listPods, readPodStatus, type PodListing } from "../client/pod-directory.js";
 import { buildPodTree, findPodTreeNode, podTreeLevelsDeepestFirst } from "../client/pod-tree.js";
-import { CliError, connectTo, notRunningMessage, poddPaths, request } from "./targets.js";
+import { CliError, connectTo, describeRequestFailure, notRunningMessage, poddPaths, request } from "./targets.js";
 
 /** The most a `podd send` message may hold: the pod refuses a method line over 8 MiB (wire-protocol.md, Framing). */
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024 - 4096;
@@ -143,7 +143,7 @@ async function sendWhenFree(
     } catch (error) {
       if (!(error instanceof PodRequestError)) {
         client.destroy();
-        throw new CliError((error as Error).message);
+        throw new CliError(describeRequestFailure(error));
       }
       if (error.code !== "already_running" || !queue) {
         client.destroy();

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { podPaths, resolvePaths, type PoddPaths } from "../config/paths.js";
 import type { Event, Method } from "../../protocol/index.js";
-import { PodClient, PodRequestError } from "../client/pod-client.js";
+import { PodClient, PodRequestError, RequestTimeoutError } from "../client/pod-client.js";
 import { listPods, podDataDirNames } from "../client/pod-directory.js";
 import { CliError } from "./cli-error.js";
 export { formatAge } from "./format-age.js";
@@ -120,8 +120,16 @@ export async function request(client: PodClient, method: Method): Promise<Event>
   } catch (error) {
     client.destroy();
     if (error instanceof PodRequestError) throw new CliError(`${error.message} (${error.code})`);
-    throw new CliError((error as Error).message);
+    throw new CliError(describeRequestFailure(error));
   }
+}
+
+/** A request failure that is not the pod's refusal, for the user: a timeout says the pod may still act on it. */
+export function describeRequestFailure(error: unknown): string {
+  if (error instanceof RequestTimeoutError) {
+    return `the pod did not answer ${error.method} within ${error.timeoutMs / 1000} s (it may be stopped or overloaded); it may still act on it when it runs again`;
+  }
+  return (error as Error).message;
 }
 
 

@@ -21,6 +21,22 @@ export class PodRequestError extends Error {
   }
 }
 
+/**
+ * A method got no reply within its time limit. The pod may still act on it later (it was
+ * written to the socket: a stopped or overloaded pod reads it when it runs again), so a caller
+ * must not assume it was refused.
+ */
+export class RequestTimeoutError extends Error {
+  readonly method: Method["method"];
+  readonly timeoutMs: number;
+  constructor(method: Method["method"], timeoutMs: number) {
+    super(`no reply to ${method} within ${timeoutMs} ms`);
+    this.name = "RequestTimeoutError";
+    this.method = method;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 type Waiter = { match(event: Event): boolean; resolve(event: Event): void; reject(error: Error): void; timer?: NodeJS.Timeout };
 
 export class PodClient {
@@ -108,7 +124,7 @@ export class PodClient {
   /**
    * Send a method with a fresh `id`; resolves with the first event carrying that
    * `reply_to` (an `ack` or a reply such as `completions`), rejects with PodRequestError on
-   * an `error`. The reply is not passed on to waits (listeners still see it).
+   * an `error`, and with RequestTimeoutError after `timeoutMs` (10 s) without a reply. The reply is not passed on to waits (listeners still see it).
    */
   request(method: Method, options: { timeoutMs?: number } = {}): Promise<Event> {
     if (this.isClosed) return Promise.reject(new Error(`connection to ${this.socketPath} is closed`));
@@ -116,7 +132,7 @@ export class PodClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pendingRequests.delete(id);
-        reject(new Error(`no reply to ${method.method} within ${options.timeoutMs ?? 10_000} ms`));
+        reject(new RequestTimeoutError(method.method, options.timeoutMs ?? 10_000));
       }, options.timeoutMs ?? 10_000);
       this.pendingRequests.set(id, {
         resolve: (event) => {

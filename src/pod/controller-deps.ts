@@ -10,6 +10,7 @@ import type { TurnLoopConfig } from "../agent/drive-turns.js";
 import type { SessionLog } from "../session/session-log.js";
 import type { InboxItem } from "./notification-inbox.js";
 import type { UpwardReporter } from "./upward-reports.js";
+import type { WriteFaults } from "./write-faults.js";
 
 /** Who sent a method: where its errors and replies go. */
 export interface Requester {
@@ -42,12 +43,14 @@ export interface ControllerDeps {
   onStatus(status: PodStatus): void;
   /** Most alerts kept for replay to new connections. */
   maxAlerts?: number;
+  /** Tells clients once per fault that a file cannot be written (shared with the daemon's status.json and pod.log); default: one of the controller's own. */
+  writeFaults?: WriteFaults;
   /** The greeting sent in every snapshot; `context_tokens` is kept up to date from usage. */
   greeting: Greeting;
   /** Notifications queued before a restart (the durable inbox). */
   initialInbox?: InboxItem[];
-  /** Keeps the queued notifications on disk: `append` one as it is queued, `replace` all after a drain or requeue. */
-  inboxStore?: { append(item: InboxItem): void; replace(items: readonly InboxItem[]): void };
+  /** Keeps the queued notifications on disk (src/pod/durable-inbox.ts). */
+  inboxStore?: InboxStore;
   /** New segments of the session (compaction); without it `compact` is refused. */
   segments?: SegmentStore;
   /** Automatic compaction: at `threshold` × the context window before a run (0: never); the summary's time limit. */
@@ -60,6 +63,16 @@ export interface ControllerDeps {
   cancelChildren?(): void;
   /** Side effects of a child's report, applied when it is received (before it is queued): the child registry. */
   onPodEvent?(event: PodEvent): void;
+}
+
+/**
+ * The durable inbox file (`file`, for messages): `append` one item as it is queued, `replace`
+ * all after a drain or requeue. Both throw on an I/O error (a full or read-only disk).
+ */
+export interface InboxStore {
+  file: string;
+  append(item: InboxItem): void;
+  replace(items: readonly InboxItem[]): void;
 }
 
 /** The pod's children as discovery sees them (the supervisor, src/spawn/supervisor.ts). */

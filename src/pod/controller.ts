@@ -17,12 +17,14 @@ import type {
   Alert,
   AlertLevel,
   AlertSource,
+  ErrorCode,
   Event,
   Greeting,
   InFlightTurn,
   InvokeKind,
   LogEntry,
   Method,
+  PodEvent,
   PodStatus,
   RunResult,
 } from "../../protocol/index.js";
@@ -30,10 +32,10 @@ import { driveTurns, type TurnLoopIo } from "../agent/drive-turns.js";
 import { AbortedError, toWireError } from "../errors.js";
 import type { ModelMessage } from "../model/types.js";
 import { applyEntry, toModelMessages, unansweredToolCalls } from "../session/model-messages.js";
-import type { SessionLog } from "../session/session-log.js";
+import { SessionWriteError, type SessionLog } from "../session/session-log.js";
 import { answerQuery, type QueryContext } from "./answer-query.js";
 import { DEFAULT_COMPACT_TIMEOUT_MS, writeCompactedSegment, writeSummary, type SummaryResult } from "./compaction.js";
-import { replyAck, replyError, type ControllerDeps, type Requester, type SnapshotData } from "./controller-deps.js";
+import { INTERNAL_REQUESTER, replyAck, replyError, type ControllerDeps, type Requester, type SnapshotData } from "./controller-deps.js";
 import { NotificationInbox, toSystemItem, type InboxItem } from "./notification-inbox.js";
 import { ReportDedup } from "./report-dedup.js";
 import { markAt, planRewind } from "./rewind.js";
@@ -46,6 +48,8 @@ import {
   readSessionState,
   USER_INTERRUPT_NOTE,
 } from "./session-state.js";
+import { DurableInbox } from "./durable-inbox.js";
+import { WriteFaults } from "./write-faults.js";
 
 /** How long a shutdown waits for an aborted run to stop (e.g. a tool that ignores abort) before exiting anyway, ms. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -118,16 +122,27 @@ export class PodController {
   private llmCallCounter = 0;
   private inFlight: InFlightTurn | undefined;
   private exitRequested = false;
+  /**
+   * The end of the last run, when the session log could not take it (the disk is full or
+   * read-only): its open tool calls' results and `run_errored{code, message}` are written
+   * before anything else the next time the log is written (a run, a compaction).
+   */
+  private unsavedRunEnd: { code: ErrorCode; message: string } | undefined;
+  private readonly writeFaults: WriteFaults;
+  private readonly durableInbox: DurableInbox;
   private readonly greetingValue: Greeting;
   private readonly deps: ControllerDeps;
 
   constructor(deps: ControllerDeps) {
     this.deps = deps;
+    this.writeFaults = deps.writeFaults ?? new WriteFaults((level, message) => this.alert(level, "worker", message));
+    this.durableInbox = new DurableInbox(deps.inboxStore, this.writeFaults);
     this.greetingValue = { ...deps.greeting };
     this.log = deps.log;
     this.compactOnStart = deps.compactOnStart ?? false;
     this.messages = toModelMessages(deps.log.entries);
     for (const item of deps.initialInbox ?? []) this.inbox.push(item);
+    this.rememberTakenReports();
     this.restoreFromLog();
     if (this.statusValue === "idle") this.stageFollowUp();
   }
@@ -145,8 +160,7 @@ export class PodController {
     if (state.contextTokens !== undefined) this.greetingValue.context_tokens = state.contextTokens;
     const lastRun = state.lastRun;
     if (lastRun.kind === "crashed") {
-      this.closeUnansweredToolCalls(state.lastInvoke);
-      this.commit({ kind: "run_errored", ts: this.deps.now(), code: "internal", message: CRASHED_RUN_MESSAGE });
+      this.tryCloseRunInLog(state.lastInvoke, { code: "internal", message: CRASHED_RUN_MESSAGE });
       this.interruptNote = CRASH_INTERRUPT_NOTE;
     } else if (lastRun.kind === "paused") {
       this.statusValue = "paused";
@@ -159,9 +173,21 @@ export class PodController {
     }
   }
 
-  /** Keep the queued notifications on disk after a drain or requeue. */
+  /**
+   * The child reports this pod took before a restart — those in the active segment's log and
+   * those still queued in the restored inbox — so that a child's retry of one of them (its ack
+   * was lost when the pod went down) is acked, not queued a second time.
+   */
+  private rememberTakenReports(): void {
+    for (const entry of this.log.entries) {
+      if (entry.kind === "system_item" && entry.item.kind === "pod_event" && "event" in entry.item) this.reportDedup.firstTime(entry.item.event as PodEvent);
+    }
+    for (const item of this.inbox.items) if (item.kind === "pod_event") this.reportDedup.firstTime(item.event);
+  }
+
+  /** Keep the queued notifications on disk after a drain or requeue (a failed rewrite is alerted and tried again later). */
   private inboxChanged(): void {
-    this.deps.inboxStore?.replace(this.inbox.items);
+    this.durableInbox.rewrite(this.inbox.items);
   }
 
   /** The active segment's log (a compaction replaces it). */
@@ -223,7 +249,7 @@ export class PodController {
       const item = await this.take();
       if (item.type === "run_done") this.finishRun(item.outcome);
       else if (item.type === "compact_done") this.finishCompaction(item.outcome);
-      else this.handle(item.method, item.requester);
+      else this.handleSafely(item.method, item.requester);
     }
     this.broadcast({ event: "shutdown" });
     await this.deps.reporter.settle();
@@ -250,6 +276,19 @@ export class PodController {
 
   // ---- method × state (behaviour.md) -------------------------------------------------------
 
+  /**
+   * `handle`, but a method whose handling throws (a file it must write cannot be written, or a
+   * bug) is answered with `error{internal}` and logged: one method never stops the pod.
+   */
+  private handleSafely(method: Method, requester: Requester): void {
+    try {
+      this.handle(method, requester);
+    } catch (error) {
+      this.deps.logger.error({ err: error, method: method.method }, "method failed");
+      replyError(requester, "internal", `${method.method} failed: ${toWireError(error).message}`);
+    }
+  }
+
   private handle(method: Method, requester: Requester): void {
     if (this.exitRequested) return replyError(requester, "invalid_request", "Pod is shutting down");
     if (this.compacting && this.handleWhileCompacting(this.compacting, method, requester)) return;
@@ -268,9 +307,18 @@ export class PodController {
             : { kind: "pod_event", event: method.params };
         const refusal = this.inbox.refusal(item);
         if (refusal) return replyError(requester, "invalid_request", refusal);
-        if (item.kind === "pod_event" && !this.reportDedup.firstTime(item.event)) return replyAck(requester, method);
+        if (item.kind === "pod_event" && this.reportDedup.seen(item.event)) return replyAck(requester, method);
+        // The pod's own submissions (a child found dead, a note) are queued anyway, in memory only: nobody would send them again.
+        if (!this.durableInbox.add(item, this.inbox.items) && requester !== INTERNAL_REQUESTER) {
+          // Refused, not taken: a child retries its report, a client may send again.
+          return replyError(
+            requester,
+            "internal",
+            `cannot queue the ${method.method}: the notification inbox cannot be written (${this.durableInbox.failure}); try again once the disk can be written`,
+          );
+        }
+        if (item.kind === "pod_event") this.reportDedup.firstTime(item.event);
         this.inbox.push(item);
-        this.deps.inboxStore?.append(item);
         const wakes = item.kind === "pod_event" || item.wake;
         if (status === "idle" && wakes) this.pending ??= { kind: "notification", invokeKind: item.kind };
         return replyAck(requester, method);
@@ -341,12 +389,20 @@ export class PodController {
   private rewindTo(params: Extract<Method, { method: "rewind_to" }>["params"], requester: Requester, method: Method): void {
     const plan = planRewind(this.log.entries, this.log.segmentId, params);
     if (!plan.ok) return replyError(requester, "invalid_request", plan.message);
+    // Throws SessionWriteError (nothing changed) when the file cannot be cut: the requester gets error{internal}.
     this.log.truncate(markAt(this.log, plan.keep));
     this.rebuildMessages();
     this.pausedFrom = undefined;
     this.interruptNote = undefined;
+    const owed = this.unsavedRunEnd;
+    this.unsavedRunEnd = undefined;
+    const state = readSessionState(this.log.entries);
     const lastEnd = this.log.entries.findLast((entry) => entry.kind === "run_completed" || entry.kind === "run_errored");
-    if (lastEnd?.kind === "run_completed" && lastEnd.result === "paused") {
+    if (state.lastRun.kind === "crashed" && owed) {
+      // The kept log ends in the run whose end could not be written: write it now (or owe it still).
+      this.tryCloseRunInLog(state.lastInvoke, owed);
+      this.interruptNote = errorInterruptNote(owed.message);
+    } else if (lastEnd?.kind === "run_completed" && lastEnd.result === "paused") {
       // The kept log ends in a paused run: end it as cancelled (what a restore then reads as idle).
       this.endPausedRun(0);
     } else if (lastEnd?.kind === "run_errored") {
@@ -397,6 +453,11 @@ export class PodController {
   private compact(requester: Requester, method: Method): void {
     if (!this.deps.segments) return replyError(requester, "invalid_request", "this pod cannot compact its session (no session store)");
     if (!this.hasConversation()) return replyError(requester, "invalid_request", "Nothing to compact: the session has no conversation yet");
+    try {
+      this.writeUnsavedRunEnd();
+    } catch (error) {
+      return replyError(requester, "internal", `cannot compact: ${toWireError(error).message}`);
+    }
     this.startCompaction("manual");
     replyAck(requester, method);
   }
@@ -407,7 +468,8 @@ export class PodController {
 
   /** Whether to compact before the staged run: a fork asked for it, or the context passed the threshold. */
   private compactionDue(): ActiveCompaction["trigger"] | undefined {
-    if (!this.deps.segments || this.statusValue !== "idle") return undefined;
+    // A log that owes a run's end is not compacted (the summary request would hold open tool calls); the next run writes it first.
+    if (!this.deps.segments || this.statusValue !== "idle" || this.unsavedRunEnd) return undefined;
     if (this.compactOnStart) {
       this.compactOnStart = false;
       return this.hasConversation() ? "fork" : undefined;
@@ -474,7 +536,8 @@ export class PodController {
     const carried = { turn: this.turnCounter, llmCall: this.llmCallCounter, interruptNote: this.interruptNote, now: () => this.deps.now() };
     const { log: next, item, contextTokens } = writeCompactedSegment(segments, previous.segmentId, result, carried);
     this.log = next;
-    previous.close();
+    const closeFailure = previous.close();
+    if (closeFailure) this.deps.logger.warn({ err: closeFailure }, "compaction: closing the old segment failed");
     this.rebuildMessages();
     this.pausedFrom = undefined;
     this.greetingValue.context_tokens = contextTokens;
@@ -487,6 +550,14 @@ export class PodController {
   // ---- runs --------------------------------------------------------------------------------
 
   private startRun(run: PendingRun): void {
+    // What a write fault left owed goes first (before the mark: a rollback of this run keeps it).
+    let owedFailure: unknown;
+    try {
+      this.writeUnsavedRunEnd();
+    } catch (error) {
+      owedFailure = error;
+    }
+    this.durableInbox.catchUp(this.inbox.items);
     const active: ActiveRun = {
       run,
       abort: new AbortController(),
@@ -498,7 +569,7 @@ export class PodController {
     this.active = active;
     if (run.kind === "run") this.broadcast({ event: "user_message", data: { segments: run.input } });
     this.setStatus("running");
-    this.executeRun(active).then(
+    (owedFailure === undefined ? this.executeRun(active) : Promise.reject(owedFailure)).then(
       (result) => this.post({ type: "run_done", outcome: { ok: true, result } }),
       (error: unknown) => this.post({ type: "run_done", outcome: { ok: false, error } }),
     );
@@ -552,13 +623,45 @@ export class PodController {
     }
   }
 
-  /** End a paused run (from entry `from`) as cancelled in the log: close its tool calls, commit `run_errored`. */
+  /** End a paused run (from entry `from`) as cancelled in the log: close its tool calls, commit `run_errored` (or owe them). */
   private endPausedRun(from: number): void {
-    this.closeUnansweredToolCalls(from);
+    this.tryCloseRunInLog(from, toWireError(new AbortedError("cancel")));
     this.pausedFrom = undefined;
-    const { code, message } = toWireError(new AbortedError("cancel"));
-    this.commit({ kind: "run_errored", ts: this.deps.now(), code, message });
     this.interruptNote = USER_INTERRUPT_NOTE;
+  }
+
+  /**
+   * Close the run that began at entry `from`: an `[Interrupted by user]` result for each of
+   * its open tool calls, then `run_errored{code, message}`. Throws SessionWriteError when the
+   * log cannot take them (what was written stays written).
+   */
+  private closeRunInLog(from: number, end: { code: ErrorCode; message: string }): void {
+    this.closeUnansweredToolCalls(Math.max(0, from));
+    this.commit({ kind: "run_errored", ts: this.deps.now(), code: end.code, message: end.message });
+  }
+
+  /** closeRunInLog, or, when the log cannot be written, owe the run's end (`unsavedRunEnd`). */
+  private tryCloseRunInLog(from: number, end: { code: ErrorCode; message: string }): void {
+    try {
+      this.closeRunInLog(from, end);
+    } catch (error) {
+      if (!(error instanceof SessionWriteError)) throw error;
+      this.unsavedRunEnd ??= end;
+    }
+  }
+
+  /**
+   * Write the end of the last run if the log owes it (see `unsavedRunEnd`): it is written
+   * before anything else, so the log never holds a run without its end behind a newer one.
+   * Throws SessionWriteError when the log still cannot be written (it stays owed).
+   */
+  private writeUnsavedRunEnd(): void {
+    const owed = this.unsavedRunEnd;
+    if (!owed) return;
+    const { lastRun, lastInvoke } = readSessionState(this.log.entries);
+    // Paused in the log: a resume of it failed before it could write anything.
+    if (lastRun.kind === "crashed" || lastRun.kind === "paused") this.closeRunInLog(lastInvoke, owed);
+    this.unsavedRunEnd = undefined;
   }
 
   /** Answer every tool call from entry `from` on that has no result with `[Interrupted by user]`. */
@@ -589,14 +692,21 @@ export class PodController {
       messages: () => this.messages.map((message) => (message.role === "assistant" ? { ...message, content: [...message.content] } : message)),
       beforeModelRequest: () => {
         const drained = this.inbox.drain();
-        for (const item of drained) {
-          active.drained.push(item);
-          const systemItem = toSystemItem(item);
-          this.commit({ kind: "system_item", ts: this.deps.now(), item: systemItem });
-          this.broadcast({ event: "system_item", data: { item: systemItem } });
+        let committed = 0;
+        try {
+          for (const item of drained) {
+            const systemItem = toSystemItem(item);
+            this.commit({ kind: "system_item", ts: this.deps.now(), item: systemItem });
+            active.drained.push(item);
+            committed += 1;
+            this.broadcast({ event: "system_item", data: { item: systemItem } });
+          }
+        } finally {
+          // Items the log did not take stay queued, in their order.
+          if (committed < drained.length) this.inbox.requeue(drained.slice(committed));
+          // Only now (committed to the log) may they leave the durable inbox.
+          if (committed > 0) this.inboxChanged();
         }
-        // Only now (committed to the log) may they leave the durable inbox.
-        if (drained.length > 0) this.inboxChanged();
       },
       nextTurn: () => this.turnCounter++,
       nextLlmCall: () => this.llmCallCounter++,
@@ -612,11 +722,24 @@ export class PodController {
     };
   }
 
+  /** The end of a run, written to the log and told to clients; a run whose entries could not all be written ends as failed (endUnsavedRun). */
   private finishRun(outcome: RunOutcome): void {
     const active = this.active;
     if (!active) return;
     this.active = undefined;
     this.inFlight = undefined;
+    const runError = outcome.ok ? undefined : outcome.error;
+    try {
+      if (runError instanceof SessionWriteError) throw runError;
+      this.endActiveRun(active, outcome);
+    } catch (failure) {
+      if (!(failure instanceof SessionWriteError)) throw failure;
+      this.endUnsavedRun(active, failure, runError);
+    }
+  }
+
+  /** finishRun when the log takes the run's end. Throws SessionWriteError when it does not (before the event that would tell clients). */
+  private endActiveRun(active: ActiveRun, outcome: RunOutcome): void {
     const { run } = active;
     const parentOriginated = isParentOriginated(run);
     if (outcome.ok) {
@@ -657,6 +780,39 @@ export class PodController {
     if (!reason) this.stageFollowUp();
   }
 
+  /**
+   * A run that the session log could not take — an entry of the run, its end, or its rollback
+   * failed to write (`failure`) — ends as failed whatever it was doing: clients get
+   * `error{internal, "<failure>; the run ended there and is recorded as failed"}` then
+   * `status{idle}`, a parent that gave this pod the run gets `errored`, and the log owes the
+   * run's end (written before the next entry: `writeUnsavedRunEnd`). Nothing pretends the run
+   * was saved: what it produced after the failed entry is not in the log. No follow-up turn
+   * starts (it would fail the same way); queued notifications wait for the next trigger.
+   */
+  private endUnsavedRun(active: ActiveRun, failure: SessionWriteError, runError: unknown): void {
+    const reason = runError instanceof AbortedError ? runError.reason : undefined;
+    const message = `${failure.message}; the run ended there and is recorded as failed`;
+    this.sessionWriteFailed(failure);
+    this.unsavedRunEnd ??= { code: "internal", message };
+    this.pausedFrom = undefined;
+    this.interruptNote = errorInterruptNote(message);
+    this.deps.logger.error({ err: failure, run_error: runError }, "run ended: the session log cannot be written");
+    this.broadcast({ event: "error", data: { code: "internal", message } });
+    this.setStatus("idle");
+    if (isParentOriginated(active.run) && reason !== "shutdown") {
+      this.deps.reporter.fireAndForget({ kind: "errored", pod_name: this.deps.podName, message });
+    }
+  }
+
+  /** Alert (once per fault) that the session log cannot be written, and what that costs. */
+  private sessionWriteFailed(failure: SessionWriteError): void {
+    const lost =
+      failure.entryKind === undefined
+        ? ""
+        : `; the ${failure.entryKind} entry being written and what the run produces after it are not saved (the segment keeps its ${this.log.entries.length} entries before it)`;
+    this.writeFaults.failed("session log", `session: ${failure.message}${lost}; runs fail until the log can be written again`);
+  }
+
   private endRun(result: RunResult, status: PodStatus): void {
     this.commit({ kind: "run_completed", ts: this.deps.now(), result });
     this.broadcast({ event: "run_end", data: { result } });
@@ -669,12 +825,18 @@ export class PodController {
    * run that this one followed is over: its open tool calls are closed.
    */
   private rollBack(active: ActiveRun): void {
+    // Throws SessionWriteError (nothing changed) when the file cannot be cut: the run then ends as failed.
     this.log.truncate(active.mark);
     this.rebuildMessages();
     this.inbox.requeue(active.drained);
     if (active.drained.length > 0) this.inboxChanged();
     this.interruptNote = active.noteBefore;
-    this.closeUnansweredToolCalls(this.pausedFrom ?? 0);
+    try {
+      this.closeUnansweredToolCalls(this.pausedFrom ?? 0);
+    } catch (error) {
+      // Left open in the log: the next user input closes every open call of the segment (prepareAfterInterrupt).
+      if (!(error instanceof SessionWriteError)) throw error;
+    }
     this.pausedFrom = undefined;
     this.broadcast({ event: "run_end", data: { result: "rolled_back" } });
     this.setStatus("idle");
@@ -682,8 +844,15 @@ export class PodController {
 
   // ---- plumbing ----------------------------------------------------------------------------
 
+  /** Append to the session log, then to the model's view. Throws SessionWriteError (alerted once per fault) when the log cannot take it. */
   private commit(entry: LogEntry): void {
-    this.log.append(entry);
+    try {
+      this.log.append(entry);
+    } catch (error) {
+      if (error instanceof SessionWriteError) this.sessionWriteFailed(error);
+      throw error;
+    }
+    this.writeFaults.succeeded("session log", () => `session: the session log ${this.log.file} can be written again`);
     applyEntry(this.messages, entry, this.toolNames);
   }
 

@@ -5,10 +5,11 @@
  * at-least-once"). It owns only that memory: acking, queueing and waking stay with the
  * controller.
  *
- * The memory is bounded (the oldest keys are forgotten first) and lives in this process only:
- * a report whose first copy reached a previous run of this pod is not recognised after a
- * restart. A report without `report_id` (a reference child, a hand-written `pod_event`) is
- * always taken.
+ * The memory is bounded (the oldest keys are forgotten first) and lives in this process; a
+ * restarted pod seeds it with the reports in its active segment and its restored inbox
+ * (PodController), so a report taken just before a crash is recognised when the child sends it
+ * again (reports only in an older, compacted segment are not). A report without `report_id` (a
+ * reference child, a hand-written `pod_event`) is always taken.
  */
 import type { PodEvent } from "../../protocol/index.js";
 

@@ -54,6 +54,29 @@ export const MAX_QUEUED_REPORTS = 1_000;
 /** Longest reply line read from the parent, bytes; longer lines (the snapshot) are skipped unread. */
 const MAX_REPLY_LINE_BYTES = 64 * 1024;
 
+/**
+ * Environment variables that set the reporter's timings, ms (a positive whole number each;
+ * anything else is ignored and the default used). For tests that stand for long outages with
+ * short ones (docs/reliability.md, "Stopped and starved pods"), and for tuning; a child pod
+ * inherits them from its parent's environment.
+ */
+export const REPORT_TIMING_ENV = {
+  attemptTimeoutMs: "PODD_REPORT_ATTEMPT_TIMEOUT_MS",
+  retryBaseDelayMs: "PODD_REPORT_RETRY_BASE_DELAY_MS",
+  retryMaxDelayMs: "PODD_REPORT_RETRY_MAX_DELAY_MS",
+  deadlineMs: "PODD_REPORT_DEADLINE_MS",
+} as const;
+
+/** The timings REPORT_TIMING_ENV names that `env` sets (see there). */
+export function reportTimingsFromEnv(env: NodeJS.ProcessEnv): Partial<Pick<UpwardReporterOptions, keyof typeof REPORT_TIMING_ENV>> {
+  const timings: Partial<Pick<UpwardReporterOptions, keyof typeof REPORT_TIMING_ENV>> = {};
+  for (const [option, variable] of Object.entries(REPORT_TIMING_ENV) as [keyof typeof REPORT_TIMING_ENV, string][]) {
+    const value = Number(env[variable]);
+    if (env[variable] !== undefined && Number.isInteger(value) && value > 0) timings[option] = value;
+  }
+  return timings;
+}
+
 export interface UpwardReporterOptions {
   parentSocket?: string;
   logger: Logger;

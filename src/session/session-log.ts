@@ -9,11 +9,38 @@
  * in the kernel's page cache when `append` returns, so it survives the pod being killed; it is
  * not fsynced per entry (a power loss may lose the last entries; a torn last line is cut on
  * open). A segment is fsynced before it becomes a pod's active segment and when it is closed.
+ *
+ * A write that fails (ENOSPC, EDQUOT, EROFS, EIO) throws SessionWriteError and commits nothing:
+ * the entry is not in memory, and the bytes a short write left on disk are cut off again (the
+ * file ends with the last committed line), so a full disk never leaves a partial line behind.
+ * Should that cut fail too, the next append overwrites the bytes from the same offset and the
+ * next successful write cuts the rest, and a restore skips what is left as a torn tail.
+ * docs/reliability.md, "Disk faults".
  */
 import fs from "node:fs";
 import path from "node:path";
 import { encodeLine, parseLogEntryLine, type LogEntry, type SegmentStartEntry } from "../../protocol/index.js";
 import { ensurePrivateDir, SESSION_DIR } from "../config/private-dir.js";
+import { describeIoError, PoddError } from "../errors.js";
+
+/**
+ * A session log write failed: nothing was committed. `code` is the errno code (`ENOSPC`,
+ * `EROFS`, …; undefined for a non-system error), `entryKind` the entry that was being written
+ * (undefined for a truncate). Wire code `internal`; the message names the file and the cause.
+ */
+export class SessionWriteError extends PoddError {
+  readonly file: string;
+  readonly errno: string | undefined;
+  readonly entryKind: LogEntry["kind"] | undefined;
+  constructor(options: { file: string; cause: unknown; entryKind?: LogEntry["kind"]; action?: string }) {
+    const errno = (options.cause as NodeJS.ErrnoException | undefined)?.code;
+    super("internal", `cannot ${options.action ?? "write"} the session log ${options.file}: ${describeIoError(options.cause)}`, { cause: options.cause });
+    this.name = "SessionWriteError";
+    this.file = options.file;
+    this.errno = errno;
+    this.entryKind = options.entryKind;
+  }
+}
 
 /** A line of a segment file that was not a LogEntry. */
 export interface SkippedLine {
@@ -68,6 +95,8 @@ export class SessionLog {
   readonly segmentId: string;
   private readonly fd: number;
   private size: number;
+  /** A failed write may have left bytes past `size` that could not be cut yet. */
+  private tailDirty = false;
   private readonly committed: LogEntry[] = [];
 
   private constructor(file: string, sessionId: string, segmentId: string, fd: number) {
@@ -140,36 +169,73 @@ export class SessionLog {
     return this.committed;
   }
 
-  /** Append one entry: one whole line, one write. Throws on an I/O error (nothing is half-committed in memory). */
+  /**
+   * Append one entry: one whole line, one write. Throws SessionWriteError on an I/O error: the
+   * entry is not committed (not in `entries`), and what a short write put on disk is cut off.
+   */
   append(entry: LogEntry): void {
     const line = Buffer.from(encodeLine(entry), "utf8");
     let written = 0;
-    while (written < line.length) written += fs.writeSync(this.fd, line, written, line.length - written, this.size + written);
+    try {
+      while (written < line.length) written += fs.writeSync(this.fd, line, written, line.length - written, this.size + written);
+    } catch (error) {
+      this.cutTail(written > 0 || this.tailDirty);
+      throw new SessionWriteError({ file: this.file, cause: error, entryKind: entry.kind });
+    }
     this.size += line.length;
     this.committed.push(entry);
+    if (this.tailDirty) this.cutTail(true);
+  }
+
+  /** After a failed write: cut the file back to the committed lines (best effort; remembered when it fails too). */
+  private cutTail(needed: boolean): void {
+    if (!needed) return;
+    try {
+      fs.ftruncateSync(this.fd, this.size);
+      this.tailDirty = false;
+    } catch {
+      this.tailDirty = true;
+    }
   }
 
   mark(): LogMark {
     return { bytes: this.size, count: this.committed.length };
   }
 
-  /** Drop everything committed after `mark` (empty-turn rollback). */
+  /** Drop everything committed after `mark` (empty-turn rollback, rewind). Throws SessionWriteError (nothing dropped) when the file cannot be cut. */
   truncate(mark: LogMark): LogEntry[] {
-    fs.ftruncateSync(this.fd, mark.bytes);
+    try {
+      fs.ftruncateSync(this.fd, mark.bytes);
+    } catch (error) {
+      throw new SessionWriteError({ file: this.file, cause: error, action: "cut" });
+    }
     this.size = mark.bytes;
+    this.tailDirty = false;
     return this.committed.splice(mark.count);
   }
 
   /** fsync the segment file (before it becomes a pod's active segment: compaction, fork). */
   sync(): void {
-    fs.fsyncSync(this.fd);
-  }
-
-  close(): void {
     try {
       fs.fsyncSync(this.fd);
-    } finally {
-      fs.closeSync(this.fd);
+    } catch (error) {
+      throw new SessionWriteError({ file: this.file, cause: error, action: "sync" });
     }
+  }
+
+  /**
+   * fsync and close the file. The fd is closed either way; a failed fsync (the disk is full,
+   * read-only or gone: what is not on disk now cannot be saved) is returned, not thrown.
+   */
+  close(): SessionWriteError | undefined {
+    let failure: SessionWriteError | undefined;
+    try {
+      if (this.tailDirty) this.cutTail(true);
+      fs.fsyncSync(this.fd);
+    } catch (error) {
+      failure = new SessionWriteError({ file: this.file, cause: error, action: "sync" });
+    }
+    fs.closeSync(this.fd);
+    return failure;
   }
 }

@@ -25,7 +25,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import writeFileAtomic from "write-file-atomic";
 import { newPodNameProblem, type LogEntry, type PodEvent, type ScopeRule } from "../../protocol/index.js";
-import { PodClient, PodRequestError } from "../client/pod-client.js";
+import { PodClient, PodRequestError, RequestTimeoutError } from "../client/pod-client.js";
 import { isProcessAlive, socketAnswers } from "../client/pod-directory.js";
 import { readPodMetadata, type PodMetadata } from "../client/pod-metadata-file.js";
 import { readSession } from "../client/session-files.js";
@@ -298,6 +298,12 @@ export class PodSupervisor {
     } catch (error) {
       if (error instanceof PodRequestError && error.code === "already_running") {
         throw new ChildPodError(`pod ${name} is busy (running a turn); wait for its turn_ended report, then send again`);
+      }
+      if (error instanceof RequestTimeoutError) {
+        // The line is in the child's socket: a stopped or overloaded child still takes it when it runs again.
+        throw new ChildPodError(
+          `pod ${name} did not answer within ${error.timeoutMs} ms (it may be stopped or overloaded); it may still take the message when it runs again, so check list_pods or read_pod_output before sending it again`,
+        );
       }
       throw new ChildPodError(`pod ${name} did not take the message: ${(error as Error).message}`);
     }

@@ -25,11 +25,15 @@ export async function cleanupAll(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 }
 
-/** A fresh PODD_HOME (with its runtime dir inside) under the OS temp dir, removed on cleanup. */
-export function tempHome(): { home: string; runtime: string; env: NodeJS.ProcessEnv } {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "podd-t-"));
-  const runtime = path.join(home, "run");
-  cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+/**
+ * A fresh PODD_HOME (with its runtime dir inside) under the OS temp dir, removed on cleanup.
+ * `home` / `runtime`: use these dirs instead (e.g. mount points of test file systems); the
+ * caller owns and removes them.
+ */
+export function tempHome(options: { home?: string; runtime?: string } = {}): { home: string; runtime: string; env: NodeJS.ProcessEnv } {
+  const home = options.home ?? fs.mkdtempSync(path.join(os.tmpdir(), "podd-t-"));
+  const runtime = options.runtime ?? path.join(home, "run");
+  if (options.home === undefined) cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
   const env: NodeJS.ProcessEnv = { ...process.env, PODD_HOME: home, PODD_RUNTIME_DIR: runtime };
   delete env.XDG_RUNTIME_DIR;
   delete env.PODD_READY_FD;
@@ -138,6 +142,12 @@ export async function startPod(options: StartPodOptions = {}): Promise<PodProces
   return pod;
 }
 
+/** The active segment file of pod `name` under PODD_HOME `home` (named by its metadata.json). */
+export function segmentFile(home: string, name: string): string {
+  const metadata = JSON.parse(fs.readFileSync(path.join(home, "pods", name, "metadata.json"), "utf8")) as { session_id: string; segment_id: string };
+  return path.join(home, "sessions", metadata.session_id, `${metadata.segment_id}.jsonl`);
+}
+
 /** Write `<home>/config.json` with these model profiles (see src/config/model-config.ts). */
 export function writeProfiles(home: string, profiles: Record<string, ModelProfile>): void {
   fs.writeFileSync(path.join(home, "config.json"), JSON.stringify({ profiles }, null, 2));
@@ -236,6 +246,15 @@ export function names(events: readonly { event: string }[]): string[] {
 }
 
 export type { Method };
+
+/** The `pod_event` system items among `entries` that carry a `kind` report from pod `from`. */
+export function podEventItems(entries: readonly LogEntry[], kind: PodEvent["kind"], from: string): LogEntry[] {
+  return entries.filter((entry) => {
+    if (entry.kind !== "system_item" || entry.item.kind !== "pod_event") return false;
+    const event = (entry.item as { event?: PodEvent }).event;
+    return event?.kind === kind && "pod_name" in event && event.pod_name === from;
+  });
+}
 
 /** Connect to a pod and read its snapshot: the client (still reading) and the session's entries. */
 export async function connectWithSnapshot(pod: Pick<PodProcess, "connect">): Promise<{ client: PodClient; entries: LogEntry[] }> {

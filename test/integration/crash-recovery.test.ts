@@ -20,7 +20,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { LogEntry, type Event } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
-import { cleanupAll, isIdleStatus, type PodProcess, runText, startPod, tempHome } from "../helpers/pod-process.js";
+import { cleanupAll, isIdleStatus, type PodProcess, runText, segmentFile, startPod, tempHome } from "../helpers/pod-process.js";
 import { readPid, waitForFile } from "../helpers/wait-for-file.js";
 
 // The cases run concurrently, so cleanup happens once at the end (cleanupAll is global).
@@ -143,11 +143,6 @@ const POINTS: KillPoint[] = [
   { name: "mid-append (simulated) while the bash tool runs", open: FIRST_TURN, reach: midTool("pid1"), torn: true },
   { name: "mid-append (simulated) after run_end", open: FIRST_RUN, reach: after("run_end"), torn: true },
 ];
-
-function segmentFile(home: string, name: string): string {
-  const metadata = JSON.parse(fs.readFileSync(path.join(home, "pods", name, "metadata.json"), "utf8")) as { session_id: string; segment_id: string };
-  return path.join(home, "sessions", metadata.session_id, `${metadata.segment_id}.jsonl`);
-}
 
 /** Stop what the killed pod left behind: open every gate and end the sleeping commands. */
 function releaseOrphans(home: string): void {

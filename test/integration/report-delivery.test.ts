@@ -3,64 +3,17 @@
  * (behaviour.md, Upward reports; "Beyond the reference: at-least-once"). Waits follow events —
  * the child's own log lines, the parent's event stream — never sleeps; nothing asserts timing.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { LogEntry, PodEvent } from "../../protocol/index.js";
+import type { LogEntry } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
-import { cleanupAll, runText, startPod, tempHome, type PodProcess } from "../helpers/pod-process.js";
+import { podLogFile, waitForLogLine } from "../helpers/pod-log.js";
+import { cleanupAll, podEventItems, runText, startPod, tempHome, type PodProcess } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
 
-interface PodLogLine {
-  time: number;
-  msg: string;
-  report?: string;
-  attempt?: number;
-  attempts?: number;
-  acked?: boolean;
-  err?: { code?: string };
-}
-
-/** Resolves with the first line of a pino log file that `match` accepts (fs.watch, no polling loop). */
-function waitForLogLine(file: string, match: (line: PodLogLine) => boolean, timeoutMs = 15_000): Promise<PodLogLine> {
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
-      for (const raw of text.split("\n")) {
-        if (!raw.trim()) continue;
-        let line: PodLogLine;
-        try {
-          line = JSON.parse(raw) as PodLogLine;
-        } catch {
-          continue; // a line still being written
-        }
-        if (match(line)) return done(undefined, line);
-      }
-    };
-    const watcher = fs.watch(path.dirname(file), check);
-    const timer = setTimeout(() => done(new Error(`no matching line in ${file} within ${timeoutMs} ms`)), timeoutMs);
-    function done(error: Error | undefined, line?: PodLogLine): void {
-      clearTimeout(timer);
-      watcher.close();
-      if (error || !line) reject(error ?? new Error("no line"));
-      else resolve(line);
-    }
-    check();
-  });
-}
-
 function logFile(pod: PodProcess): string {
-  return path.join(pod.home, "pods", pod.name, "pod.log");
-}
-
-function podEventItems(entries: readonly LogEntry[], kind: PodEvent["kind"], from: string): LogEntry[] {
-  return entries.filter((entry) => {
-    if (entry.kind !== "system_item" || entry.item.kind !== "pod_event") return false;
-    const event = (entry.item as { event?: PodEvent }).event;
-    return event?.kind === kind && "pod_name" in event && event.pod_name === from;
-  });
+  return podLogFile(pod.home, pod.name);
 }
 
 /** Whether the pod ran a turn for a pod event and finished it. */

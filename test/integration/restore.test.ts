@@ -10,7 +10,7 @@ import { script } from "../../src/model/scripted/script-builder.js";
 import { lockSession } from "../../src/session/pod-metadata.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { openAIStream } from "../helpers/openai-sse.js";
-import { cleanupAll, isIdleStatus, type PodProcess, runText, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
+import { cleanupAll, isIdleStatus, type PodProcess, runText, segmentFile, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
 
@@ -30,9 +30,8 @@ async function runTurn(pod: PodProcess, text: string): Promise<Event[]> {
   return events;
 }
 
-function segmentFile(pod: PodProcess): string {
-  const metadata = JSON.parse(fs.readFileSync(path.join(pod.home, "pods", pod.name, "metadata.json"), "utf8")) as { session_id: string; segment_id: string };
-  return path.join(pod.home, "sessions", metadata.session_id, `${metadata.segment_id}.jsonl`);
+function segmentFileOf(pod: PodProcess): string {
+  return segmentFile(pod.home, pod.name);
 }
 
 describe("restore", () => {
@@ -96,7 +95,7 @@ describe("restore", () => {
     const pod = await startPod({ home, name: "torn", scenario: script().text("kept").finish().build() });
     await runTurn(pod, "hello");
     await pod.stop();
-    const file = segmentFile(pod);
+    const file = segmentFileOf(pod);
     const before = fs.readFileSync(file, "utf8");
     fs.appendFileSync(file, '{"kind":"assistant_item","ts":1,"item":{"kind":"mess');
     const again = await startPod({ home, name: "torn", scenario: script().text("after").finish().build() });
@@ -153,10 +152,10 @@ describe("restore", () => {
     const pod = await startPod({ home, name: "fresh", scenario: script().text("x").finish().build() });
     await runTurn(pod, "hello");
     await pod.stop();
-    const oldFile = segmentFile(pod);
+    const oldFile = segmentFileOf(pod);
     const again = await startPod({ home, name: "fresh", scenario: script().build(), extraArgs: ["--new"] });
     expect((await snapshotOf(again)).entries.map((entry) => entry.kind)).toEqual(["segment_start"]);
-    expect(segmentFile(again)).not.toBe(oldFile);
+    expect(segmentFileOf(again)).not.toBe(oldFile);
     expect(fs.existsSync(oldFile)).toBe(true);
   });
 });

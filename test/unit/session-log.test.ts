@@ -2,9 +2,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LogEntry } from "../../protocol/index.js";
-import { SessionLog } from "../../src/session/session-log.js";
+import { SessionLog, SessionWriteError } from "../../src/session/session-log.js";
 
 let sessionsDir: string;
 const open: SessionLog[] = [];
@@ -14,6 +14,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const log of open.splice(0)) log.close();
   fs.rmSync(path.dirname(sessionsDir), { recursive: true, force: true });
 });
@@ -107,6 +108,47 @@ describe("SessionLog", () => {
     expect(fs.readFileSync(log.file, "utf8")).toBe(before);
     const other = create("seg-2");
     expect(other.file).toBe(path.join(sessionsDir, "sess-1", "seg-2.jsonl"));
+  });
+
+  it("a write that fails after a short write (ENOSPC) commits nothing and leaves no partial line; the next append is clean", () => {
+    const log = create();
+    log.append(userInput(1001, "saved"));
+    const before = fs.readFileSync(log.file, "utf8");
+    const realWrite = fs.writeSync;
+    let calls = 0;
+    // The disk takes 10 bytes of the line, then is full.
+    vi.spyOn(fs, "writeSync").mockImplementation(((fd: number, buffer: Buffer, offset: number, length: number, position: number) => {
+      calls += 1;
+      if (calls === 1) return realWrite(fd, buffer, offset, Math.min(10, length), position);
+      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    }) as typeof fs.writeSync);
+    const failure = (() => {
+      try {
+        log.append(assistant(1002, "lost"));
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(failure).toBeInstanceOf(SessionWriteError);
+    expect(failure).toMatchObject({ code: "internal", errno: "ENOSPC", entryKind: "assistant_item", file: log.file });
+    expect((failure as Error).message).toBe(`cannot write the session log ${log.file}: no space left on device (ENOSPC)`);
+    expect(fs.readFileSync(log.file, "utf8")).toBe(before);
+    expect(log.entries).toHaveLength(2);
+
+    vi.restoreAllMocks();
+    log.append(assistant(1003, "after space returned"));
+    expect(fileEntries(log.file)).toEqual(log.entries);
+  });
+
+  it("a failed cut (rollback) throws SessionWriteError and drops nothing", () => {
+    const log = create();
+    const mark = log.mark();
+    log.append(userInput(1001, "kept, since the cut failed"));
+    vi.spyOn(fs, "ftruncateSync").mockImplementation(() => {
+      throw Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" });
+    });
+    expect(() => log.truncate(mark)).toThrow(/^cannot cut the session log .+: read-only file system \(EROFS\)$/);
+    expect(log.entries).toHaveLength(2);
   });
 
   it("close keeps every committed line", () => {

@@ -11,7 +11,7 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { LineDecoder, type PodEvent } from "../../protocol/index.js";
-import { UpwardReporter, type UpwardReporterOptions } from "../../src/pod/upward-reports.js";
+import { reportTimingsFromEnv, UpwardReporter, type UpwardReporterOptions } from "../../src/pod/upward-reports.js";
 
 interface LogLine {
   level: number;
@@ -279,5 +279,24 @@ describe("UpwardReporter: at-least-once, in order", () => {
     await reporter.send(shutDown);
     await reporter.settle();
     expect(log.lines).toEqual([]);
+  });
+});
+
+describe("report timings from the environment", () => {
+  it("takes positive whole numbers of ms and ignores anything else", () => {
+    expect(
+      reportTimingsFromEnv({
+        PODD_REPORT_ATTEMPT_TIMEOUT_MS: "250",
+        PODD_REPORT_RETRY_BASE_DELAY_MS: "0",
+        PODD_REPORT_RETRY_MAX_DELAY_MS: "1.5",
+        PODD_REPORT_DEADLINE_MS: "soon",
+      }),
+    ).toEqual({ attemptTimeoutMs: 250 });
+    expect(reportTimingsFromEnv({ PODD_REPORT_RETRY_BASE_DELAY_MS: "50", PODD_REPORT_RETRY_MAX_DELAY_MS: "100", PODD_REPORT_DEADLINE_MS: "60000" })).toEqual({
+      retryBaseDelayMs: 50,
+      retryMaxDelayMs: 100,
+      deadlineMs: 60_000,
+    });
+    expect(reportTimingsFromEnv({})).toEqual({});
   });
 });
