@@ -52,10 +52,10 @@ function newMountDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `podd-${label}-`));
 }
 
-/** Mount a new tmpfs of `sizeKiB` KiB; returns its dir. */
+/** Mount a new tmpfs of `sizeKiB` KiB, private (0700: podd refuses a runtime dir open to others); returns its dir. */
 export function mountTmpfs(sizeKiB: number): string {
   const dir = newMountDir("tmpfs");
-  run("mount", ["-t", "tmpfs", "-o", `size=${sizeKiB}k,mode=0755`, "tmpfs", dir]);
+  run("mount", ["-t", "tmpfs", "-o", `size=${sizeKiB}k,mode=0700`, "tmpfs", dir]);
   mounted.push({ dir });
   return dir;
 }
