@@ -49,6 +49,8 @@ export class OutboundQueue {
   private writeCount = 0;
   private stallTimer: NodeJS.Timeout | undefined;
   private whenFlushed: (() => void) | undefined;
+  /** Called once the unsent bytes are down to `bytes` (see `whenDrainedTo`). */
+  private drainWaiter: { bytes: number; callback(): void } | undefined;
 
   constructor(socket: net.Socket, options: { maxQueueBytes: number; onDropped(queuedBytes: number): void }) {
     this.socket = socket;
@@ -88,9 +90,21 @@ export class OutboundQueue {
     this.flush();
   }
 
+  /**
+   * Call `callback` once, as soon as the unsent bytes (`queuedBytes`) are at most `bytes`: at
+   * once if they already are, else when a write that brings them there completes. Never called
+   * once the queue has stopped (the socket is gone). A later call replaces an earlier waiter.
+   */
+  whenDrainedTo(bytes: number, callback: () => void): void {
+    if (this.stopped) return;
+    if (this.queuedBytes <= bytes) return callback();
+    this.drainWaiter = { bytes, callback };
+  }
+
   /** Stop writing and forget what is queued (the socket is closing or was dropped). */
   stop(): void {
     this.stopped = true;
+    this.drainWaiter = undefined;
     this.lines = [];
     this.lineBytes = 0;
     this.encoded = undefined;
@@ -123,6 +137,11 @@ export class OutboundQueue {
     this.socket.write(chunk, (error) => {
       this.inFlightBytes = 0;
       if (error) return this.stop();
+      const waiter = this.drainWaiter;
+      if (waiter && this.queuedBytes <= waiter.bytes) {
+        this.drainWaiter = undefined;
+        waiter.callback();
+      }
       this.flush();
     });
   }

@@ -6,7 +6,8 @@
  *
  * Inbound: every line is bounded (`maxLineBytes`, 8 MiB default) and validated; a bad line
  * gets one `error{invalid_request}` on that connection only and the connection stays open;
- * a line over the cap gets the error and the connection is closed (wire-protocol.md).
+ * a line over the cap gets the error and the connection is closed (wire-protocol.md). A client
+ * whose unsent replies and events pass INPUT_PAUSE_BYTES is not read from until they drain.
  * Outbound: each event is encoded once and queued to every client (src/ipc/outbound-queue.ts:
  * batched per event-loop turn, written in bounded chunks). A client that stopped reading is
  * dropped with an alert once its unsent bytes pass `maxQueueBytes` and its socket has taken
@@ -27,6 +28,15 @@ import { DEFAULT_MAX_QUEUE_BYTES, OutboundQueue } from "./outbound-queue.js";
 
 /** On close, how long a client gets to take its last events and hang up before it is cut off, ms. */
 export const END_TIMEOUT_MS = 1_000;
+/**
+ * Inbound backpressure: past this many bytes unsent to a client, the pod stops reading that
+ * client's input until they are down to INPUT_RESUME_BYTES, so a client that sends requests
+ * faster than it takes the replies (a flood of bad lines, each answered with an error) is
+ * slowed to its own reading speed instead of piling replies up until it is dropped.
+ */
+export const INPUT_PAUSE_BYTES = 1024 * 1024;
+/** Unsent bytes at or below which a paused client's input is read again. */
+export const INPUT_RESUME_BYTES = 256 * 1024;
 
 export interface SocketServerOptions {
   socketPath: string;
@@ -105,6 +115,8 @@ class Connection {
   private closed = false;
   /** Set once the connection was refused (over-long line): nothing more it sends is acted on. */
   private inputClosed = false;
+  /** Reading paused until the outbound queue drains (INPUT_PAUSE_BYTES). */
+  private inputPaused = false;
 
   constructor(
     id: number,
@@ -160,6 +172,28 @@ class Connection {
 
   private receive(chunk: Buffer): void {
     if (this.closed || this.inputClosed) return;
+    // Replies to the previous chunk's methods are queued by now (the controller answers in microtasks).
+    this.throttleInput();
+    this.decodeLines(chunk);
+    this.throttleInput();
+  }
+
+  /**
+   * Stop reading while more than INPUT_PAUSE_BYTES wait for this client, until at most
+   * INPUT_RESUME_BYTES do. The kernel's socket buffer then fills and the client's own writes
+   * wait: what the pod holds for one client stays bounded by one read chunk's replies.
+   */
+  private throttleInput(): void {
+    if (this.inputPaused || this.closed || this.outbound.queuedBytes <= INPUT_PAUSE_BYTES) return;
+    this.inputPaused = true;
+    this.socket.pause();
+    this.outbound.whenDrainedTo(INPUT_RESUME_BYTES, () => {
+      this.inputPaused = false;
+      if (!this.closed) this.socket.resume();
+    });
+  }
+
+  private decodeLines(chunk: Buffer): void {
     for (const decoded of this.decoder.push(chunk)) {
       if (decoded.kind === "too_long") {
         this.inputClosed = true;

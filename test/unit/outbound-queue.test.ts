@@ -142,4 +142,32 @@ describe("OutboundQueue", () => {
     expect(dropped).toBe(false);
     expect(Number(output)).toBe(total);
   });
+
+  it("whenDrainedTo calls back once, when a write brings the unsent bytes down to the mark (at once if they are)", async () => {
+    const { server, client } = await socketPair();
+    const queue = new OutboundQueue(server, { maxQueueBytes: 64 * MiB, onDropped: () => expect.fail("dropped") });
+    queue.startLiveAllowance();
+    let calls = 0;
+    queue.whenDrainedTo(0, () => (calls += 1));
+    expect(calls).toBe(1);
+    const lines = Array.from({ length: 200 }, (_, index) => line(index, 8192));
+    const total = lines.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+    for (const text of lines) queue.push(text, Buffer.byteLength(text));
+    const seenAt: number[] = [];
+    const drained = new Promise<void>((resolve) =>
+      queue.whenDrainedTo(WRITE_CHUNK_BYTES, () => {
+        seenAt.push(queue.queuedBytes);
+        resolve();
+      }),
+    );
+    // Nothing is taken while the client does not read.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seenAt).toEqual([]);
+    const received = readAll(client, total);
+    await drained;
+    expect(seenAt).toHaveLength(1);
+    expect(seenAt[0]).toBeLessThanOrEqual(WRITE_CHUNK_BYTES);
+    expect((await received).length).toBe(total);
+    expect(seenAt).toHaveLength(1);
+  });
 });
