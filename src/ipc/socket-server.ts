@@ -5,6 +5,7 @@
  * events, take a snapshot).
  *
  * Inbound: every line is bounded (`maxLineBytes`, 8 MiB default) and validated; a bad line
+ * (not UTF-8, not JSON, nested too deep, a repeated key, not a known method with valid params)
  * gets one `error{invalid_request}` on that connection only and the connection stays open;
  * a line over the cap gets the error and the connection is closed (wire-protocol.md). A client
  * whose unsent replies and events pass INPUT_PAUSE_BYTES is not read from until they drain.
@@ -127,7 +128,7 @@ class Connection {
     this.id = id;
     this.socket = socket;
     this.options = options;
-    this.decoder = new LineDecoder({ maxLineBytes: options.maxLineBytes });
+    this.decoder = new LineDecoder({ maxLineBytes: options.maxLineBytes, checkUtf8: true });
     this.outbound = new OutboundQueue(socket, {
       maxQueueBytes: options.maxQueueBytes,
       onDropped: (queuedBytes) => {
@@ -205,6 +206,11 @@ class Connection {
         return;
       }
       const result = decodeMethod(decoded.text);
+      if (decoded.invalidUtf8Offset !== undefined) {
+        // Never acted on: U+FFFD in place of the client's bytes would change what it sent. The id, if any, is still answered.
+        this.replyError(result.id, `invalid method: not UTF-8 (invalid byte sequence at byte ${decoded.invalidUtf8Offset} of the line)`);
+        continue;
+      }
       if (!result.ok) {
         this.replyError(result.id, result.message);
         continue;
