@@ -25,6 +25,7 @@ import { PoddError } from "../errors.js";
 import type { PodController } from "../pod/controller.js";
 import type { Requester } from "../pod/controller-deps.js";
 import { DEFAULT_MAX_QUEUE_BYTES, OutboundQueue } from "./outbound-queue.js";
+import { SnapshotEncoder } from "./snapshot-encoder.js";
 
 
 /** On close, how long a client gets to take its last events and hang up before it is cut off, ms. */
@@ -53,6 +54,8 @@ export class SocketServer {
   private readonly options: Required<SocketServerOptions>;
   private nextConnectionId = 1;
   private unsubscribe: (() => void) | undefined;
+  /** Encodes each new connection's snapshot; connections share the encoding of the entries. */
+  private readonly snapshots = new SnapshotEncoder();
 
   private constructor(options: SocketServerOptions) {
     this.options = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES, ...options };
@@ -85,9 +88,9 @@ export class SocketServer {
 
   private broadcast(event: Event): void {
     if (this.connections.size === 0) return;
-    const line = encodeLine(event);
-    const bytes = Buffer.byteLength(line);
-    for (const connection of this.connections) connection.send(line, bytes);
+    // Encoded once; every client's queue holds the same bytes.
+    const line = Buffer.from(encodeLine(event), "utf8");
+    for (const connection of this.connections) connection.send(line);
   }
 
   private accept(socket: net.Socket): void {
@@ -100,8 +103,9 @@ export class SocketServer {
       },
       onClosed: () => this.connections.delete(connection),
     });
-    for (const alert of controller.alertLog()) connection.send(encodeLine({ event: "alert", data: alert }));
-    connection.send(encodeLine({ event: "snapshot", data: controller.snapshot() }));
+    for (const alert of controller.alertLog()) connection.send(Buffer.from(encodeLine({ event: "alert", data: alert }), "utf8"));
+    // One line in two Buffers: the entries (shared with other connections) and the rest.
+    for (const part of this.snapshots.encode(controller.snapshot())) connection.send(part);
     connection.startLiveAllowance();
     this.connections.add(connection);
   }
@@ -150,9 +154,9 @@ class Connection {
     this.outbound.startLiveAllowance();
   }
 
-  /** Queue one encoded line (src/ipc/outbound-queue.ts: batched, bounded, a stalled reader dropped). */
-  send(line: string, bytes = Buffer.byteLength(line)): void {
-    if (!this.closed) this.outbound.push(line, bytes);
+  /** Queue one encoded line, possibly shared with other connections (src/ipc/outbound-queue.ts: batched, bounded, a stalled reader dropped). */
+  send(line: Buffer): void {
+    if (!this.closed) this.outbound.push(line);
   }
 
   /**
@@ -220,11 +224,11 @@ class Connection {
   }
 
   private requester(id: RequestId | undefined): Requester {
-    return { id, reply: (event) => this.send(encodeLine(event)) };
+    return { id, reply: (event) => this.send(Buffer.from(encodeLine(event), "utf8")) };
   }
 
   private replyError(id: RequestId | undefined, message: string): void {
-    this.send(encodeLine({ event: "error", data: { code: "invalid_request", message }, reply_to: id }));
+    this.send(Buffer.from(encodeLine({ event: "error", data: { code: "invalid_request", message }, reply_to: id }), "utf8"));
   }
 }
 
