@@ -19,6 +19,7 @@ import { writeFork } from "./pod/fork.js";
 import { ScopeRegistry } from "./spawn/scope-registry.js";
 import { PodSupervisor } from "./spawn/supervisor.js";
 import { RuntimeDir } from "./pod/runtime-dir.js";
+import { installMemoryReport } from "./pod/memory-report.js";
 import { UpwardReporter } from "./pod/upward-reports.js";
 import { lockSession, readPodMetadata, writePodMetadata, type PodMetadata } from "./session/pod-metadata.js";
 import { SessionLog, type SkippedLine } from "./session/session-log.js";
@@ -498,6 +499,8 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   };
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   for (const signal of signals) process.on(signal, shutdown);
+  // SIGUSR2: collect garbage, then write <runtime>/<name>/memory.json (internal; never on the wire).
+  const removeMemoryReport = installMemoryReport({ file: paths.memoryFile, connections: () => server.connectionCount, now, logger });
 
   logger.info({ socket: paths.socket, model: model.info.model, cwd, session: sessionId }, "pod ready");
   startup.ready = true;
@@ -515,6 +518,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
     await controller.run();
   } finally {
     for (const signal of signals) process.off(signal, shutdown);
+    removeMemoryReport();
     supervisor.close();
     await server.close();
     controller.segmentLog.close();
