@@ -202,10 +202,18 @@ class Connection {
     for (const decoded of this.decoder.push(chunk)) {
       if (decoded.kind === "too_long") {
         this.inputClosed = true;
-        this.replyError(undefined, `invalid method: line too long (over ${decoded.limitBytes} bytes); closing the connection`);
-        // Half-close after the error, and go on reading (and discarding) until the client hangs up:
-        // destroying a socket with unread input resets it, and the client could lose the error.
-        this.outbound.flushThen(() => this.socket.end());
+        const message = `invalid method: line too long (over ${decoded.limitBytes} bytes); closing the connection`;
+        // In order after the replies to the lines before it; then half-close, and go on reading (and
+        // discarding) until the client hangs up: destroying a socket with unread input resets it, and
+        // the client could lose the error.
+        const closeAfterError: Requester = {
+          id: undefined,
+          reply: (event) => {
+            this.send(Buffer.from(encodeLine(event), "utf8"));
+            this.outbound.flushThen(() => this.socket.end());
+          },
+        };
+        this.options.controller.replyInOrder({ event: "error", data: { code: "invalid_request", message } }, closeAfterError);
         setTimeout(() => this.socket.destroy(), END_TIMEOUT_MS).unref();
         return;
       }
@@ -227,8 +235,9 @@ class Connection {
     return { id, reply: (event) => this.send(Buffer.from(encodeLine(event), "utf8")) };
   }
 
+  /** `error{invalid_request}` for a line that is not a method, after the replies to the methods before it. */
   private replyError(id: RequestId | undefined, message: string): void {
-    this.send(Buffer.from(encodeLine({ event: "error", data: { code: "invalid_request", message }, reply_to: id }), "utf8"));
+    this.options.controller.replyInOrder({ event: "error", data: { code: "invalid_request", message }, reply_to: id }, this.requester(id));
   }
 }
 
