@@ -140,9 +140,12 @@ export async function normalTurn(peer: Peer, text: string, options: { timeoutMs?
   peer.writeLine(line({ method: "run", params: { input: textInput(text) }, id }));
   const ack = await log.waitFor(isReplyTo(id), { from, label: `reply to the run "${text}"` });
   expect(ack).toMatchObject({ event: "ack", data: { method: "run" } });
-  const end = await log.waitFor((event) => event.event === "run_end", { from, timeoutMs: options.timeoutMs ?? 10_000, label: `run_end of "${text}"` });
+  // The ack comes before the run's events and after every event sent before it: an earlier run's
+  // run_end that this peer had not read yet when it sent the run is not taken for this one.
+  const acked = log.events.indexOf(ack);
+  const end = await log.waitFor((event) => event.event === "run_end", { from: acked, timeoutMs: options.timeoutMs ?? 10_000, label: `run_end of "${text}"` });
   expect(end).toEqual({ event: "run_end", data: { result: "finished" } });
-  const turn = log.events.slice(from, log.events.indexOf(end) + 1);
+  const turn = log.events.slice(acked, log.events.indexOf(end) + 1);
   const userMessages = turn.filter((event) => event.event === "user_message");
   expect(userMessages).toEqual([{ event: "user_message", data: { segments: textInput(text) } }]);
   return turn;
