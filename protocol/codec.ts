@@ -10,7 +10,6 @@
  * its parse cost grows quadratically with line length and it has no resync
  * (ecosystem-notes.md).
  */
-import { isUtf8 } from "node:buffer";
 import type { z } from "zod";
 import { Method, METHOD_NAMES, RequestId } from "./method.js";
 import { Event, EVENT_NAMES } from "./event.js";
@@ -71,7 +70,9 @@ export class LineDecoder {
         this.pending = [];
         this.pendingBytes = 0;
         const text = bytes.toString("utf8");
-        if (this.checkUtf8 && !isUtf8(bytes)) out.push({ kind: "line", text, invalidUtf8Offset: firstInvalidUtf8Offset(bytes) });
+        // Decoding puts U+FFFD for every bad sequence; only a line that has one can be invalid (a valid one may hold U+FFFD itself).
+        const invalidAt = this.checkUtf8 && text.includes("\ufffd") ? firstInvalidUtf8Offset(bytes) : bytes.length;
+        if (invalidAt < bytes.length) out.push({ kind: "line", text, invalidUtf8Offset: invalidAt });
         else if (text.trim() !== "") out.push({ kind: "line", text });
       }
       if (newline === -1) break;

@@ -268,6 +268,10 @@ describe("LineDecoder: checkUtf8", () => {
     expect(valid).toBeGreaterThan(100);
   });
 
+  it("takes a valid line that holds U+FFFD itself", () => {
+    expect(new LineDecoder({ checkUtf8: true }).push(utf8('{"a":"\ufffd"}\n'))).toEqual([line('{"a":"\ufffd"}')]);
+  });
+
   it("is off by default: clients get the lossy text", () => {
     expect(new LineDecoder().push(Buffer.from([0x61, 0xff, 0x0a]))).toEqual([line("a\ufffd")]);
   });
