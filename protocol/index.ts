@@ -6,3 +6,4 @@ export * from "./log-entry.js";
 export * from "./method.js";
 export * from "./event.js";
 export * from "./codec.js";
+export * from "./json-structure.js";

@@ -9,7 +9,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import type { z } from "zod";
-import { DEFAULT_MAX_LINE_BYTES, EXTENSION_EVENT_NAMES } from "../protocol/index.js";
+import { DEFAULT_MAX_LINE_BYTES, EXTENSION_EVENT_NAMES, MAX_JSON_DEPTH } from "../protocol/index.js";
 import { PROTOCOL_DEFINITIONS, refName, type JsonSchemaNode, type ProtocolJsonSchema } from "./protocol-json-schema.js";
 
 export interface MarkdownInput {
@@ -92,6 +92,7 @@ function renderFraming(): string {
     "- Blank (whitespace-only) lines are skipped. A trailing `\\r` (CRLF) is tolerated: it is JSON whitespace.",
     `- Inbound line limit: ${formatBytes(DEFAULT_MAX_LINE_BYTES)} by default (configurable). A longer line is refused with an \`error\` event (\`code: "invalid_request"\`) and the connection is closed; nothing is buffered beyond the limit.`,
     '- A line that is not JSON, not a known method or has invalid fields gets an `error` event (`code: "invalid_request"`, `message: "invalid method: …"`) on that connection only; the connection stays open.',
+    `- So does a method line that is not valid UTF-8 (it is never decoded with U+FFFD and acted on), whose arrays and objects nest deeper than ${MAX_JSON_DEPTH} levels, or in which an object repeats a key (\`JSON.parse\` would keep the last; the reference's serde refuses a repeated field). Keys such as \`__proto__\` and \`constructor\` are plain keys: unknown ones are ignored like any other.`,
     `- Unit methods and events carry no \`params\` / \`data\` (\`{"method":"resume"}\`, \`{"event":"compact_start"}\`). Unknown fields are ignored.`,
     `- Compatibility: a reference client stops reading at an unknown event name or enum value, so a pod sends nothing outside this page to it. The podd extension events (${extensionEvents}) go only to a client that sent an \`id\`.`,
   ].join("\n");

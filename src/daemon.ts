@@ -19,6 +19,7 @@ import { writeFork } from "./pod/fork.js";
 import { ScopeRegistry } from "./spawn/scope-registry.js";
 import { PodSupervisor } from "./spawn/supervisor.js";
 import { RuntimeDir } from "./pod/runtime-dir.js";
+import { installMemoryReport } from "./pod/memory-report.js";
 import { reportTimingsFromEnv, UpwardReporter } from "./pod/upward-reports.js";
 import { WriteFaults } from "./pod/write-faults.js";
 import { lockSession, readPodMetadata, writePodMetadata, type PodMetadata } from "./session/pod-metadata.js";
@@ -525,6 +526,8 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   };
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   for (const signal of signals) process.on(signal, shutdown);
+  // SIGUSR2: collect garbage, then write <runtime>/<name>/memory.json (internal; never on the wire).
+  const removeMemoryReport = installMemoryReport({ file: paths.memoryFile, connections: () => server.connectionCount, now, logger });
 
   logger.info({ socket: paths.socket, model: model.info.model, cwd, session: sessionId }, "pod ready");
   startup.ready = true;
@@ -551,6 +554,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
         logger.warn({ err: error }, `exit: ${name} failed`);
       }
     };
+    await step("removing the memory report", () => removeMemoryReport());
     await step("recording the children", () => supervisor.close());
     await step("closing the socket", () => server.close());
     await step("closing the session log", () => controller.segmentLog.close());

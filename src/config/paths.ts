@@ -36,6 +36,8 @@ export interface PodPaths {
   socket: string;
   pidFile: string;
   statusFile: string;
+  /** `memory.json`: the pod's memory report, written on SIGUSR2 (src/pod/memory-report.ts). */
+  memoryFile: string;
   dataDir: string;
   logFile: string;
   stderrFile: string;
@@ -60,6 +62,7 @@ export function podPaths(paths: PoddPaths, name: string): PodPaths {
     socket,
     pidFile: path.join(runtimeDir, "pid"),
     statusFile: path.join(runtimeDir, "status.json"),
+    memoryFile: path.join(runtimeDir, "memory.json"),
     dataDir,
     logFile: path.join(dataDir, "pod.log"),
     stderrFile: path.join(dataDir, "stderr.log"),

@@ -2,13 +2,17 @@
  * One client's outbound queue: encoded event lines waiting for its socket, written in order,
  * one bounded write at a time, and the rule that drops a client which stopped reading.
  *
- * Lines are batched per event-loop turn and written as at most WRITE_CHUNK_BYTES per
- * `socket.write`, the next one only when the last has completed. So what the kernel has taken
+ * Lines are Buffers that the caller encodes once and may share between every client's queue
+ * (a broadcast event, a snapshot): the queue never copies or changes them. They are written as
+ * at most WRITE_CHUNK_BYTES per batch (several lines in one corked `writev`, a line longer than
+ * that in slices), the next batch only when the last has completed. So what the kernel has taken
  * is known to within one chunk: a write completes once the reader has taken its bytes. (Handing
  * Node everything at once, as a plain `write` per batch does, lets it merge the backlog into one
  * `writev` of many MiB that completes only when the reader has read all of it; a slow but
  * reading client then looks stalled for seconds. That was the cause of a reading client being
- * dropped on a loaded machine.)
+ * dropped on a loaded machine.) Joining each client's backlog into one Buffer of its own, as
+ * this queue did before, made N clients hold N copies of the same events: 250 clients behind
+ * by 2,000 notifications took ~150 MB that the allocator then kept.
  *
  * The drop rule: once the unsent bytes pass the allowance (`maxQueueBytes` beyond what the
  * handshake queued), a client whose write in flight has not completed STALL_MS after it started
@@ -33,11 +37,10 @@ export class OutboundQueue {
   private readonly socket: net.Socket;
   private readonly maxQueueBytes: number;
   private readonly onDropped: (queuedBytes: number) => void;
-  /** Lines not yet encoded to bytes, and their UTF-8 size. */
-  private lines: string[] = [];
-  private lineBytes = 0;
-  /** Encoded bytes not yet handed to the socket. */
-  private encoded: Buffer | undefined;
+  /** Lines not yet handed to the socket, oldest first from `pendingHead` (shared: never modified). */
+  private pending: Buffer[] = [];
+  private pendingHead = 0;
+  private pendingBytes = 0;
   /** Bytes of the write in flight (0: none). */
   private inFlightBytes = 0;
   private flushScheduled = false;
@@ -49,6 +52,8 @@ export class OutboundQueue {
   private writeCount = 0;
   private stallTimer: NodeJS.Timeout | undefined;
   private whenFlushed: (() => void) | undefined;
+  /** Called once the unsent bytes are down to `bytes` (see `whenDrainedTo`). */
+  private drainWaiter: { bytes: number; callback(): void } | undefined;
 
   constructor(socket: net.Socket, options: { maxQueueBytes: number; onDropped(queuedBytes: number): void }) {
     this.socket = socket;
@@ -58,7 +63,7 @@ export class OutboundQueue {
 
   /** Bytes queued and not yet taken by the kernel (the write in flight counts whole). */
   get queuedBytes(): number {
-    return this.lineBytes + (this.encoded?.length ?? 0) + this.inFlightBytes;
+    return this.pendingBytes + this.inFlightBytes;
   }
 
   /** After the handshake: the queue may grow by `maxQueueBytes` beyond what is queued now. */
@@ -67,13 +72,14 @@ export class OutboundQueue {
   }
 
   /**
-   * Queue one encoded line (ending in `\n`; `bytes` its UTF-8 length, computed once for every
-   * client by the caller); written after the current event-loop turn. Drops a stalled client over its allowance.
+   * Queue one encoded line (UTF-8, ending in `\n`; encoded once by the caller and possibly
+   * queued to every client: it is never modified); written after the current event-loop turn.
+   * Drops a stalled client over its allowance.
    */
-  push(line: string, bytes: number): void {
+  push(line: Buffer): void {
     if (this.stopped) return;
-    this.lines.push(line);
-    this.lineBytes += bytes;
+    this.pending.push(line);
+    this.pendingBytes += line.length;
     if (this.queuedBytes > this.allowanceBytes && this.dropIfStalled()) return;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -88,12 +94,24 @@ export class OutboundQueue {
     this.flush();
   }
 
+  /**
+   * Call `callback` once, as soon as the unsent bytes (`queuedBytes`) are at most `bytes`: at
+   * once if they already are, else when a write that brings them there completes. Never called
+   * once the queue has stopped (the socket is gone). A later call replaces an earlier waiter.
+   */
+  whenDrainedTo(bytes: number, callback: () => void): void {
+    if (this.stopped) return;
+    if (this.queuedBytes <= bytes) return callback();
+    this.drainWaiter = { bytes, callback };
+  }
+
   /** Stop writing and forget what is queued (the socket is closing or was dropped). */
   stop(): void {
     this.stopped = true;
-    this.lines = [];
-    this.lineBytes = 0;
-    this.encoded = undefined;
+    this.drainWaiter = undefined;
+    this.pending = [];
+    this.pendingHead = 0;
+    this.pendingBytes = 0;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     const done = this.whenFlushed;
     this.whenFlushed = undefined;
@@ -103,28 +121,63 @@ export class OutboundQueue {
   private flush(): void {
     this.flushScheduled = false;
     if (this.stopped || this.inFlightBytes > 0) return;
-    if (!this.encoded || this.encoded.length === 0) {
-      if (this.lines.length === 0) {
-        const done = this.whenFlushed;
-        this.whenFlushed = undefined;
-        done?.();
-        return;
-      }
-      this.encoded = Buffer.from(this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join(""), "utf8");
-      this.lines = [];
-      this.lineBytes = 0;
+    if (this.pendingBytes === 0) {
+      const done = this.whenFlushed;
+      this.whenFlushed = undefined;
+      done?.();
+      return;
     }
-    const chunk = this.encoded.length <= WRITE_CHUNK_BYTES ? this.encoded : this.encoded.subarray(0, WRITE_CHUNK_BYTES);
-    this.encoded = chunk === this.encoded ? undefined : this.encoded.subarray(WRITE_CHUNK_BYTES);
-    this.inFlightBytes = chunk.length;
+    const batch = this.takeBatch();
+    this.inFlightBytes = batch.bytes;
     this.inFlightSinceMs = Date.now();
     this.writeCount += 1;
     if (this.queuedBytes > this.allowanceBytes) this.scheduleStallCheck();
-    this.socket.write(chunk, (error) => {
+    const onWritten = (error?: Error | null): void => {
       this.inFlightBytes = 0;
       if (error) return this.stop();
+      const waiter = this.drainWaiter;
+      if (waiter && this.queuedBytes <= waiter.bytes) {
+        this.drainWaiter = undefined;
+        waiter.callback();
+      }
       this.flush();
-    });
+    };
+    const last = batch.lines.length - 1;
+    if (last === 0) {
+      this.socket.write(batch.lines[0] as Buffer, onWritten);
+      return;
+    }
+    // One writev of the batch's lines, without copying them; the last write's callback comes after the others'.
+    this.socket.cork();
+    for (let index = 0; index < last; index += 1) this.socket.write(batch.lines[index] as Buffer);
+    this.socket.write(batch.lines[last] as Buffer, onWritten);
+    this.socket.uncork();
+  }
+
+  /** Take up to WRITE_CHUNK_BYTES from the front of the queue: whole lines, and a slice of a line that does not fit. */
+  private takeBatch(): { lines: Buffer[]; bytes: number } {
+    const lines: Buffer[] = [];
+    let bytes = 0;
+    while (bytes < WRITE_CHUNK_BYTES && this.pendingHead < this.pending.length) {
+      const line = this.pending[this.pendingHead] as Buffer;
+      const room = WRITE_CHUNK_BYTES - bytes;
+      if (line.length <= room) {
+        lines.push(line);
+        bytes += line.length;
+        this.pendingHead += 1;
+      } else {
+        lines.push(line.subarray(0, room));
+        this.pending[this.pendingHead] = line.subarray(room);
+        bytes += room;
+      }
+    }
+    this.pendingBytes -= bytes;
+    // Forget the lines taken once they are most of the array (amortised O(1) per line).
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+    return { lines, bytes };
   }
 
   /**

@@ -5,8 +5,10 @@
  * events, take a snapshot).
  *
  * Inbound: every line is bounded (`maxLineBytes`, 8 MiB default) and validated; a bad line
+ * (not UTF-8, not JSON, nested too deep, a repeated key, not a known method with valid params)
  * gets one `error{invalid_request}` on that connection only and the connection stays open;
- * a line over the cap gets the error and the connection is closed (wire-protocol.md).
+ * a line over the cap gets the error and the connection is closed (wire-protocol.md). A client
+ * whose unsent replies and events pass INPUT_PAUSE_BYTES is not read from until they drain.
  * Outbound: each event is encoded once and queued to every client (src/ipc/outbound-queue.ts:
  * batched per event-loop turn, written in bounded chunks). A client that stopped reading is
  * dropped with an alert once its unsent bytes pass `maxQueueBytes` and its socket has taken
@@ -29,10 +31,20 @@ import type { PodController } from "../pod/controller.js";
 import type { Requester } from "../pod/controller-deps.js";
 import { DEFAULT_MAX_QUEUE_BYTES, OutboundQueue } from "./outbound-queue.js";
 import { loadPeerCredentials, peerRefusal, type PeerCredentialReader, type PeerCredentials } from "./peer-credentials.js";
+import { SnapshotEncoder } from "./snapshot-encoder.js";
 
 
 /** On close, how long a client gets to take its last events and hang up before it is cut off, ms. */
 export const END_TIMEOUT_MS = 1_000;
+/**
+ * Inbound backpressure: past this many bytes unsent to a client, the pod stops reading that
+ * client's input until they are down to INPUT_RESUME_BYTES, so a client that sends requests
+ * faster than it takes the replies (a flood of bad lines, each answered with an error) is
+ * slowed to its own reading speed instead of piling replies up until it is dropped.
+ */
+export const INPUT_PAUSE_BYTES = 1024 * 1024;
+/** Unsent bytes at or below which a paused client's input is read again. */
+export const INPUT_RESUME_BYTES = 256 * 1024;
 
 export interface SocketServerOptions {
   socketPath: string;
@@ -53,6 +65,8 @@ export class SocketServer {
   /** Peer uids refused so far: the first refusal of each raises an alert, every one is logged. */
   private readonly refusedUids = new Set<number>();
   private readonly ownUid = process.geteuid?.() ?? 0;
+  /** Encodes each new connection's snapshot; connections share the encoding of the entries. */
+  private readonly snapshots = new SnapshotEncoder();
 
   private constructor(options: SocketServerOptions & { peerCredentials: PeerCredentialReader | false }) {
     this.options = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES, ...options };
@@ -95,9 +109,9 @@ export class SocketServer {
 
   private broadcast(event: Event): void {
     if (this.connections.size === 0) return;
-    const line = encodeLine(event);
-    const bytes = Buffer.byteLength(line);
-    for (const connection of this.connections) connection.send(line, bytes);
+    // Encoded once; every client's queue holds the same bytes.
+    const line = Buffer.from(encodeLine(event), "utf8");
+    for (const connection of this.connections) connection.send(line);
   }
 
   private accept(socket: net.Socket): void {
@@ -116,8 +130,9 @@ export class SocketServer {
       },
       onClosed: () => this.connections.delete(connection),
     });
-    for (const alert of controller.alertLog()) connection.send(encodeLine({ event: "alert", data: alert }));
-    connection.send(encodeLine({ event: "snapshot", data: controller.snapshot() }));
+    for (const alert of controller.alertLog()) connection.send(Buffer.from(encodeLine({ event: "alert", data: alert }), "utf8"));
+    // One line in two Buffers: the entries (shared with other connections) and the rest.
+    for (const part of this.snapshots.encode(controller.snapshot())) connection.send(part);
     connection.startLiveAllowance();
     this.connections.add(connection);
   }
@@ -166,6 +181,8 @@ class Connection {
   private closed = false;
   /** Set once the connection was refused (over-long line): nothing more it sends is acted on. */
   private inputClosed = false;
+  /** Reading paused until the outbound queue drains (INPUT_PAUSE_BYTES). */
+  private inputPaused = false;
 
   constructor(
     id: number,
@@ -176,7 +193,7 @@ class Connection {
     this.id = id;
     this.socket = socket;
     this.options = options;
-    this.decoder = new LineDecoder({ maxLineBytes: options.maxLineBytes });
+    this.decoder = new LineDecoder({ maxLineBytes: options.maxLineBytes, checkUtf8: true });
     this.outbound = new OutboundQueue(socket, {
       maxQueueBytes: options.maxQueueBytes,
       onDropped: (queuedBytes) => {
@@ -198,9 +215,9 @@ class Connection {
     this.outbound.startLiveAllowance();
   }
 
-  /** Queue one encoded line (src/ipc/outbound-queue.ts: batched, bounded, a stalled reader dropped). */
-  send(line: string, bytes = Buffer.byteLength(line)): void {
-    if (!this.closed) this.outbound.push(line, bytes);
+  /** Queue one encoded line, possibly shared with other connections (src/ipc/outbound-queue.ts: batched, bounded, a stalled reader dropped). */
+  send(line: Buffer): void {
+    if (!this.closed) this.outbound.push(line);
   }
 
   /**
@@ -221,17 +238,52 @@ class Connection {
 
   private receive(chunk: Buffer): void {
     if (this.closed || this.inputClosed) return;
+    // Replies to the previous chunk's methods are queued by now (the controller answers in microtasks).
+    this.throttleInput();
+    this.decodeLines(chunk);
+    this.throttleInput();
+  }
+
+  /**
+   * Stop reading while more than INPUT_PAUSE_BYTES wait for this client, until at most
+   * INPUT_RESUME_BYTES do. The kernel's socket buffer then fills and the client's own writes
+   * wait: what the pod holds for one client stays bounded by one read chunk's replies.
+   */
+  private throttleInput(): void {
+    if (this.inputPaused || this.closed || this.outbound.queuedBytes <= INPUT_PAUSE_BYTES) return;
+    this.inputPaused = true;
+    this.socket.pause();
+    this.outbound.whenDrainedTo(INPUT_RESUME_BYTES, () => {
+      this.inputPaused = false;
+      if (!this.closed) this.socket.resume();
+    });
+  }
+
+  private decodeLines(chunk: Buffer): void {
     for (const decoded of this.decoder.push(chunk)) {
       if (decoded.kind === "too_long") {
         this.inputClosed = true;
-        this.replyError(undefined, `invalid method: line too long (over ${decoded.limitBytes} bytes); closing the connection`);
-        // Half-close after the error, and go on reading (and discarding) until the client hangs up:
-        // destroying a socket with unread input resets it, and the client could lose the error.
-        this.outbound.flushThen(() => this.socket.end());
+        const message = `invalid method: line too long (over ${decoded.limitBytes} bytes); closing the connection`;
+        // In order after the replies to the lines before it; then half-close, and go on reading (and
+        // discarding) until the client hangs up: destroying a socket with unread input resets it, and
+        // the client could lose the error.
+        const closeAfterError: Requester = {
+          id: undefined,
+          reply: (event) => {
+            this.send(Buffer.from(encodeLine(event), "utf8"));
+            this.outbound.flushThen(() => this.socket.end());
+          },
+        };
+        this.options.controller.replyInOrder({ event: "error", data: { code: "invalid_request", message } }, closeAfterError);
         setTimeout(() => this.socket.destroy(), END_TIMEOUT_MS).unref();
         return;
       }
       const result = decodeMethod(decoded.text);
+      if (decoded.invalidUtf8Offset !== undefined) {
+        // Never acted on: U+FFFD in place of the client's bytes would change what it sent. The id, if any, is still answered.
+        this.replyError(result.id, `invalid method: not UTF-8 (invalid byte sequence at byte ${decoded.invalidUtf8Offset} of the line)`);
+        continue;
+      }
       if (!result.ok) {
         this.replyError(result.id, result.message);
         continue;
@@ -241,11 +293,12 @@ class Connection {
   }
 
   private requester(id: RequestId | undefined): Requester {
-    return { id, reply: (event) => this.send(encodeLine(event)) };
+    return { id, reply: (event) => this.send(Buffer.from(encodeLine(event), "utf8")) };
   }
 
+  /** `error{invalid_request}` for a line that is not a method, after the replies to the methods before it. */
   private replyError(id: RequestId | undefined, message: string): void {
-    this.send(encodeLine({ event: "error", data: { code: "invalid_request", message }, reply_to: id }));
+    this.options.controller.replyInOrder({ event: "error", data: { code: "invalid_request", message }, reply_to: id }, this.requester(id));
   }
 }
 

@@ -78,6 +78,7 @@ type RunOutcome = { ok: true; result: "finished" | "limit_reached" } | { ok: fal
 type CompactionOutcome = { ok: true; result: SummaryResult } | { ok: false; error: unknown };
 type MailItem =
   | { type: "method"; method: Method; requester: Requester }
+  | { type: "reply"; event: Event; requester: Requester }
   | { type: "run_done"; outcome: RunOutcome }
   | { type: "compact_done"; outcome: CompactionOutcome };
 
@@ -206,6 +207,17 @@ export class PodController {
     this.post({ type: "method", method, requester });
   }
 
+  /**
+   * Send `event` to `requester` in mailbox order: after the replies to the methods submitted
+   * before it. The socket server answers a line it cannot decode this way, so a connection's
+   * replies come in the order of its lines (an error for a bad line never overtakes the reply
+   * to a method sent before it); answers that wait for I/O (`list_completions`,
+   * `attach_or_restore_pod`) still come when they are ready, with their `reply_to`.
+   */
+  replyInOrder(event: Event, requester: Requester): void {
+    this.post({ type: "reply", event, requester });
+  }
+
   subscribe(listener: (event: Event) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -249,6 +261,7 @@ export class PodController {
       const item = await this.take();
       if (item.type === "run_done") this.finishRun(item.outcome);
       else if (item.type === "compact_done") this.finishCompaction(item.outcome);
+      else if (item.type === "reply") item.requester.reply(item.event);
       else this.handleSafely(item.method, item.requester);
     }
     this.broadcast({ event: "shutdown" });

@@ -10,18 +10,27 @@
  * never dropped.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { decodeMethod, type Event, type Segment } from "../../protocol/index.js";
+import { decodeMethod } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
 import {
   cleanupBadInput,
+  clientPeer,
   connectRecorded,
+  expectPodStillServes,
+  isReplyTo,
+  line,
+  normalTurn,
   RawConnection,
-  readSessionFiles,
+  rawPeer,
   residentBytes,
   seededRandom,
+  textInput,
+  userInputTexts,
+  userTexts,
   type EventLog,
+  type ServingSetup,
 } from "../helpers/bad-input-support.js";
 import { cleanupAll, startPod, type PodProcess } from "../helpers/pod-process.js";
 
@@ -35,26 +44,6 @@ const MiB = 1024 * 1024;
 interface Recorded {
   client: PodClient;
   log: EventLog;
-}
-
-/** A connection that can send a line and has its events recorded. */
-interface Peer {
-  log: EventLog;
-  writeLine(text: string): void;
-}
-
-interface Setup {
-  pod: PodProcess;
-  /** The well-behaved client, connected (snapshot received) before any bad input. */
-  other: Peer;
-}
-
-function clientPeer(recorded: Recorded): Peer {
-  return { log: recorded.log, writeLine: (text) => recorded.client.writeRaw(text) };
-}
-
-function rawPeer(connection: RawConnection): Peer {
-  return { log: connection.log, writeLine: (text) => void connection.write(text) };
 }
 
 /** An `onLine` hook that checks text_delta lines against `chunks`, in order, without recording them. */
@@ -73,7 +62,7 @@ function countDeltas(chunks: readonly string[]): { onLine(text: string): boolean
   return state;
 }
 
-async function setup(scenario?: ScenarioInput): Promise<Setup> {
+async function setup(scenario?: ScenarioInput): Promise<ServingSetup> {
   const pod = await startPod({ scenario });
   const other = await connectRecorded(pod.socket);
   await other.log.waitFor((event) => event.event === "snapshot", { label: "other client's snapshot" });
@@ -84,63 +73,6 @@ async function connectWithSnapshot(pod: PodProcess): Promise<Recorded> {
   const recorded = await connectRecorded(pod.socket);
   await recorded.log.waitFor((event) => event.event === "snapshot", { label: "snapshot" });
   return recorded;
-}
-
-function textInput(content: string): Segment[] {
-  return [{ kind: "text", content }];
-}
-
-function line(value: unknown): string {
-  return `${JSON.stringify(value)}\n`;
-}
-
-function isReplyTo(id: string) {
-  return (event: Event): boolean => event.reply_to === id;
-}
-
-/** Contents of the text segments of every user_message a log holds. */
-function userTexts(log: EventLog): string[] {
-  return log.named("user_message").map((event) => event.data.segments.map((segment) => ("content" in segment ? segment.content : `<${segment.kind}>`)).join(""));
-}
-
-let nextTurnId = 1;
-
-/** Run one normal turn on `peer`; asserts its ack, run_end{finished}, and that the turn's only user_message is ours. */
-async function normalTurn(peer: Peer, text: string, options: { timeoutMs?: number } = {}): Promise<Event[]> {
-  const { log } = peer;
-  const from = log.events.length;
-  const id = `turn-${nextTurnId++}`;
-  peer.writeLine(line({ method: "run", params: { input: textInput(text) }, id }));
-  const ack = await log.waitFor(isReplyTo(id), { from, label: `reply to the run "${text}"` });
-  expect(ack).toMatchObject({ event: "ack", data: { method: "run" } });
-  const end = await log.waitFor((event) => event.event === "run_end", { from, timeoutMs: options.timeoutMs ?? 10_000, label: `run_end of "${text}"` });
-  expect(end).toEqual({ event: "run_end", data: { result: "finished" } });
-  const turn = log.events.slice(from, log.events.indexOf(end) + 1);
-  const userMessages = turn.filter((event) => event.event === "user_message");
-  expect(userMessages).toEqual([{ event: "user_message", data: { segments: textInput(text) } }]);
-  return turn;
-}
-
-/**
- * The common ending of every case: the pod process is alive, the other client runs a normal
- * turn, never saw an error, and the session files are valid JSONL.
- */
-async function expectPodStillServes({ pod, other }: Setup, text: string): Promise<{ turn: Event[]; session: ReturnType<typeof readSessionFiles> }> {
-  const turn = await normalTurn(other, text);
-  expect(pod.child.exitCode).toBeNull();
-  expect(pod.child.signalCode).toBeNull();
-  expect(other.log.named("error")).toEqual([]);
-  const session = readSessionFiles(pod.home);
-  expect(session.problems).toEqual([]);
-  expect(session.files.length).toBeGreaterThan(0);
-  expect(session.entries[0]?.kind).toBe("segment_start");
-  return { turn, session };
-}
-
-function userInputTexts(session: ReturnType<typeof readSessionFiles>): string[] {
-  return session.entries.flatMap((entry) =>
-    entry.kind === "user_input" ? [entry.segments.map((segment) => ("content" in segment ? segment.content : `<${segment.kind}>`)).join("")] : [],
-  );
 }
 
 describe("bad input on the socket", () => {

@@ -6,7 +6,9 @@
  * the next newline; nothing is buffered beyond the cap.
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_LINE_BYTES, LineDecoder, decodeMethod, encodeLine, type DecodedLine } from "../../protocol/codec.js";
+import { isUtf8 } from "node:buffer";
+import { DEFAULT_MAX_LINE_BYTES, LineDecoder, decodeMethod, encodeLine, firstInvalidUtf8Offset, type DecodedLine } from "../../protocol/codec.js";
+import { MAX_JSON_DEPTH, scanJsonStructure } from "../../protocol/json-structure.js";
 import { seededRandom } from "../helpers/seeded-random.js";
 
 const utf8 = (text: string): Buffer => Buffer.from(text, "utf8");
@@ -220,6 +222,102 @@ describe("LineDecoder: random input", () => {
       expect(result.ok).toBe(false);
       expect(result.ok ? "" : result.message).toMatch(/^invalid method: /);
     }
+  });
+});
+
+describe("LineDecoder: checkUtf8", () => {
+  const bad = (text: string, offset: number): DecodedLine => ({ kind: "line", text, invalidUtf8Offset: offset });
+
+  it("marks a line that is not UTF-8 with the offset of its first bad sequence, and passes valid lines as they are", () => {
+    const decoder = new LineDecoder({ checkUtf8: true });
+    const stream = Buffer.concat([
+      utf8('{"a":"é中😀"}\n'),
+      Buffer.from([0x7b, 0xff, 0x7d, 0x0a]), // a byte that is never UTF-8
+      Buffer.from([0x61, 0xc3, 0x0a]), // a sequence cut short by the newline
+      Buffer.from([0xc0, 0xaf, 0x0a]), // an overlong "/"
+      Buffer.from([0x20, 0xed, 0xa0, 0x80, 0x0a]), // a UTF-16 surrogate (U+D800)
+      Buffer.from([0xf4, 0x90, 0x80, 0x80, 0x0a]), // above U+10FFFF
+      Buffer.from([0x80, 0x0a]), // a lone continuation byte: not blank, though it decodes to U+FFFD alone
+      utf8("  \r\n"),
+    ]);
+    expect(decoder.push(stream)).toEqual([
+      line('{"a":"é中😀"}'),
+      bad("{\ufffd}", 1),
+      bad("a\ufffd", 1),
+      bad("\ufffd\ufffd", 0),
+      bad(" \ufffd\ufffd\ufffd", 1),
+      bad("\ufffd\ufffd\ufffd\ufffd", 0),
+      bad("\ufffd", 0),
+    ]);
+  });
+
+  it("agrees with Node's isUtf8 on 20,000 random byte strings", () => {
+    const random = seededRandom(0x0_7f8);
+    const disagreements: string[] = [];
+    let valid = 0;
+    for (let index = 0; index < 20_000; index += 1) {
+      const bytes = Buffer.alloc(1 + Math.floor(random() * 12));
+      // Mostly bytes that start or continue multi-byte sequences, so most strings are near-misses.
+      for (let at = 0; at < bytes.length; at += 1) bytes[at] = random() < 0.2 ? Math.floor(random() * 0x80) : 0x80 + Math.floor(random() * 0x80);
+      const offset = firstInvalidUtf8Offset(bytes);
+      if (offset === bytes.length) valid += 1;
+      // Valid exactly when no bad offset is found; when one is, everything before it is valid.
+      if ((offset === bytes.length) !== isUtf8(bytes) || !isUtf8(bytes.subarray(0, offset))) disagreements.push(bytes.toString("hex"));
+    }
+    expect(disagreements).toEqual([]);
+    expect(valid).toBeGreaterThan(100);
+  });
+
+  it("takes a valid line that holds U+FFFD itself", () => {
+    expect(new LineDecoder({ checkUtf8: true }).push(utf8('{"a":"\ufffd"}\n'))).toEqual([line('{"a":"\ufffd"}')]);
+  });
+
+  it("is off by default: clients get the lossy text", () => {
+    expect(new LineDecoder().push(Buffer.from([0x61, 0xff, 0x0a]))).toEqual([line("a\ufffd")]);
+  });
+});
+
+describe("decodeMethod: nesting depth and duplicate keys", () => {
+  const nested = (depth: number, inner = "1"): string => `${"[".repeat(depth)}${inner}${"]".repeat(depth)}`;
+
+  it(`refuses arrays and objects nested deeper than ${MAX_JSON_DEPTH} levels, before parsing`, () => {
+    const ok = decodeMethod(`{"method":"notify","params":{"message":"m","extra":${nested(MAX_JSON_DEPTH - 2)}}}`);
+    expect(ok).toMatchObject({ ok: true, value: { method: "notify", params: { message: "m" } } });
+    const deep = decodeMethod(`{"method":"notify","params":{"message":"m","extra":${nested(MAX_JSON_DEPTH - 1)}}}`);
+    expect(deep).toEqual({ ok: false, message: `invalid method: JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
+    expect(decodeMethod(nested(100_000))).toEqual({ ok: false, message: `invalid method: JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
+    // Brackets inside strings are text, not nesting.
+    expect(decodeMethod(JSON.stringify({ method: "notify", params: { message: "[{".repeat(10_000) } }))).toMatchObject({ ok: true });
+  });
+
+  it("refuses an object that repeats a key, at any depth and however the key is escaped, and keeps the id when it is not the repeated key", () => {
+    expect(decodeMethod('{"method":"notify","params":{"message":"a"},"method":"shutdown","id":"d1"}')).toEqual({
+      ok: false,
+      message: 'invalid method: duplicate key "method" in one object',
+      id: "d1",
+    });
+    expect(decodeMethod('{"method":"notify","params":{"message":"a","message":"b"}}')).toMatchObject({ ok: false, message: 'invalid method: duplicate key "message" in one object' });
+    expect(decodeMethod('{"method":"notify","params":{"message":"a"},"meth\\u006fd":"shutdown"}')).toMatchObject({ ok: false, message: 'invalid method: duplicate key "method" in one object' });
+    expect(decodeMethod('{"method":"resume","id":"x","id":"y"}')).toEqual({ ok: false, message: 'invalid method: duplicate key "id" in one object' });
+    const inSegment = decodeMethod('{"method":"run","params":{"input":[{"kind":"text","content":"a","kind":"file_ref"}]},"id":7}');
+    expect(inSegment).toEqual({ ok: false, message: 'invalid method: duplicate key "kind" in one object', id: 7 });
+  });
+
+  it("takes the same key in different objects, keys that only look alike, and quotes and backslashes inside strings", () => {
+    const value = {
+      method: "run",
+      params: { input: [{ kind: "text", content: 'say "kind": \\"x\\" \\' }, { kind: "text", content: "Kind" }, { kind: "paste", id: 1, chars: 1, lines: 1, content: "\\" }] },
+      id: "ok",
+    };
+    const result = decodeMethod(JSON.stringify(value));
+    expect(result).toEqual({ ok: true, value, id: "ok" });
+    const keys = Object.fromEntries(Array.from({ length: 50 }, (_, index) => [`k${index}`, index]));
+    expect(scanJsonStructure(JSON.stringify({ ...keys, k49: 1 }))).toEqual({ tooDeep: false });
+    expect(scanJsonStructure(`${JSON.stringify(keys).slice(0, -1)},"k17":0}`)).toEqual({ tooDeep: false, duplicateKey: "k17", duplicateDepth: 1 });
+  });
+
+  it("leaves text that is not JSON to JSON.parse's error", () => {
+    expect(decodeMethod('{"a":1,"a"')).toMatchObject({ ok: false, message: expect.stringMatching(/^invalid method: not JSON/) });
   });
 });
 

@@ -59,22 +59,52 @@ function line(index: number, size: number): string {
 describe("OutboundQueue", () => {
   it("delivers every line in order and byte for byte, in writes of at most WRITE_CHUNK_BYTES", async () => {
     const { server, client } = await socketPair();
+    // Bytes handed to the socket per batch: one write, or the writes between cork and uncork (one writev).
     const sizes: number[] = [];
+    let corked: number | undefined;
     const write = server.write.bind(server);
-    server.write = ((chunk: Buffer, callback: (error?: Error | null) => void) => {
-      sizes.push(chunk.length);
+    const cork = server.cork.bind(server);
+    const uncork = server.uncork.bind(server);
+    server.write = ((chunk: Buffer, callback?: (error?: Error | null) => void) => {
+      if (corked === undefined) sizes.push(chunk.length);
+      else corked += chunk.length;
       return write(chunk, callback);
     }) as typeof server.write;
+    server.cork = () => {
+      corked = 0;
+      cork();
+    };
+    server.uncork = () => {
+      sizes.push(corked ?? 0);
+      corked = undefined;
+      uncork();
+    };
     const queue = new OutboundQueue(server, { maxQueueBytes: 64 * MiB, onDropped: () => expect.fail("dropped") });
     queue.startLiveAllowance();
     const lines = Array.from({ length: 300 }, (_, index) => line(index, 1 + ((index * 7919) % 9000)));
     lines.push(`big:${"€".repeat(400_000)}\n`); // one line over several chunks, multi-byte characters cut between them
     const expected = Buffer.from(lines.join(""), "utf8");
-    for (const text of lines) queue.push(text, Buffer.byteLength(text));
+    for (const text of lines) queue.push(Buffer.from(text));
     const received = await readAll(client, expected.length);
     expect(received.equals(expected)).toBe(true);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(WRITE_CHUNK_BYTES);
+    // Full batches but the last: small lines are written together, a big line in slices.
+    expect(sizes.slice(0, -1).every((size) => size === WRITE_CHUNK_BYTES)).toBe(true);
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(expected.length);
     expect(queue.queuedBytes).toBe(0);
+  });
+
+  it("shares the pushed bytes between clients' queues and never changes them", async () => {
+    const first = await socketPair();
+    const second = await socketPair();
+    const queues = [first, second].map(({ server }) => new OutboundQueue(server, { maxQueueBytes: 64 * MiB, onDropped: () => expect.fail("dropped") }));
+    const lines = Array.from({ length: 100 }, (_, index) => Buffer.from(line(index, 1 + ((index * 104_729) % 40_000))));
+    const copies = lines.map((bytes) => Buffer.from(bytes));
+    for (const bytes of lines) for (const queue of queues) queue.push(bytes);
+    const expected = Buffer.concat(copies);
+    const received = await Promise.all([first, second].map(({ client }) => readAll(client, expected.length)));
+    for (const bytes of received) expect(bytes.equals(expected)).toBe(true);
+    expect(lines.every((bytes, index) => bytes.equals(copies[index] as Buffer))).toBe(true);
   });
 
   it("drops a client that stopped reading once over its allowance and no write completed for STALL_MS", async () => {
@@ -84,7 +114,7 @@ describe("OutboundQueue", () => {
     const queue = new OutboundQueue(server, { maxQueueBytes: 1 * MiB, onDropped: (bytes) => (dropped = bytes) });
     queue.startLiveAllowance();
     const started = Date.now();
-    for (let index = 0; index < 400; index++) queue.push(line(index, 8192), Buffer.byteLength(line(index, 8192)));
+    for (let index = 0; index < 400; index++) queue.push(Buffer.from(line(index, 8192)));
     await gone;
     expect(dropped).toBeGreaterThan(1 * MiB);
     expect(Date.now() - started).toBeGreaterThanOrEqual(STALL_MS - 50);
@@ -96,7 +126,7 @@ describe("OutboundQueue", () => {
     const queue = new OutboundQueue(server, { maxQueueBytes: 1 * MiB, onDropped: (bytes) => (dropped = bytes) });
     queue.startLiveAllowance();
     const chunk = `${"x".repeat(MiB - 1)}\n`;
-    for (let index = 0; index <= HARD_CAP_FACTOR && dropped === undefined; index++) queue.push(chunk, chunk.length);
+    for (let index = 0; index <= HARD_CAP_FACTOR && dropped === undefined; index++) queue.push(Buffer.from(chunk));
     expect(dropped).toBeGreaterThan(HARD_CAP_FACTOR * MiB);
     expect(server.destroyed).toBe(true);
   });
@@ -127,7 +157,7 @@ describe("OutboundQueue", () => {
     // 2.4 MB before (over the allowance, so the write in flight is watched), 0.8 MB after: under the hard cap.
     const lines = Array.from({ length: 400 }, (_, index) => line(index, 8192));
     const total = lines.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
-    for (const text of lines.slice(0, 300)) queue.push(text, Buffer.byteLength(text));
+    for (const text of lines.slice(0, 300)) queue.push(Buffer.from(text));
     // Let a write start, then keep this process busy (as a pod encoding a huge block is) for
     // longer than STALL_MS; the reader takes what it was sent meanwhile.
     await new Promise((resolve) => setImmediate(resolve));
@@ -135,11 +165,39 @@ describe("OutboundQueue", () => {
     while (Date.now() < busyUntil) {
       // busy, on purpose
     }
-    for (const text of lines.slice(300)) queue.push(text, Buffer.byteLength(text));
+    for (const text of lines.slice(300)) queue.push(Buffer.from(text));
     await new Promise<void>((resolve) => queue.flushThen(resolve));
     pod.end();
     await exited;
     expect(dropped).toBe(false);
     expect(Number(output)).toBe(total);
+  });
+
+  it("whenDrainedTo calls back once, when a write brings the unsent bytes down to the mark (at once if they are)", async () => {
+    const { server, client } = await socketPair();
+    const queue = new OutboundQueue(server, { maxQueueBytes: 64 * MiB, onDropped: () => expect.fail("dropped") });
+    queue.startLiveAllowance();
+    let calls = 0;
+    queue.whenDrainedTo(0, () => (calls += 1));
+    expect(calls).toBe(1);
+    const lines = Array.from({ length: 200 }, (_, index) => line(index, 8192));
+    const total = lines.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+    for (const text of lines) queue.push(Buffer.from(text));
+    const seenAt: number[] = [];
+    const drained = new Promise<void>((resolve) =>
+      queue.whenDrainedTo(WRITE_CHUNK_BYTES, () => {
+        seenAt.push(queue.queuedBytes);
+        resolve();
+      }),
+    );
+    // Nothing is taken while the client does not read.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seenAt).toEqual([]);
+    const received = readAll(client, total);
+    await drained;
+    expect(seenAt).toHaveLength(1);
+    expect(seenAt[0]).toBeLessThanOrEqual(WRITE_CHUNK_BYTES);
+    expect((await received).length).toBe(total);
+    expect(seenAt).toHaveLength(1);
   });
 });

@@ -51,6 +51,7 @@ describe("podPaths", () => {
       socket: "/h/run/my-pod_1.x/sock",
       pidFile: "/h/run/my-pod_1.x/pid",
       statusFile: "/h/run/my-pod_1.x/status.json",
+      memoryFile: "/h/run/my-pod_1.x/memory.json",
       dataDir: "/h/home/pods/my-pod_1.x",
       logFile: "/h/home/pods/my-pod_1.x/pod.log",
       stderrFile: "/h/home/pods/my-pod_1.x/stderr.log",

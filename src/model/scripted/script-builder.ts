@@ -9,8 +9,9 @@
 import type { ScenarioInput, ScenarioStep } from "./scenario.js";
 
 export class ScriptBuilder {
-  private readonly responses: { steps: ScenarioStep[] }[] = [];
+  private readonly responses: { steps: ScenarioStep[]; when?: { system_text_includes: string[] } }[] = [];
   private current: ScenarioStep[] = [];
+  private currentWhen: string[] | undefined;
   private options: Omit<ScenarioInput, "responses"> = {};
 
   /**
@@ -44,6 +45,15 @@ export class ScriptBuilder {
     this.current.push({ type: "usage", usage });
     return this;
   }
+  /**
+   * Play the response being written only for a request whose system messages (notifications,
+   * child reports) contain every one of `texts` (the scenario's `when`); a call plays the first
+   * unplayed response that matches.
+   */
+  when(...texts: string[]): this {
+    this.currentWhen = texts;
+    return this;
+  }
   /** Close the response: the model call finishes normally. */
   finish(): this {
     const last = this.current.at(-1);
@@ -51,8 +61,9 @@ export class ScriptBuilder {
     if (open !== -1 && (open !== this.current.length - 2 || (last?.type !== "error" && last?.type !== "hang"))) {
       throw new Error("script(): a text block with `open` must be followed directly by fail() or hang()");
     }
-    this.responses.push({ steps: this.current });
+    this.responses.push(this.currentWhen ? { steps: this.current, when: { system_text_includes: this.currentWhen } } : { steps: this.current });
     this.current = [];
+    this.currentWhen = undefined;
     return this;
   }
   /** Close the response with a stream that never ends until aborted. */
@@ -85,7 +96,7 @@ export class ScriptBuilder {
   }
   build(): ScenarioInput {
     if (this.current.length > 0) throw new Error("script(): the last response is not closed (call finish(), hang() or fail())");
-    return { ...this.options, responses: this.responses.map((response) => ({ steps: response.steps.map(dropUndefined) })) };
+    return { ...this.options, responses: this.responses.map((response) => ({ ...response, steps: response.steps.map(dropUndefined) })) };
   }
 }
 
