@@ -12,17 +12,10 @@ import { pino, type Logger } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { LineDecoder, type PodEvent } from "../../protocol/index.js";
 import { reportTimingsFromEnv, UpwardReporter, type UpwardReporterOptions } from "../../src/pod/upward-reports.js";
+import type { PodLogLine } from "../helpers/pod-log.js";
 
-interface LogLine {
-  level: number;
-  msg: string;
-  report?: string;
-  report_id?: string;
-  attempt?: number;
-  attempts?: number;
-  acked?: boolean;
-  err?: { message: string; code?: string };
-}
+/** A pod log line (as the integration tests read them) with its pino level and error message. */
+type LogLine = Omit<PodLogLine, "err"> & { level: number; err?: { message: string; code?: string } };
 
 const RETRYING = "upward report attempt failed; retrying";
 const SENT = "upward report sent";
