@@ -52,12 +52,14 @@ describe("podd sessions / history / export", () => {
     await runTurn(pod, "what is in a.txt?");
     const first = currentSegment(pod);
 
-    const live = JSON.parse((await podd(home, ["sessions", "--json"])).stdout) as SessionRow[];
+    // The commands that read the same state run together: each is a process start, and the test stays short on a loaded machine.
+    const [liveJson, liveTable, liveHistory] = await Promise.all([podd(home, ["sessions", "--json"]), podd(home, ["sessions"]), podd(home, ["history", "hist"])]);
+    const live = JSON.parse(liveJson.stdout) as SessionRow[];
     expect(live).toEqual([expect.objectContaining({ session_id: first.sessionId, pod_name: "hist", segments: 1, live: true, active: true })]);
-    const table = (await podd(home, ["sessions"])).stdout;
+    const table = liveTable.stdout;
     expect(table).toMatch(new RegExp(`^${first.sessionId}\\s+hist\\s+1\\s+\\d+\\s+\\d+s ago\\s+live\\s+active`, "m"));
 
-    const history = (await podd(home, ["history", "hist"])).stdout;
+    const history = liveHistory.stdout;
     const shown = history.split("\n").map((line) => line.replace(/^\d\d:\d\d:\d\d /, ""));
     expect(shown[0]).toBe(`pod hist · session ${first.sessionId} · 1 segment · live`);
     expect(shown).toEqual(
@@ -75,28 +77,37 @@ describe("podd sessions / history / export", () => {
     expect(second.sessionId).not.toBe(first.sessionId);
     await again.stop();
 
-    const rows = JSON.parse((await podd(home, ["sessions", "--json", "--pod", "hist"])).stdout) as SessionRow[];
+    const output = path.join(home.home, "export.md");
+    const [rowsJson, otherPod, currentHistory, oldHistory, jsonlExport, markdownToFile, currentMarkdown] = await Promise.all([
+      podd(home, ["sessions", "--json", "--pod", "hist"]),
+      podd(home, ["sessions", "--pod", "other"]),
+      podd(home, ["history", "hist"]),
+      podd(home, ["history", "hist", "--session", first.sessionId]),
+      podd(home, ["export", "hist", "--format", "jsonl", "--session", first.sessionId]),
+      podd(home, ["export", "hist", "--format", "markdown", "--session", first.sessionId, "-o", output]),
+      podd(home, ["export", "hist", "--format", "markdown"]),
+    ]);
+    const rows = JSON.parse(rowsJson.stdout) as SessionRow[];
     expect(rows.map((row) => [row.session_id, row.live, row.active])).toEqual([
       [second.sessionId, false, true],
       [first.sessionId, false, false],
     ]);
-    expect((await podd(home, ["sessions", "--pod", "other"])).stdout).toMatch(/^no sessions of pod other in /);
-    expect((await podd(home, ["history", "hist"])).stdout).toContain("user: a new start");
-    const old = (await podd(home, ["history", "hist", "--session", first.sessionId])).stdout;
+    expect(otherPod.stdout).toMatch(/^no sessions of pod other in /);
+    expect(currentHistory.stdout).toContain("user: a new start");
+    const old = oldHistory.stdout;
     expect(old).toContain("user: what is in a.txt?");
     expect(old).not.toContain("a new start");
     expect(old).not.toContain("· live");
 
     // jsonl: every line is a LogEntry, and the export is the session file byte for byte.
-    const jsonl = (await podd(home, ["export", "hist", "--format", "jsonl", "--session", first.sessionId])).stdout;
+    const jsonl = jsonlExport.stdout;
     expect(jsonl).toBe(fs.readFileSync(first.file, "utf8"));
     const entries = jsonl.trimEnd().split("\n").map((line) => LogEntry.parse(JSON.parse(line)));
     expect(entries[0]).toMatchObject({ kind: "segment_start", session_id: first.sessionId, pod_name: "hist" });
     expect(entries.some((entry) => entry.kind === "tool_result" && entry.item.output?.includes("hello from a.txt"))).toBe(true);
 
     // markdown, written atomically to a file.
-    const output = path.join(home.home, "export.md");
-    expect((await podd(home, ["export", "hist", "--format", "markdown", "--session", first.sessionId, "-o", output])).stdout).toBe("");
+    expect(markdownToFile.stdout).toBe("");
     const markdown = fs.readFileSync(output, "utf8");
     expect(markdown.startsWith(`# hist: session ${first.sessionId}\n`)).toBe(true);
     expect(markdown).toMatch(/^## User\n\n\*[\d-]+ [\d:]+\*\n\nwhat is in a\.txt\?$/m);
@@ -104,23 +115,36 @@ describe("podd sessions / history / export", () => {
     expect(markdown).toContain('**Tool call** `read_file`\n\n```json\n{\n  "path": "a.txt"\n}\n```');
     expect(markdown).toMatch(/\*\*Tool result\*\* `read_file`: .*\n\n```\n[^`]*hello from a\.txt/);
     // The current session's export carries the pod's model and cwd from its metadata.
-    expect((await podd(home, ["export", "hist", "--format", "markdown"])).stdout).toContain(`- **Working directory:** \`${cwd}\``);
+    expect(currentMarkdown.stdout).toContain(`- **Working directory:** \`${cwd}\``);
   });
 
   it("refuses clearly: no sessions, an unknown pod, a session of another pod, a missing or unknown --format", async () => {
     const home = tempHome();
-    expect((await podd(home, ["sessions"])).stdout).toBe(`no sessions in ${path.join(home.home, "sessions")}\n`);
-    expect((await podd(home, ["history", "ghost"], 1)).stderr).toBe(
+    // Independent commands run together (each is a process start): the test stays short on a loaded machine.
+    const [none, history, exported, noFormat, badFormat] = await Promise.all([
+      podd(home, ["sessions"]),
+      podd(home, ["history", "ghost"], 1),
+      podd(home, ["export", "ghost", "--format", "jsonl"], 1),
+      podd(home, ["export", "ghost"], 2),
+      podd(home, ["export", "ghost", "--format", "csv"], 2),
+    ]);
+    expect(none.stdout).toBe(`no sessions in ${path.join(home.home, "sessions")}\n`);
+    expect(history.stderr).toBe(
       "podd: unknown pod ghost (`podd ls --all` lists the pods; `podd start ghost` starts a new one); `podd sessions` lists the sessions there are\n",
     );
-    expect((await podd(home, ["export", "ghost", "--format", "jsonl"], 1)).stderr).toContain("unknown pod ghost");
-    expect((await podd(home, ["export", "ghost"], 2)).stderr).toContain("error: required option '--format <jsonl|markdown>' not specified");
-    expect((await podd(home, ["export", "ghost", "--format", "csv"], 2)).stderr).toContain("Allowed choices are jsonl, markdown");
+    expect(exported.stderr).toContain("unknown pod ghost");
+    expect(noFormat.stderr).toContain("error: required option '--format <jsonl|markdown>' not specified");
+    expect(badFormat.stderr).toContain("Allowed choices are jsonl, markdown");
 
     const pod = await startPod({ home, name: "one", scenario: script().build() });
     const { sessionId } = currentSegment(pod);
-    expect((await podd(home, ["history", "one"])).stdout).toContain("(no entries yet)");
-    expect((await podd(home, ["history", "two", "--session", sessionId], 1)).stderr).toBe(`podd: session ${sessionId} belongs to pod one, not two\n`);
-    expect((await podd(home, ["history", "one", "--session", "../one"], 2)).stderr).toContain("invalid session id");
+    const [empty, otherPod, badId] = await Promise.all([
+      podd(home, ["history", "one"]),
+      podd(home, ["history", "two", "--session", sessionId], 1),
+      podd(home, ["history", "one", "--session", "../one"], 2),
+    ]);
+    expect(empty.stdout).toContain("(no entries yet)");
+    expect(otherPod.stderr).toBe(`podd: session ${sessionId} belongs to pod one, not two\n`);
+    expect(badId.stderr).toContain("invalid session id");
   });
 });
