@@ -119,12 +119,11 @@ describe.concurrent("podd start", () => {
     expect(await waitForPidExit(killed.pid, { reaped: true })).toBe(true);
     expect(fs.existsSync(killed.socket)).toBe(true);
 
-    const ls = await podd(home, ["ls"]);
+    // The three read the same state: run together (each is a process start).
+    const [ls, lsJson, status] = await Promise.all([podd(home, ["ls"]), podd(home, ["ls", "--json"]), podd(home, ["status", "phoenix"])]);
     expectExit(ls, 0);
     expect(ls.stdout).toMatch(/^phoenix\s+dead\s/m);
-    const lsJson = await podd(home, ["ls", "--json"]);
     expect(JSON.parse(lsJson.stdout)).toEqual([expect.objectContaining({ name: "phoenix", state: "dead" })]);
-    const status = await podd(home, ["status", "phoenix"]);
     expectExit(status, 1);
     expect(status.stderr).toMatch(/not running/);
 
