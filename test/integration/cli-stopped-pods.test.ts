@@ -10,6 +10,7 @@ import { afterAll, describe, it } from "vitest";
 import { listSessions } from "../../src/client/session-files.js";
 import { expectExit, killCliProcesses, spawnCli, runCliIn } from "../helpers/cli-run.js";
 import { cleanupAll, startPod, tempHome } from "../helpers/pod-process.js";
+import { waitForFileText } from "../helpers/wait-for-file.js";
 
 afterAll(async () => {
   await killCliProcesses();
@@ -145,7 +146,9 @@ describe.concurrent("pods that are not running", () => {
   it("logs pretty-prints the pod's pino log (-n keeps the last lines), --json prints it raw, --follow pretty-prints new lines", async ({ expect }) => {
     const home = tempHome();
     const pod = await startPod({ home, name: "logger" });
-    const raw = fs.readFileSync(path.join(home.home, "pods", "logger", "pod.log"), "utf8").trimEnd().split("\n");
+    // pino writes asynchronously: under load the ready pod's first lines may not be in the file yet.
+    const text = await waitForFileText(path.join(home.home, "pods", "logger", "pod.log"), (logged) => /"msg":"pod ready"[^\n]*\n/.test(logged));
+    const raw = text.trimEnd().split("\n");
     const last = JSON.parse(raw.at(-1) ?? "{}") as { msg: string; pid: number };
 
     const pretty = await podd(home, ["logs", "logger", "-n", "1"]);
