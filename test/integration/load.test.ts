@@ -292,7 +292,9 @@ async function settledMemory(): Promise<{ rss: number; heapUsed: number }> {
   return { rss: rss ?? 0, heapUsed: report.heap_used_bytes };
 }
 
-describe("load", () => {
+// The rounds build on each other (round 1 warms up and measures idle, round 2 runs on its session,
+// the last test compares the RSS): kept in order under `vitest --sequence.shuffle` too.
+describe("load", { shuffle: false }, () => {
   beforeAll(async () => {
     const home = tempHome();
     pod = await startPod({ home, scenario: scenario(home.home) });
