@@ -40,21 +40,32 @@ export type Greeting = z.infer<typeof Greeting>;
 export const AlertLevel = z.enum(["warn", "error"]);
 export type AlertLevel = z.infer<typeof AlertLevel>;
 /**
- * Where an alert comes from. `worker` is the one value the reference is known to send (its
- * `AlertSource::Worker`), and a reference client stops reading at an enum value it does not
- * know — an alert is replayed to every new connection, so that would stop every later
- * client before its snapshot. podd therefore sends only the values listed here and names its
- * subsystem at the start of the message (`ipc: …`); it decodes any string.
+ * Where an alert comes from: the reference's closed `AlertSource` enum (a reference client stops
+ * reading at a value outside it, and alerts are replayed to every new connection).
  */
-export const ALERT_SOURCES_SENT = ["worker"] as const;
-export const AlertSource = z.string().describe("podd sends `worker`; the subsystem leads the message, e.g. `ipc: client 3 dropped …`.");
-export type AlertSource = (typeof ALERT_SOURCES_SENT)[number];
+export const AlertSource = z.enum(["pod", "worker", "compactor", "agents_md"]);
+export type AlertSource = z.infer<typeof AlertSource>;
+/**
+ * podd's finer source of an alert. Each maps onto one reference `AlertSource` (ALERT_SOURCE_OF);
+ * the subsystem also leads the message (`ipc: …`), so a client that does not know this field loses nothing.
+ */
+export const AlertSubsystem = z.enum(["pod", "ipc", "session", "disk", "tool", "compaction"]);
+export type AlertSubsystem = z.infer<typeof AlertSubsystem>;
+export const ALERT_SOURCE_OF: Readonly<Record<AlertSubsystem, AlertSource>> = {
+  pod: "pod",
+  ipc: "pod",
+  session: "pod",
+  disk: "pod",
+  tool: "worker",
+  compaction: "compactor",
+};
 
 export const Alert = z.object({
   level: AlertLevel,
   source: AlertSource,
   message: z.string(),
   timestamp_ms: TimestampMs,
+  subsystem: AlertSubsystem.optional().describe("podd extension, sent only to a client that sent an `id`: the podd subsystem that raised it."),
 });
 export type Alert = z.infer<typeof Alert>;
 
@@ -69,12 +80,27 @@ export const InFlightTurn = z
   .describe("podd extension: the partial turn in flight when the snapshot was taken.");
 export type InFlightTurn = z.infer<typeof InFlightTurn>;
 
+/** Source: the reference's `protocol::RewindTarget`; every field is sent to every client. */
 export const RewindTarget = z.object({
-  target: RewindTargetId,
+  id: RewindTargetId,
+  expected_head_entries: Count.describe("The segment's entry count when the targets were listed; send it back in `rewind_to`."),
+  truncate_entries: Count.describe("Entries the segment keeps when rewound to this target (it is cut before the run that input started)."),
+  turn_index: Count.describe("0-based index of this user input among the segment's user inputs."),
+  timestamp_ms: TimestampMs.nullable().describe("When the input was committed (ms since the epoch)."),
   preview: z.string().describe("The user input's text, flattened and shortened."),
-  ts: TimestampMs,
+  eligible: z.boolean().describe("A rewind to this target would be accepted now."),
+  disabled_reason: z.string().optional().describe("Why it is not eligible."),
+  warning: z.string().optional().describe("What a rewind here cannot undo: tool calls with side effects (write_file, edit_file, bash) in the discarded entries."),
 });
 export type RewindTarget = z.infer<typeof RewindTarget>;
+
+/** Source: the reference's `protocol::RewindSummary`. */
+export const RewindSummary = z.object({
+  truncated_to_entries: Count.describe("Entries the segment has after the rewind."),
+  discarded_entries: Count.describe("Entries the rewind removed."),
+  tool_side_effect_warning: z.boolean().describe("The removed entries include tool calls with side effects (write_file, edit_file, bash) that the rewind did not undo."),
+});
+export type RewindSummary = z.infer<typeof RewindSummary>;
 
 export const CompletionEntry = z.object({ value: z.string(), is_dir: z.boolean() });
 export type CompletionEntry = z.infer<typeof CompletionEntry>;
@@ -145,12 +171,15 @@ export const Event = z.discriminatedUnion("event", [
   event("alert", Alert),
   event("segment_rotated", z.object({ entry: SegmentStartEntry })),
   unitEvent("compact_start"),
-  event("compact_done", z.object({ new_segment_id: z.string() })),
+  event(
+    "compact_done",
+    z.object({ new_segment_id: z.string().describe("The new segment's id: a UUID (the reference's `uuid::Uuid`); see src/config/ids.ts.") }),
+  ),
   event("compact_failed", z.object({ error: z.string() })),
   event("rewind_targets", z.object({ head_entries: Count, targets: z.array(RewindTarget) })),
   event(
     "rewind_applied",
-    z.object({ entries: z.array(LogEntry), input: z.array(Segment), summary: z.string() }),
+    z.object({ entries: z.array(LogEntry), input: z.array(Segment), summary: RewindSummary }),
   ),
   event("completions", z.object({ kind: CompletionKind, entries: z.array(CompletionEntry) })),
   event("visible_pods", z.object({ pods: z.unknown() })),
@@ -167,5 +196,18 @@ export type EventName = Event["event"];
 export type EventOf<Name extends EventName> = Extract<Event, { event: Name }>;
 export type EventData<Name extends EventName> = EventOf<Name> extends { data: infer Data } ? Data : undefined;
 export const EVENT_NAMES: readonly EventName[] = Event.options.map((option) => option.shape.event.value);
+/**
+ * The event as a client that has not opted in (sent no `id`) gets it: without podd-extension
+ * fields that only opted-in clients get (`alert.subsystem`). Returns `event` itself when there is
+ * nothing to remove, so a caller can tell whether a second encoding is needed.
+ */
+export function referenceForm(event: Event): Event {
+  if (event.event === "alert" && event.data.subsystem !== undefined) {
+    const { subsystem: _subsystem, ...data } = event.data;
+    return { ...event, data };
+  }
+  return event;
+}
+
 /** Events a reference client does not know; sent only to clients that opted in with an `id`. */
 export const EXTENSION_EVENT_NAMES: ReadonlySet<EventName> = new Set(["ack"]);

@@ -16,7 +16,9 @@ export const RequestId = z
 export type RequestId = z.infer<typeof RequestId>;
 
 export const RewindTargetId = z.object({
-  segment_id: z.string(),
+  segment_id: z
+    .string()
+    .describe("The segment's id: a UUID (the reference's `uuid::Uuid`). A podd pod also takes the ULID a pre-UUID podd used for the same segment."),
   user_input_entry_index: z.number().int().nonnegative().describe("Index of the user_input entry in the segment's entries."),
 });
 export type RewindTargetId = z.infer<typeof RewindTargetId>;

@@ -13,11 +13,30 @@ export const TextSegment = z.object({
 });
 export type TextSegment = z.infer<typeof TextSegment>;
 
+const U32_MAX = 0xffff_ffff;
+const U32 = z.number().int().min(0).max(U32_MAX);
+
+/**
+ * The reference's paste id is a `u32`. podd ≤ 0.1 also took a string: a string of decimal digits
+ * in range becomes that number, any other string its 32-bit FNV-1a hash (stable: the same string
+ * always names the same chip). So a pod only ever emits numbers, also for such old log entries.
+ */
+function pasteIdNumber(id: number | string): number {
+  if (typeof id === "number") return id;
+  if (/^\d{1,10}$/.test(id) && Number(id) <= U32_MAX) return Number(id);
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(id, "utf8")) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash;
+}
+
 export const PasteSegment = z.object({
   kind: z.literal("paste"),
-  id: z.union([z.number().int(), z.string()]).describe("Client-chosen id of the paste chip."),
-  chars: z.number().int().nonnegative().describe("Length of `content` in characters."),
-  lines: z.number().int().nonnegative().describe("Number of lines in `content`."),
+  id: z
+    .union([U32, z.string().max(256)])
+    .transform(pasteIdNumber)
+    .describe("Client-chosen id of the paste chip: a u32. A string (accepted from podd ≤ 0.1 clients only) is turned into a number; a pod never sends one."),
+  chars: U32.describe("Length of `content` in characters."),
+  lines: U32.describe("Number of lines in `content`."),
   content: z.string().describe("The pasted text, verbatim."),
 });
 export type PasteSegment = z.infer<typeof PasteSegment>;

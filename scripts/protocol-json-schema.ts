@@ -12,6 +12,7 @@ import {
   Alert,
   AlertLevel,
   AlertSource,
+  AlertSubsystem,
   AssistantItem,
   CompletionKind,
   ErrorCode,
@@ -25,6 +26,7 @@ import {
   PodEvent,
   PodStatus,
   RequestId,
+  RewindSummary,
   RewindTarget,
   RewindTargetId,
   RunResult,
@@ -84,6 +86,7 @@ export const PROTOCOL_DEFINITIONS: readonly { name: string; schema: z.ZodType }[
   { name: "InFlightTurn", schema: InFlightTurn },
   { name: "RewindTargetId", schema: RewindTargetId },
   { name: "RewindTarget", schema: RewindTarget },
+  { name: "RewindSummary", schema: RewindSummary },
   { name: "RequestId", schema: RequestId },
   { name: "ErrorCode", schema: ErrorCode },
   { name: "PodStatus", schema: PodStatus },
@@ -93,6 +96,7 @@ export const PROTOCOL_DEFINITIONS: readonly { name: string; schema: z.ZodType }[
   { name: "CompletionKind", schema: CompletionKind },
   { name: "AlertLevel", schema: AlertLevel },
   { name: "AlertSource", schema: AlertSource },
+  { name: "AlertSubsystem", schema: AlertSubsystem },
   { name: "Permission", schema: Permission },
 ];
 

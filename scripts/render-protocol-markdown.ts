@@ -57,6 +57,8 @@ export function renderProtocolMarkdown({ document, fixtureLines }: MarkdownInput
     `> Generated from the zod schemas in \`protocol/\` by \`${COMMAND}\` (\`scripts/gen-protocol.ts\`). Do not edit this page: change the schemas and run the command again; \`test/protocol/generated.test.ts\` fails while it is stale. The same shapes as JSON Schema (draft 2020-12, input side): [\`protocol/schema.json\`](../protocol/schema.json). Examples are golden fixtures from \`protocol/fixtures/\`.`,
     renderContents(defs, typeNames),
     renderFraming(),
+    "",
+    renderDifferences(),
     methods,
     events,
     "## Types",
@@ -76,9 +78,46 @@ function renderContents(defs: Record<string, JsonSchemaNode>, typeNames: readonl
     "## Contents",
     "",
     `- [Framing](#framing)`,
+    `- [Where podd differs from the reference](#where-podd-differs-from-the-reference)`,
     `- [${METHOD_ENVELOPE.title}](#${anchor(METHOD_ENVELOPE.title)}): ${names(METHOD_ENVELOPE)}`,
     `- [${EVENT_ENVELOPE.title}](#${anchor(EVENT_ENVELOPE.title)}): ${names(EVENT_ENVELOPE)}`,
     `- [Types](#types): ${typeNames.map((name) => `[${name}](#${anchor(name)})`).join(", ")}`,
+  ].join("\n");
+}
+
+/**
+ * Field by field, where podd's wire differs from the reference's `protocol` crate (the pod-era
+ * revision of ../shared/seeds/001_94cdd8bec6a0e3ba.txt) and why. Hand-written: the schemas say
+ * what podd sends, this says what a reference peer sees of it. Checked by
+ * test/helpers/reference-shapes.ts (a transcription of the reference's serde types) against every
+ * fixture line and every line the integration suites' non-opted-in clients and parents read.
+ */
+function renderDifferences(): string {
+  return [
+    "## Where podd differs from the reference",
+    "",
+    "A reference client ignores unknown fields, but stops reading at an unknown event name, an enum value outside its set or a value of the wrong type. So every line a pod sends decodes with the reference's types, and what podd adds is one of: an optional field a reference peer ignores, an event or field sent only to a client that opted in, or a method a reference pod answers with `invalid_request`.",
+    "",
+    "**Opting in.** A client opts in to podd's extensions by sending any method line with an `id`. From then on that connection also gets `ack` events, `reply_to` on replies, and `alert.subsystem`. Alerts replayed before the snapshot are in the reference's form (the client has sent nothing yet).",
+    "",
+    "**Is the peer podd?** Send a method with an `id`, e.g. `{\"method\":\"list_visible_pods\",\"id\":\"probe\"}`: a podd pod's reply carries `\"reply_to\":\"probe\"` (and a method without a reply is answered by `ack`); a reference pod's reply has no `reply_to`. A podd parent does this before it forwards `cancel{cascade}` to a child: a reference child gets a plain `cancel`.",
+    "",
+    table(
+      ["Field", "Reference", "podd", "Why"],
+      [
+        ["`compact_done.new_segment_id`, `RewindTargetId.segment_id`", "`uuid::Uuid`", "UUID string (new ids are UUIDv7)", "Same type. Sessions written by podd ≤ 0.1 have ULID ids: a pod sends the UUID with the same 128 bits (`ulidToUUID`) and takes either form in `rewind_to`; the files keep their ULID names (src/config/ids.ts)."],
+        ["`segment_start.segment_id`, `session_id`, `compacted_from`, `forked_from.*_id` (in `snapshot.entries`, `segment_rotated.entry`, `rewind_applied.entries`)", "free JSON (`serde_json::Value`)", "UUID strings", "For symmetry with the typed ids; an old session's entries are converted when read, never rewritten."],
+        ["`rewind_targets.targets[]`", "`RewindTarget`", "`RewindTarget`: `id`, `expected_head_entries`, `truncate_entries`, `turn_index`, `timestamp_ms`, `preview`, `eligible`, `disabled_reason?`, `warning?`", "Same shape. `turn_index` is the input's 0-based index among the segment's user inputs; `truncate_entries` the entries a rewind there keeps; a paused pod lists its targets with `eligible: false` and a `disabled_reason`; `warning` names the write_file / edit_file / bash calls the rewind would discard without undoing them."],
+        ["`rewind_applied.summary`", "`RewindSummary`", "`RewindSummary`", "Same shape. `tool_side_effect_warning` is true when the discarded entries have write_file, edit_file or bash calls."],
+        ["`alert.source`", "`AlertSource`: `pod`, `worker`, `compactor`, `agents_md`", "the same values", "podd's subsystems map onto them: ipc, session, disk, pod → `pod`; tool → `worker`; compaction → `compactor`. The subsystem also leads the message (`ipc: …`)."],
+        ["`alert.subsystem`", "—", "opted-in clients only", "podd's finer source (AlertSubsystem)."],
+        ["`paste.id` (Segment)", "`u32`", "`u32`", "A pod emits numbers only. It still takes the string ids podd ≤ 0.1 clients could send (digits → that number, else a stable 32-bit hash), so no podd client needs to send one."],
+        ["`cancel.params.cascade`", "— (`Cancel` is a unit variant: a reference pod refuses `params`)", "optional", "Sent by podd's CLI (`podd cancel --tree`) and by a podd parent to children that showed they are podd (above)."],
+        ["`notify.params.wake`, `pod_event.params.report_id`, envelope `id`", "—", "optional", "Ignored by a reference pod; `wake: false` queues without starting a turn, `report_id` makes reports at-least-once without duplicates."],
+        ["`ack`, `reply_to`", "—", "opted-in clients only", "Replies to a method that carried an `id`."],
+        ["`snapshot.in_flight`, `greeting.max_output_tokens`", "—", "optional, sent to every client", "The snapshot is the first line of a connection, before a client can opt in; a reference client ignores the fields."],
+      ],
+    ),
   ].join("\n");
 }
 

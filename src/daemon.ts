@@ -6,8 +6,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pino, type Logger } from "pino";
-import { monotonicFactory } from "ulid";
-import { podPaths, sessionDir, type PoddPaths } from "./config/paths.js";
+import { compareIds, newId } from "./config/ids.js";
+import { podPaths, segmentFile, sessionDir, type PoddPaths } from "./config/paths.js";
 import { refuseLiveSocket, refuseNonSocket, SocketServer } from "./ipc/socket-server.js";
 import { describeIoError, PoddError } from "./errors.js";
 import { resolveModelConfig } from "./config/model-config.js";
@@ -85,9 +85,6 @@ export interface DaemonOptions {
   onReady?(info: { socket: string; pid: number } & ReadyInfo): void;
 }
 
-/** Session and segment ids: ULIDs, monotonic within this process so segment files sort in order. */
-const ulid = monotonicFactory();
-
 /** Paths to keys in log records that must never be written (API keys, auth headers). */
 export const LOG_REDACT_PATHS = ["apiKey", "*.apiKey", "api_key", "*.api_key", "headers.authorization", "*.headers.authorization", "*.headers[\"x-api-key\"]"];
 
@@ -108,7 +105,7 @@ function openSession(options: { paths: PoddPaths; podName: string; restored?: Po
   const { restored } = options;
   if (restored) {
     const dir = sessionDir(options.paths, restored.session_id);
-    const file = path.join(dir, `${restored.segment_id}.jsonl`);
+    const file = segmentFile(dir, restored.segment_id);
     if (fs.existsSync(file)) {
       const release = lockSession(dir, options.podName);
       try {
@@ -121,8 +118,8 @@ function openSession(options: { paths: PoddPaths; podName: string; restored?: Po
       }
     }
   }
-  const sessionId = ulid();
-  const segmentId = ulid();
+  const sessionId = newId();
+  const segmentId = newId();
   const dir = sessionDir(options.paths, sessionId);
   const release = lockSession(dir, options.podName);
   if (options.fork) {
@@ -150,11 +147,11 @@ function openSession(options: { paths: PoddPaths; podName: string; restored?: Po
 
 /**
  * Remove the segment files of a session that are newer than its active segment: the active
- * segment is always the newest (segment ids are ULIDs), so a newer one is a compaction's new
+ * segment is always the newest (segment ids start with their creation time: src/config/ids.ts), so a newer one is a compaction's new
  * segment that a crash stopped before it became active. Returns their file names.
  */
 function removeOrphanSegments(dir: string, activeSegmentId: string): string[] {
-  const orphans = fs.readdirSync(dir).filter((name) => name.endsWith(".jsonl") && name.slice(0, -".jsonl".length) > activeSegmentId);
+  const orphans = fs.readdirSync(dir).filter((name) => name.endsWith(".jsonl") && compareIds(name.slice(0, -".jsonl".length), activeSegmentId) > 0);
   for (const name of orphans) fs.rmSync(path.join(dir, name), { force: true });
   return orphans;
 }
@@ -415,7 +412,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
           scope,
           spillDir,
           permissions,
-          alert: (message: string) => controller.alert("warn", "worker", message),
+          alert: (message: string) => controller.alert("warn", "tool", message),
           env: toolEnv,
           pods: supervisor,
         },
@@ -445,7 +442,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
       discovery: supervisor,
       segments: {
         create: (compactedFrom) =>
-          SessionLog.create({ sessionDir: sessionDir(options.paths, sessionId), sessionId, segmentId: ulid(), podName: options.name, now: now(), compactedFrom }),
+          SessionLog.create({ sessionDir: sessionDir(options.paths, sessionId), sessionId, segmentId: newId(), podName: options.name, now: now(), compactedFrom }),
         activate: (next) => {
           metadata.segment_id = next.segmentId;
           metadata.updated_at_ms = now();
@@ -470,16 +467,16 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
       },
     },
   );
-  alerts.raise = (level, message) => controller.alert(level, "worker", message);
-  if (saved.problem) controller.alert("warn", "worker", `session: ${saved.problem}; started a new session`);
-  if (restored && session.created) controller.alert("warn", "worker", `session: the segment file of session ${restored.session_id} is missing; started a new session`);
+  alerts.raise = (level, message) => controller.alert(level, "disk", message);
+  if (saved.problem) controller.alert("warn", "session", `session: ${saved.problem}; started a new session`);
+  if (restored && session.created) controller.alert("warn", "session", `session: the segment file of session ${restored.session_id} is missing; started a new session`);
   for (const orphan of session.orphans) {
-    controller.alert("warn", "worker", `session: removed ${orphan}, a compacted segment that a crash left unfinished; the session goes on from ${segmentId}`);
+    controller.alert("warn", "session", `session: removed ${orphan}, a compacted segment that a crash left unfinished; the session goes on from ${segmentId}`);
   }
   for (const line of session.skipped) {
     controller.alert(
       "warn",
-      "worker",
+      "session",
       `session: ${line.torn ? "skipped a torn last line" : "skipped a line that is not a log entry"} (line ${line.line}, ${line.bytes} bytes) of ${log.file}; everything before it was kept`,
     );
   }

@@ -4,6 +4,7 @@
  */
 import { flattenSegments, type EventOf, type RewindTarget } from "../../protocol/index.js";
 import type { PodClient } from "../client/pod-client.js";
+import { rewindSummaryText } from "../client/rewind-text.js";
 import { CliError, connectTo, formatAge, request } from "./targets.js";
 
 async function listTargets(client: PodClient): Promise<EventOf<"rewind_targets">["data"]> {
@@ -15,9 +16,16 @@ async function listTargets(client: PodClient): Promise<EventOf<"rewind_targets">
 function formatTargets(targets: readonly RewindTarget[]): string {
   if (targets.length === 0) return "no rewind targets (the session has no user input yet)\n";
   const width = String(targets.length).length;
-  const ages = targets.map((target) => `${formatAge(target.ts)} ago`);
+  const ages = targets.map((target) => (target.timestamp_ms === null ? "" : `${formatAge(target.timestamp_ms)} ago`));
   const ageWidth = Math.max(...ages.map((age) => age.length));
-  return targets.map((target, index) => `${String(index + 1).padStart(width)}  ${(ages[index] ?? "").padEnd(ageWidth)}  ${target.preview}`).join("\n") + "\n";
+  return targets.map((target, index) => `${String(index + 1).padStart(width)}  ${(ages[index] ?? "").padEnd(ageWidth)}  ${target.preview}`).join("\n") + "\n" + warnings(targets);
+}
+
+/** The targets a rewind to would discard side-effect tool calls for (the pod's `warning`), one line each. */
+function warnings(targets: readonly RewindTarget[]): string {
+  const first = targets.findIndex((target) => target.warning !== undefined);
+  const warning = targets[first]?.warning;
+  return warning === undefined ? "" : `note: from target ${first + 1} on, ${warning}\n`;
 }
 
 export async function rewindCommand(target: string, n: number | undefined, options: { json?: boolean }): Promise<void> {
@@ -35,14 +43,14 @@ export async function rewindCommand(target: string, n: number | undefined, optio
   }
   const applied = client.waitFor("rewind_applied", { timeoutMs: 10_000 });
   applied.catch(() => undefined);
-  await request(client, { method: "rewind_to", params: { target: chosen.target, expected_head_entries: listing.head_entries } });
+  await request(client, { method: "rewind_to", params: { target: chosen.id, expected_head_entries: chosen.expected_head_entries } });
   const event = await applied;
   await client.close();
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ summary: event.data.summary, input: event.data.input, text: flattenSegments(event.data.input), entries: event.data.entries.length })}\n`);
     return;
   }
-  process.stderr.write(`podd: ${event.data.summary}; the rewound input was:\n`);
+  process.stderr.write(`podd: ${rewindSummaryText(event.data.summary)}; the rewound input was:\n`);
   const text = flattenSegments(event.data.input);
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }

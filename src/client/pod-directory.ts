@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { podNameProblem } from "../../protocol/pod-name.js";
-import { podPaths, sessionDir, type PoddPaths } from "../config/paths.js";
+import { podPaths, segmentFile, sessionDir, type PoddPaths } from "../config/paths.js";
 import type { PodStatusFile } from "../config/pod-status-file.js";
 import { readPodMetadata, type PodMetadata } from "./pod-metadata-file.js";
 
@@ -129,7 +129,7 @@ export function readStoppedPod(paths: PoddPaths, name: string): StoppedPod | und
     return undefined;
   }
   const { metadata } = readPodMetadata(pod.dataDir);
-  const segment = metadata ? path.join(sessionDir(paths, metadata.session_id), `${metadata.segment_id}.jsonl`) : undefined;
+  const segment = metadata ? segmentFile(sessionDir(paths, metadata.session_id), metadata.segment_id) : undefined;
   const times = [segment, path.join(pod.dataDir, "metadata.json"), pod.logFile].flatMap((file) => {
     const time = file === undefined ? undefined : mtimeMs(file);
     return time === undefined ? [] : [time];

@@ -1,7 +1,7 @@
 /**
  * Reading session logs from disk, read-only, for `podd sessions`, `podd history` and
  * `podd export`: `<home>/sessions/<session>/<segment>.jsonl` (one LogEntry JSON line each; segment
- * ids are ULIDs, so file names sort chronologically), `<session>/owner.json` (`{pid, pod_name}`
+ * ids start with their creation time, so they sort chronologically: src/config/ids.ts), `<session>/owner.json` (`{pid, pod_name}`
  * while a live pod has the session open) and the pods' `metadata.json` (which session and segment
  * each pod is on). Works whether the pods are running or not; never writes, locks or repairs
  * anything (the daemon's src/session/ owns that), so a line being appended by a live pod is
@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseLogEntryLine, type LogEntry, type SegmentStartEntry } from "../../protocol/index.js";
+import { compareIds, sameId, withWireIds } from "../config/ids.js";
 import { podPaths, sessionDir, type PoddPaths } from "../config/paths.js";
 import { isProcessAlive } from "./pod-directory.js";
 import { readPodMetadata, type PodMetadata } from "./pod-metadata-file.js";
@@ -47,7 +48,7 @@ export interface SessionOwner {
   pod_name?: string;
 }
 
-/** A session's segment files in chronological (ULID) order, and who holds it. */
+/** A session's segment files in chronological order (src/config/ids.ts), and who holds it. */
 export interface SessionFiles {
   sessionId: string;
   dir: string;
@@ -100,7 +101,7 @@ export function readSegmentFile(file: string): SegmentFile {
     const text = bytes.subarray(start, end).toString("utf8");
     const entry = newline === -1 ? undefined : parseLogEntryLine(text);
     if (entry) {
-      segment.entries.push(entry);
+      segment.entries.push(withWireIds(entry));
       segment.lines.push(text);
     } else if (text.trim() !== "") {
       const isLast = newline === -1 || newline + 1 >= bytes.length;
@@ -131,7 +132,7 @@ function segmentIds(dir: string): string[] {
       .readdirSync(dir)
       .filter((name) => name.endsWith(SEGMENT_SUFFIX) && !name.startsWith("."))
       .map((name) => name.slice(0, -SEGMENT_SUFFIX.length))
-      .sort();
+      .sort(compareIds);
   } catch {
     return [];
   }
@@ -151,7 +152,7 @@ export function readSession(paths: PoddPaths, sessionId: string): SessionFiles |
   const segments = ids.map((id) => readSegmentFile(path.join(dir, `${id}${SEGMENT_SUFFIX}`)));
   const owner = readOwner(dir);
   const newestStart = segments.findLast((segment) => segment.start)?.start;
-  const session: SessionFiles = { sessionId, dir, segments, isLive: owner !== undefined && isProcessAlive(owner.pid) };
+  const session: SessionFiles = { sessionId: path.basename(dir), dir, segments, isLive: owner !== undefined && isProcessAlive(owner.pid) };
   const podName = newestStart?.pod_name ?? owner?.pod_name;
   if (podName !== undefined) session.podName = podName;
   if (owner) session.owner = owner;
@@ -167,7 +168,7 @@ export function listSessionIds(paths: PoddPaths): string[] {
   } catch {
     return [];
   }
-  return names.filter((name) => sessionIdProblem(name) === undefined && segmentIds(path.join(root, name)).length > 0).sort();
+  return names.filter((name) => sessionIdProblem(name) === undefined && segmentIds(path.join(root, name)).length > 0).sort(compareIds);
 }
 
 /** The counts and provenance of a session (see SessionSummary). */
@@ -245,6 +246,7 @@ export function activeSessionPods(paths: PoddPaths): Map<string, string[]> {
 export function selectSegments(session: SessionFiles, options: { all?: boolean; activeSegmentId?: string }): SegmentFile[] | undefined {
   if (options.all) return session.segments;
   if (options.activeSegmentId === undefined) return session.segments.slice(-1);
-  const active = session.segments.find((segment) => segment.segmentId === options.activeSegmentId);
+  const wanted = options.activeSegmentId;
+  const active = session.segments.find((segment) => sameId(segment.segmentId, wanted));
   return active ? [active] : undefined;
 }

@@ -6,10 +6,12 @@
  * - runtime: `PODD_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/podd`, else `<home>/run`. A pod's
  *   runtime dir is `<runtime>/<name>/` with `pid`, `status.json` and `sock`.
  */
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { podNameProblem } from "../../protocol/pod-name.js";
 import { PoddError } from "../errors.js";
+import { idNames } from "./ids.js";
 
 /**
  * Longest socket path Node can bind: `sockaddr_un.sun_path` is 108 bytes including the NUL.
@@ -69,8 +71,26 @@ export function podPaths(paths: PoddPaths, name: string): PodPaths {
   };
 }
 
+/**
+ * `<home>/sessions/<session>/`: the existing directory of either form of the id (a session of a
+ * pre-UUID podd is named by its ULID: src/config/ids.ts), else the name `sessionId` as given.
+ */
 export function sessionDir(paths: PoddPaths, sessionId: string): string {
-  return path.join(paths.home, "sessions", sessionId);
+  return existingName(path.join(paths.home, "sessions"), sessionId, "");
+}
+
+/** `<session dir>/<segment>.jsonl`: the existing file of either form of the id, else the name `segmentId` as given. */
+export function segmentFile(dir: string, segmentId: string): string {
+  return existingName(dir, segmentId, ".jsonl");
+}
+
+function existingName(dir: string, id: string, suffix: string): string {
+  const [given, ...others] = idNames(id);
+  for (const name of others) {
+    const candidate = path.join(dir, `${name}${suffix}`);
+    if (!fs.existsSync(path.join(dir, `${given}${suffix}`)) && fs.existsSync(candidate)) return candidate;
+  }
+  return path.join(dir, `${given}${suffix}`);
 }
 
 export function assertPodName(name: string): void {

@@ -24,7 +24,7 @@
 import fs from "node:fs";
 import net from "node:net";
 import type { Logger } from "pino";
-import { decodeMethod, encodeLine, LineDecoder, DEFAULT_MAX_LINE_BYTES, type Event, type RequestId } from "../../protocol/index.js";
+import { decodeMethod, encodeLine, LineDecoder, DEFAULT_MAX_LINE_BYTES, referenceForm, type Event, type RequestId } from "../../protocol/index.js";
 import { socketAnswers } from "../client/pod-directory.js";
 import { PoddError } from "../errors.js";
 import type { PodController } from "../pod/controller.js";
@@ -85,7 +85,7 @@ export class SocketServer {
       const loaded = await loadPeerCredentials();
       peerCredentials = loaded.read ?? false;
       if (loaded.problem) {
-        options.controller.alert("warn", "worker", `ipc: the uid of connecting processes is not checked: ${loaded.problem}; only the socket's file modes keep other users out`);
+        options.controller.alert("warn", "ipc", `ipc: the uid of connecting processes is not checked: ${loaded.problem}; only the socket's file modes keep other users out`);
       }
     }
     const server = new SocketServer({ ...options, peerCredentials });
@@ -109,9 +109,11 @@ export class SocketServer {
 
   private broadcast(event: Event): void {
     if (this.connections.size === 0) return;
-    // Encoded once; every client's queue holds the same bytes.
+    // Encoded once (twice when it has podd-extension fields); every client's queue holds the same bytes.
     const line = Buffer.from(encodeLine(event), "utf8");
-    for (const connection of this.connections) connection.send(line);
+    const plain = referenceForm(event);
+    const plainLine = plain === event ? line : Buffer.from(encodeLine(plain), "utf8");
+    for (const connection of this.connections) connection.send(connection.optedIn ? line : plainLine);
   }
 
   private accept(socket: net.Socket): void {
@@ -126,11 +128,12 @@ export class SocketServer {
       onDropped: (queuedBytes) => {
         this.connections.delete(connection);
         // Not inside the broadcast that found the client stalled: every client must see the alert after that event.
-        setImmediate(() => controller.alert("warn", "worker", `ipc: client ${connection.id} dropped: it stopped reading (${queuedBytes} bytes unsent)`));
+        setImmediate(() => controller.alert("warn", "ipc", `ipc: client ${connection.id} dropped: it stopped reading (${queuedBytes} bytes unsent)`));
       },
       onClosed: () => this.connections.delete(connection),
     });
-    for (const alert of controller.alertLog()) connection.send(Buffer.from(encodeLine({ event: "alert", data: alert }), "utf8"));
+    // Not opted in yet (it has sent nothing): the reference's form.
+    for (const alert of controller.alertLog()) connection.send(Buffer.from(encodeLine(referenceForm({ event: "alert", data: alert })), "utf8"));
     // One line in two Buffers: the entries (shared with other connections) and the rest.
     for (const part of this.snapshots.encode(controller.snapshot())) connection.send(part);
     connection.startLiveAllowance();
@@ -154,7 +157,7 @@ export class SocketServer {
     logger.warn({ peer }, "ipc: refused a connection from another user");
     if (!this.refusedUids.has(peer.uid)) {
       this.refusedUids.add(peer.uid);
-      controller.alert("warn", "worker", `ipc: refused a connection from uid ${peer.uid}${peer.pid ? ` (pid ${peer.pid})` : ""}: only this pod's user and root may connect`);
+      controller.alert("warn", "ipc", `ipc: refused a connection from uid ${peer.uid}${peer.pid ? ` (pid ${peer.pid})` : ""}: only this pod's user and root may connect`);
     }
     return refusal;
   }
@@ -181,6 +184,8 @@ class Connection {
   private closed = false;
   /** Set once the connection was refused (over-long line): nothing more it sends is acted on. */
   private inputClosed = false;
+  /** The client sent an `id` (docs/protocol.md, "Compatibility"): broadcasts carry podd's extension fields. */
+  optedIn = false;
   /** Reading paused until the outbound queue drains (INPUT_PAUSE_BYTES). */
   private inputPaused = false;
 
@@ -279,6 +284,8 @@ class Connection {
         return;
       }
       const result = decodeMethod(decoded.text);
+      // A client that sends an `id` is a podd client: from now on it also gets podd's extensions.
+      if (result.id !== undefined) this.optedIn = true;
       if (decoded.invalidUtf8Offset !== undefined) {
         // Never acted on: U+FFFD in place of the client's bytes would change what it sent. The id, if any, is still answered.
         this.replyError(result.id, `invalid method: not UTF-8 (invalid byte sequence at byte ${decoded.invalidUtf8Offset} of the line)`);
@@ -296,10 +303,34 @@ class Connection {
     return { id, reply: (event) => this.send(Buffer.from(encodeLine(event), "utf8")) };
   }
 
-  /** `error{invalid_request}` for a line that is not a method, after the replies to the methods before it. */
+  /**
+   * `error{invalid_request}` for a line that is not a method, after the replies to the methods
+   * before it. Without an id the line is the same for the same message, so a flood of one kind of
+   * bad line is answered with one shared Buffer (refusedLine) instead of one encoding per line.
+   */
   private replyError(id: RequestId | undefined, message: string): void {
-    this.options.controller.replyInOrder({ event: "error", data: { code: "invalid_request", message }, reply_to: id }, this.requester(id));
+    const event = { event: "error", data: { code: "invalid_request", message }, reply_to: id } as const;
+    const requester: Requester = id === undefined ? { id, reply: () => this.send(refusedLine(message)) } : this.requester(id);
+    this.options.controller.replyInOrder(event, requester);
   }
+}
+
+/** Encoded `error{invalid_request, message}` lines without a reply_to, by message (at most REFUSED_LINE_CACHE of them). */
+const refusedLines = new Map<string, Buffer>();
+const REFUSED_LINE_CACHE = 64;
+const REFUSED_MESSAGE_MAX_CHARS = 512;
+
+/** The encoded refusal of a line without an id. The messages of a flood repeat ("not JSON (…)", "unknown method \"x\""): each is encoded once. */
+function refusedLine(message: string): Buffer {
+  let line = refusedLines.get(message);
+  if (line === undefined) {
+    line = Buffer.from(encodeLine({ event: "error", data: { code: "invalid_request", message } }), "utf8");
+    // A message can quote what the client sent (an unknown method name): only short ones are kept.
+    if (message.length > REFUSED_MESSAGE_MAX_CHARS) return line;
+    if (refusedLines.size >= REFUSED_LINE_CACHE) refusedLines.delete(refusedLines.keys().next().value as string);
+    refusedLines.set(message, line);
+  }
+  return line;
 }
 
 async function bindSocket(server: net.Server, socketPath: string): Promise<void> {

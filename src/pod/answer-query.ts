@@ -42,7 +42,9 @@ export function answerQuery(method: QueryMethod, requester: Requester, context: 
   const replyTo = requester.id;
   switch (method.method) {
     case "list_rewind_targets": {
-      const data = listRewindTargets(context.log.entries, context.log.segmentId);
+      // Paused: listed (to look at), but rewind_to is refused until the pod is idle again.
+      const disabledReason = context.status === "paused" ? "the pod is paused; resume it or start a fresh turn first" : undefined;
+      const data = listRewindTargets(context.log.entries, context.log.segmentId, disabledReason);
       return requester.reply({ event: "rewind_targets", data, reply_to: replyTo });
     }
     case "list_completions":

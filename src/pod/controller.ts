@@ -13,22 +13,24 @@
  * deps and port types (controller-deps.ts), the read-only queries (answer-query.ts), the
  * summary call and the writing of a compacted segment (compaction.ts).
  */
-import type {
-  Alert,
-  AlertLevel,
-  AlertSource,
-  ErrorCode,
-  Event,
-  Greeting,
-  InFlightTurn,
-  InvokeKind,
-  LogEntry,
-  Method,
-  PodEvent,
-  PodStatus,
-  RunResult,
+import {
+  ALERT_SOURCE_OF,
+  type Alert,
+  type AlertLevel,
+  type AlertSubsystem,
+  type ErrorCode,
+  type Event,
+  type Greeting,
+  type InFlightTurn,
+  type InvokeKind,
+  type LogEntry,
+  type Method,
+  type PodEvent,
+  type PodStatus,
+  type RunResult,
 } from "../../protocol/index.js";
 import { driveTurns, type TurnLoopIo } from "../agent/drive-turns.js";
+import { wireId } from "../config/ids.js";
 import { AbortedError, toWireError } from "../errors.js";
 import type { ModelMessage } from "../model/types.js";
 import { applyEntry, toModelMessages, unansweredToolCalls } from "../session/model-messages.js";
@@ -136,7 +138,7 @@ export class PodController {
 
   constructor(deps: ControllerDeps) {
     this.deps = deps;
-    this.writeFaults = deps.writeFaults ?? new WriteFaults((level, message) => this.alert(level, "worker", message));
+    this.writeFaults = deps.writeFaults ?? new WriteFaults((level, message) => this.alert(level, "disk", message));
     this.durableInbox = new DurableInbox(deps.inboxStore, this.writeFaults);
     this.greetingValue = { ...deps.greeting };
     this.log = deps.log;
@@ -233,12 +235,15 @@ export class PodController {
     return this.alerts;
   }
 
-  /** Broadcast an alert (kept for replay to new connections). `message` starts with the subsystem, e.g. `ipc: …`. */
-  alert(level: AlertLevel, source: AlertSource, message: string): void {
-    const alert: Alert = { level, source, message, timestamp_ms: this.deps.now() };
+  /**
+   * Broadcast an alert (kept for replay to new connections). `message` starts with the subsystem,
+   * e.g. `ipc: …`; the wire `source` is the reference's AlertSource for it (ALERT_SOURCE_OF).
+   */
+  alert(level: AlertLevel, subsystem: AlertSubsystem, message: string): void {
+    const alert: Alert = { level, source: ALERT_SOURCE_OF[subsystem], message, timestamp_ms: this.deps.now(), subsystem };
     this.alerts.push(alert);
     if (this.alerts.length > (this.deps.maxAlerts ?? 100)) this.alerts.shift();
-    this.deps.logger[level === "error" ? "error" : "warn"]({ source }, message);
+    this.deps.logger[level === "error" ? "error" : "warn"]({ source: alert.source, subsystem }, message);
     this.broadcast({ event: "alert", data: alert });
   }
 
@@ -421,6 +426,7 @@ export class PodController {
     } else if (lastEnd?.kind === "run_errored") {
       this.interruptNote = noteAfterError(lastEnd);
     }
+    this.deps.logger.info({ summary: plan.summary }, plan.description);
     this.broadcast({ event: "rewind_applied", data: { entries: [...this.log.entries], input: plan.input, summary: plan.summary } });
     this.setStatus("idle");
     replyAck(requester, method);
@@ -527,7 +533,7 @@ export class PodController {
       this.deps.logger.warn({ err: failure, trigger: compaction.trigger }, "compaction failed");
       this.broadcast({ event: "compact_failed", data: { error: message } });
       if (compaction.trigger !== "manual" && !(failure instanceof AbortedError)) {
-        this.alert("warn", "worker", `compaction: ${message}; the session was kept as it was`);
+        this.alert("warn", "compaction", `compaction: ${message}; the session was kept as it was`);
       }
     }
     // Held methods go first, in their order; then the loop's top starts a staged run. A pod on its way out answers them.
@@ -557,7 +563,7 @@ export class PodController {
     const start = next.entries[0];
     if (start?.kind === "segment_start") this.broadcast({ event: "segment_rotated", data: { entry: start } });
     this.broadcast({ event: "system_item", data: { item } });
-    this.broadcast({ event: "compact_done", data: { new_segment_id: next.segmentId } });
+    this.broadcast({ event: "compact_done", data: { new_segment_id: wireId(next.segmentId) } });
   }
 
   // ---- runs --------------------------------------------------------------------------------
@@ -598,7 +604,7 @@ export class PodController {
     if (run.kind === "run") {
       this.prepareAfterInterrupt();
       if (run.input.some((segment) => segment.kind === "unknown")) {
-        this.alert("warn", "worker", "pod: the input had a segment of unknown kind; the model sees it as [unknown input segment]");
+        this.alert("warn", "pod", "pod: the input had a segment of unknown kind; the model sees it as [unknown input segment]");
       }
       this.commit({ kind: "user_input", ts: this.deps.now(), segments: run.input });
     }

@@ -8,8 +8,9 @@
  * The new segment's `segment_start` carries `forked_from{pod_name, session_id, segment_id,
  * entry_index}`: the source segment and how many of its entries were taken.
  */
-import path from "node:path";
+
 import type { LogEntry } from "../../protocol/index.js";
+import { segmentFile } from "../config/paths.js";
 import { PoddError } from "../errors.js";
 import { SessionLog } from "../session/session-log.js";
 import { listRewindTargets, planRewind } from "./rewind.js";
@@ -42,7 +43,7 @@ export function forkCut(entries: readonly LogEntry[], segmentId: string, at: num
   if (!target) {
     throw new PoddError("invalid_request", `the source has ${targets.length} rewind target${targets.length === 1 ? "" : "s"}; there is no target ${at}`);
   }
-  const plan = planRewind(entries, segmentId, { target: target.target, expected_head_entries: entries.length });
+  const plan = planRewind(entries, segmentId, { target: target.id, expected_head_entries: entries.length });
   if (!plan.ok) throw new PoddError("invalid_request", plan.message);
   return plan.keep;
 }
@@ -62,7 +63,7 @@ export function writeFork(options: {
   now: number;
 }): SessionLog {
   const { source } = options;
-  const { entries } = SessionLog.read(path.join(source.sessionDir, `${source.segmentId}.jsonl`));
+  const { entries } = SessionLog.read(segmentFile(source.sessionDir, source.segmentId));
   const keep = forkCut(entries, source.segmentId, options.at);
   const log = SessionLog.create({
     sessionDir: options.sessionDir,

@@ -20,6 +20,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { encodeLine, parseLogEntryLine, type LogEntry, type SegmentStartEntry } from "../../protocol/index.js";
+import { withWireIds } from "../config/ids.js";
 import { ensurePrivateDir, SESSION_DIR } from "../config/private-dir.js";
 import { describeIoError, PoddError } from "../errors.js";
 
@@ -66,7 +67,7 @@ function parseSegment(bytes: Buffer): { entries: LogEntry[]; skipped: SkippedLin
     const text = bytes.subarray(start, end).toString("utf8");
     const entry = newline === -1 ? undefined : parseLogEntryLine(text);
     if (entry) {
-      entries.push(entry);
+      entries.push(withWireIds(entry));
       keepBytes = end + 1;
     } else if (text.trim() === "") {
       if (newline !== -1) keepBytes = end + 1;
@@ -126,15 +127,17 @@ export class SessionLog {
     const file = path.join(dir, `${options.segmentId}.jsonl`);
     const fd = fs.openSync(file, "wx", 0o600);
     const log = new SessionLog(file, options.sessionId, options.segmentId, fd);
-    log.append({
-      kind: "segment_start",
-      ts: options.now,
-      segment_id: options.segmentId,
-      session_id: options.sessionId,
-      pod_name: options.podName,
-      ...(options.compactedFrom === undefined ? {} : { compacted_from: options.compactedFrom }),
-      ...(options.forkedFrom === undefined ? {} : { forked_from: options.forkedFrom }),
-    });
+    log.append(
+      withWireIds({
+        kind: "segment_start",
+        ts: options.now,
+        segment_id: options.segmentId,
+        session_id: options.sessionId,
+        pod_name: options.podName,
+        ...(options.compactedFrom === undefined ? {} : { compacted_from: options.compactedFrom }),
+        ...(options.forkedFrom === undefined ? {} : { forked_from: options.forkedFrom }),
+      }),
+    );
     return log;
   }
 

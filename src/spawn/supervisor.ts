@@ -35,6 +35,29 @@ import { launchChild, type ChildLaunch, type LaunchedChild } from "./child-launc
 
 export type ChildStatus = "running" | "idle" | "errored" | "stopped";
 
+/** The `id` of the probe that tells a podd child from a reference one before a cascading cancel. */
+const CASCADE_PROBE_ID = "podd-cascade-probe";
+
+/**
+ * Cancel the run of the pod at `socket` and, when it is podd, its descendants' runs too.
+ * `cancel` takes no params in the reference (a unit variant: a reference pod refuses
+ * `{"method":"cancel","params":{…}}`), so the pod gets `cascade` only once it has shown it is
+ * podd: its reply to a `list_visible_pods` probe carries our `reply_to` (docs/protocol.md, "Is the
+ * peer podd?"). A reference pod gets a plain `{"method":"cancel"}`. Resolves with what was sent;
+ * rejects when the pod cannot be reached or does not answer the probe within 2 s.
+ */
+export async function forwardCancel(socket: string): Promise<"cascade" | "plain"> {
+  const client = await PodClient.connect(socket, { timeoutMs: 2_000 });
+  try {
+    const reply = client.waitFor("visible_pods", { timeoutMs: 2_000 });
+    client.send({ method: "list_visible_pods", id: CASCADE_PROBE_ID });
+    const isPodd = (await reply).reply_to === CASCADE_PROBE_ID;
+    client.send(isPodd ? { method: "cancel", params: { cascade: true } } : { method: "cancel" });
+    return isPodd ? "cascade" : "plain";
+  } finally {
+    await client.close();
+  }
+}
 /** Where `read_pod_output` left off in a child's session: entries up to `ts`, and `seen` of those at exactly `ts`. */
 export interface OutputCursor {
   session_id: string;
@@ -360,15 +383,11 @@ export class PodSupervisor {
     return record;
   }
 
-  /** Forward a cancel to every running child (the `cascade` option of cancel). */
+  /** Forward a cancel to every running child (the `cascade` option of cancel): see forwardCancel. */
   cancelChildren(): void {
     for (const record of this.children.values()) {
       if (record.status !== "running") continue;
-      void PodClient.connect(record.socket, { timeoutMs: 2_000 })
-        .then((client) => {
-          client.send({ method: "cancel", params: { cascade: true } });
-          return client.close();
-        })
+      void forwardCancel(record.socket)
         .catch((error: Error) => this.deps.logger.warn({ err: error, child: record.name }, "cascade cancel failed"));
     }
   }

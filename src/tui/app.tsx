@@ -368,7 +368,7 @@ export function App(props: AppProps) {
     rows: size.rows,
     onClose: () => setOverlay(undefined),
     onRewind: (target, headEntries) =>
-      connection.request({ method: "rewind_to", params: { target: target.target, expected_head_entries: headEntries } }).then(
+      connection.request({ method: "rewind_to", params: { target: target.id, expected_head_entries: headEntries } }).then(
         () => undefined,
         (error: Error) => say(`rewind: ${error.message}`),
       ),

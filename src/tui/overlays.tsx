@@ -61,7 +61,7 @@ export function renderOverlay(props: OverlayProps): JSX.Element | null {
           width={columns}
           maxRows={Math.max(3, Math.min(10, rows - 10))}
           empty="no user inputs to rewind to"
-          items={overlay.targets.map((target, index) => ({ key: String(index), label: `${index + 1}. ${target.preview}`, detail: new Date(target.ts).toLocaleTimeString() }))}
+          items={overlay.targets.map((target, index) => ({ key: String(index), label: `${index + 1}. ${target.preview}`, detail: `${target.timestamp_ms === null ? "" : new Date(target.timestamp_ms).toLocaleTimeString()}${target.warning === undefined ? "" : " · tool side effects stay"}` }))}
           onClose={props.onClose}
           onPick={(item) => {
             const target = overlay.targets[Number(item.key)];

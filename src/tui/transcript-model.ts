@@ -39,6 +39,7 @@ import {
   type SystemItem,
 } from "../../protocol/index.js";
 import { systemItemText } from "../client/system-item-text.js";
+import { rewindSummaryText } from "../client/rewind-text.js";
 import { REAL_MODEL_HINT } from "../config/model-config.js";
 
 export type ConnectionState =
@@ -481,8 +482,8 @@ const EVENT_HANDLERS: { [Name in EventName]: EventHandler<Name> } = {
   compact_failed: (state, { data }) => ({ ...appendItem(state, { kind: "notice", tone: "error", text: `compaction failed: ${data.error}` }), compacting: false }),
   rewind_targets: ignore,
   rewind_applied: (state, { data }) => ({
-    ...appendItem(reseed(state, data.entries), { kind: "rewind", summary: data.summary }),
-    lastRewind: { input: data.input, summary: data.summary },
+    ...appendItem(reseed(state, data.entries), { kind: "rewind", summary: rewindSummaryText(data.summary) }),
+    lastRewind: { input: data.input, summary: rewindSummaryText(data.summary) },
   }),
   completions: ignore,
   visible_pods: ignore,

@@ -13,6 +13,7 @@ import { decodeMethod, LineDecoder, type Event, type LogEntry, type Method, type
 import { PodClient } from "../../src/client/pod-client.js";
 import type { ModelProfile } from "../../src/config/model-config.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
+import { checkParentLine, watchClient } from "./reference-wire-check.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DAEMON_ENTRY = path.join(REPO_ROOT, "dist", "src", "daemon-main.js");
@@ -156,6 +157,7 @@ export function writeProfiles(home: string, profiles: Record<string, ModelProfil
 /** A client on a socket, closed on cleanup. */
 export async function connectClient(socket: string): Promise<PodClient> {
   const client = await PodClient.connect(socket);
+  watchClient(client);
   cleanups.push(() => client.destroy());
   return client;
 }
@@ -182,6 +184,7 @@ export class FakeParent {
         for (const decoded of decoder.push(chunk)) {
           if (decoded.kind !== "line") continue;
           this.lines.push(decoded.text);
+          checkParentLine(decoded.text);
           const result = decodeMethod(decoded.text);
           if (!result.ok || result.value.method !== "pod_event") continue;
           const { report_id: _reportId, ...event } = result.value.params;

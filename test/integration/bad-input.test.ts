@@ -251,7 +251,7 @@ describe("bad input on the socket", () => {
     expect(done).toHaveLength(1);
     expect(done[0]?.event === "text_done" && done[0].data.text === full).toBe(true);
 
-    const alert = await reader.log.waitFor((event) => event.event === "alert" && event.data.source === "worker" && event.data.message.startsWith("ipc: "), { label: "ipc alert" });
+    const alert = await reader.log.waitFor((event) => event.event === "alert" && event.data.source === "pod" && event.data.message.startsWith("ipc: "), { label: "ipc alert" });
     expect(alert.event === "alert" && alert.data.message).toMatch(/dropped/);
 
     // The slow client was dropped: once it reads, it gets what was already in the kernel

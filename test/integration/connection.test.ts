@@ -66,11 +66,24 @@ describe("connections", () => {
     const message = await client.waitFor("user_message");
     expect(message.data.segments).toEqual([{ kind: "text", content: "see " }, { kind: "unknown" }]);
     const alert = await client.waitFor("alert");
-    expect(alert.data).toMatchObject({ level: "warn", source: "worker", message: expect.stringMatching(/^pod: .*unknown kind/) });
+    // The reference's AlertSource; this client sent no id, so no podd `subsystem` field.
+    expect(alert.data).toEqual({ level: "warn", source: "pod", message: expect.stringMatching(/^pod: .*unknown kind/), timestamp_ms: expect.any(Number) });
     expect((await client.waitFor("text_done")).data.text).toBe("see [unknown input segment]");
     const late = await pod.connect();
     const handshake = await late.collectUntil("snapshot");
     expect(handshake.map((event) => event.event)).toEqual(["alert", "snapshot"]);
+    expect(handshake[0]).toEqual({ event: "alert", data: alert.data });
+  });
+
+  it("an alert carries podd's subsystem only to the clients that opted in by sending an id", async () => {
+    const pod = await startPod({ scenario: script().text("one").finish().text("two").finish().build() });
+    const [plain, podd] = await Promise.all([pod.connect(), pod.connect()]);
+    await Promise.all([plain.waitFor("snapshot"), podd.waitFor("snapshot")]);
+    await podd.request({ method: "notify", params: { message: "opting in", wake: false } });
+    plain.send({ method: "run", params: { input: [{ kind: "hologram" } as never] } });
+    const [seenPlain, seenPodd] = await Promise.all([plain.waitFor("alert"), podd.waitFor("alert")]);
+    expect(seenPlain.data).not.toHaveProperty("subsystem");
+    expect(seenPodd.data).toEqual({ ...seenPlain.data, subsystem: "pod" });
   });
 
   it("refuses a notify past the inbox bound with a clear error, and keeps the queued ones", async () => {

@@ -2,6 +2,8 @@
  * Rewind through the socket and the CLI, against real pod processes: list_rewind_targets,
  * rewind_to (the cut, the model's view after it, the guards), and a restart after a rewind.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LogEntry } from "../../protocol/index.js";
 import type { PodClient } from "../../src/client/pod-client.js";
@@ -10,6 +12,8 @@ import { runCli } from "../helpers/cli-run.js";
 import { cleanupAll, connectWithSnapshot, isIdleStatus, runText, snapshotEntries, startPod, tempHome } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 async function runTurn(client: PodClient, text: string): Promise<void> {
   client.send(runText(text));
@@ -40,27 +44,32 @@ describe("rewind through the socket", () => {
     expect(listing.targets.map((target) => target.preview)).toEqual(["first", "second"]);
     const second = listing.targets[1];
     if (!second) throw new Error("no second target");
-    expect(before[second.target.user_input_entry_index]).toMatchObject({ kind: "user_input" });
+    expect(before[second.id.user_input_entry_index]).toMatchObject({ kind: "user_input" });
+    // The reference's RewindTarget: the segment id is a UUID, and the cut and head are named per target.
+    expect(second.id.segment_id).toMatch(UUID);
+    expect(second).toMatchObject({ expected_head_entries: before.length, truncate_entries: second.id.user_input_entry_index - 1, turn_index: 1, eligible: true });
+    expect(second.warning).toBeUndefined();
+    expect(second.timestamp_ms).toBe((before[second.id.user_input_entry_index] as { ts: number }).ts);
 
     // A stale head count (the session moved on since the listing) is refused, and nothing changes.
-    await expect(client.request({ method: "rewind_to", params: { target: second.target, expected_head_entries: before.length - 1 } })).rejects.toMatchObject({
+    await expect(client.request({ method: "rewind_to", params: { target: second.id, expected_head_entries: before.length - 1 } })).rejects.toMatchObject({
       code: "invalid_request",
       message: `the session changed since the targets were listed (${before.length} entries, expected ${before.length - 1}); list again`,
     });
     await expect(
-      client.request({ method: "rewind_to", params: { target: { ...second.target, user_input_entry_index: 0 }, expected_head_entries: before.length } }),
+      client.request({ method: "rewind_to", params: { target: { ...second.id, user_input_entry_index: 0 }, expected_head_entries: before.length } }),
     ).rejects.toMatchObject({ code: "invalid_request" });
     expect(await snapshotEntries(pod)).toEqual(before);
 
     client.drain();
-    const ack = await client.request({ method: "rewind_to", params: { target: second.target, expected_head_entries: listing.head_entries } });
+    const ack = await client.request({ method: "rewind_to", params: { target: second.id, expected_head_entries: listing.head_entries } });
     expect(ack).toMatchObject({ event: "ack", data: { method: "rewind_to" } });
     const applied = await client.waitFor("rewind_applied");
-    const keep = second.target.user_input_entry_index - 1;
+    const keep = second.id.user_input_entry_index - 1;
     expect(before[keep]).toMatchObject({ kind: "invoke" });
     expect(applied.data.entries).toEqual(before.slice(0, keep));
     expect(applied.data.input).toEqual([{ kind: "text", content: "second" }]);
-    expect(applied.data.summary).toBe(`rewound ${before.length - keep} entries (1 run)`);
+    expect(applied.data.summary).toEqual({ truncated_to_entries: keep, discarded_entries: before.length - keep, tool_side_effect_warning: false });
     await client.waitFor("status", { where: (event) => event.data.status === "idle" });
     const after = await snapshotEntries(pod);
     expect(after).toEqual(before.slice(0, keep));
@@ -95,7 +104,8 @@ describe("rewind through the socket", () => {
     expect(listing.targets.map((target) => target.preview)).toEqual(["go"]);
     const target = listing.targets[0];
     if (!target) throw new Error("no target");
-    await expect(client.request({ method: "rewind_to", params: { target: target.target, expected_head_entries: listing.head_entries } })).rejects.toMatchObject({
+    expect(target).toMatchObject({ eligible: false, disabled_reason: "the pod is paused; resume it or start a fresh turn first" });
+    await expect(client.request({ method: "rewind_to", params: { target: target.id, expected_head_entries: listing.head_entries } })).rejects.toMatchObject({
       code: "invalid_request",
     });
     client.destroy();
@@ -116,7 +126,7 @@ describe("rewind past a run that followed a pause", () => {
     const listing = await listTargets(client);
     const second = listing.targets[1];
     if (!second) throw new Error("no second target");
-    await client.request({ method: "rewind_to", params: { target: second.target, expected_head_entries: listing.head_entries } });
+    await client.request({ method: "rewind_to", params: { target: second.id, expected_head_entries: listing.head_entries } });
     const applied = await client.waitFor("rewind_applied");
     expect(applied.data.entries.slice(-3)).toMatchObject([
       { kind: "run_completed", result: "paused" },
@@ -132,6 +142,43 @@ describe("rewind past a run that followed a pause", () => {
     const events = await again.client.collectUntil(isIdleStatus);
     expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "[Interrupted by user]" } });
     again.client.destroy();
+  });
+});
+
+describe("rewind past tool calls with side effects", () => {
+  it("warns on the targets and in the summary that write_file and bash effects stay", async () => {
+    const home = tempHome();
+    const scenario = script()
+      .text("plain")
+      .finish()
+      .toolCall("write_file", { path: "made.txt", content: "kept\n" }, { id: "w1" })
+      .finish()
+      .toolCall("bash", { command: "true" }, { id: "b1" })
+      .finish()
+      .text("done")
+      .finish()
+      .build();
+    const pod = await startPod({ home, name: "effects", scenario });
+    const { client } = await connectWithSnapshot(pod);
+    await runTurn(client, "first");
+    await runTurn(client, "write it");
+    const listing = await listTargets(client);
+    const [first, second] = listing.targets;
+    if (!first || !second) throw new Error("expected two targets");
+    // Rewinding to either input discards the write_file and bash calls of the second run.
+    for (const target of [first, second]) {
+      expect(target.warning).toBe(
+        "rewinding here does not undo 2 tool calls with side effects (write_file, bash): files they wrote and commands they ran stay as they are",
+      );
+    }
+    await client.request({ method: "rewind_to", params: { target: second.id, expected_head_entries: second.expected_head_entries } });
+    const applied = await client.waitFor("rewind_applied");
+    expect(applied.data.summary).toEqual({ truncated_to_entries: second.truncate_entries, discarded_entries: listing.head_entries - second.truncate_entries, tool_side_effect_warning: true });
+    // What the warning says: the file the rewound run wrote is still there.
+    expect(fs.readFileSync(path.join(home.home, "made.txt"), "utf8")).toBe("kept\n");
+    // A run with no side-effect calls left in the segment: no warning.
+    expect((await listTargets(client)).targets.map((target) => target.warning)).toEqual([undefined]);
+    client.destroy();
   });
 });
 
@@ -155,7 +202,7 @@ describe("podd rewind", () => {
     const applied = await cli(["2"]);
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toBe("second\nline two\n");
-    expect(applied.stderr).toMatch(/rewound \d+ entries \(1 run\)/);
+    expect(applied.stderr).toMatch(/rewound \d+ entries \(kept \d+\); the rewound input was:/);
 
     const json = await cli(["--json"]);
     expect(json.code, json.stderr).toBe(0);

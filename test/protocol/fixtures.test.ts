@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   AlertLevel,
-  ALERT_SOURCES_SENT,
+  AlertSource,
   AssistantItem,
   CompletionKind,
   ErrorCode,
@@ -160,7 +160,7 @@ describe("fixture coverage (fails when the contract grows without a fixture)", (
     const askedKinds = methods().flatMap((method) => (method.method === "list_completions" ? [method.params.kind] : []));
     expect(missing(CompletionKind.options, askedKinds)).toEqual([]);
     expect(missing(AlertLevel.options, eventsNamed("alert").map((event) => event.data.level))).toEqual([]);
-    expect(missing([...ALERT_SOURCES_SENT], eventsNamed("alert").map((event) => event.data.source))).toEqual([]);
+    expect(missing(AlertSource.options, eventsNamed("alert").map((event) => event.data.source))).toEqual([]);
   });
 
   it("has the podd extensions: string and numeric ids, notify wake:false, pod_event report_id, reply_to, snapshot in_flight", () => {

@@ -30,6 +30,7 @@ const PAGE_DOWN = "\u001b[6~";
 
 const MAIN_SOCKET = "/run/podd/main/sock";
 const KID_SOCKET = "/run/podd/kid-a/sock";
+const SEG = "0193b9a4-6a00-7000-8000-000000000001";
 const TS = 1_767_225_600_000;
 
 type MethodName = Method["method"];
@@ -473,8 +474,8 @@ describe("App: commands", () => {
     const entries = [userInput("first input", 1), assistant("first answer", 2), userInput("second input", 3), assistant("second answer", 4)];
     const app = await setup({ entries });
     const targets = [
-      { target: { segment_id: "seg-main", user_input_entry_index: 1 }, preview: "first input", ts: TS + 1 },
-      { target: { segment_id: "seg-main", user_input_entry_index: 3 }, preview: "second input", ts: TS + 3 },
+      { id: { segment_id: SEG, user_input_entry_index: 1 }, expected_head_entries: 5, truncate_entries: 0, turn_index: 0, timestamp_ms: TS + 1, preview: "first input", eligible: true },
+      { id: { segment_id: SEG, user_input_entry_index: 3 }, expected_head_entries: 5, truncate_entries: 2, turn_index: 1, timestamp_ms: TS + 3, preview: "second input", eligible: true },
     ];
     app.fake.answer("list_rewind_targets", { event: "rewind_targets", data: { head_entries: 5, targets } });
 
@@ -487,7 +488,7 @@ describe("App: commands", () => {
     await app.press(UP);
     expect(app.frame()).toContain("› 1. first input");
     await app.press(ENTER);
-    expect(app.fake.sent.at(-1)).toEqual({ method: "rewind_to", params: { target: targets[0]?.target, expected_head_entries: 5 } });
+    expect(app.fake.sent.at(-1)).toEqual({ method: "rewind_to", params: { target: targets[0]?.id, expected_head_entries: 5 } });
     expect(app.frame()).not.toContain("Rewind to before which input?");
 
     await app.push({
@@ -495,13 +496,13 @@ describe("App: commands", () => {
       data: {
         entries: [{ kind: "segment_start", ts: TS, segment_id: "seg-main", session_id: "ses-main", pod_name: "main" }],
         input: [{ kind: "text", content: "first input " }, { kind: "file_ref", path: "a.ts" }],
-        summary: "rewound to before input 1; 4 entries dropped",
+        summary: { truncated_to_entries: 1, discarded_entries: 4, tool_side_effect_warning: true },
       },
     });
     expect(app.frame()).not.toContain("second answer");
     expect(app.frame()).not.toContain("first answer");
     expect(app.frame()).toContain("› first input @a.ts");
-    expect(app.statusLine()).toContain("rewound to before input 1; 4 entries dropped");
+    expect(app.statusLine()).toContain("rewound 4 entries (kept 1); tool side effects were not undone");
     expect(app.fake.names()).toEqual(["list_rewind_targets", "rewind_to"]);
 
     // The input is editable and sent as typed.
@@ -513,7 +514,7 @@ describe("App: commands", () => {
     const app = await setup({ entries: [userInput("only input", 1)] });
     app.fake.answer("list_rewind_targets", {
       event: "rewind_targets",
-      data: { head_entries: 2, targets: [{ target: { segment_id: "seg-main", user_input_entry_index: 1 }, preview: "only input", ts: TS + 1 }] },
+      data: { head_entries: 2, targets: [{ id: { segment_id: SEG, user_input_entry_index: 1 }, expected_head_entries: 2, truncate_entries: 0, turn_index: 0, timestamp_ms: TS + 1, preview: "only input", eligible: true }] },
     });
     await app.enter(":rewind");
     expect(app.frame()).toContain("1. only input");

@@ -378,9 +378,9 @@ describe("compaction and rewind", () => {
 
   it("rewind_applied replaces the items with its entries plus a rewind marker, and records the input", () => {
     const input = [{ kind: "text" as const, content: "old" }];
-    const state = fold([{ event: "rewind_applied", data: { entries: [start(), { kind: "invoke", ts: NOW, invoke_kind: "user_send" }], input, summary: "rewound to before input 2" } }], history);
-    expect(shapes(state)).toEqual([{ kind: "rewind", summary: "rewound to before input 2" }]);
-    expect(state.lastRewind).toEqual({ input, summary: "rewound to before input 2" });
+    const state = fold([{ event: "rewind_applied", data: { entries: [start(), { kind: "invoke", ts: NOW, invoke_kind: "user_send" }], input, summary: { truncated_to_entries: 2, discarded_entries: 5, tool_side_effect_warning: false } } }], history);
+    expect(shapes(state)).toEqual([{ kind: "rewind", summary: "rewound 5 entries (kept 2)" }]);
+    expect(state.lastRewind).toEqual({ input, summary: "rewound 5 entries (kept 2)" });
   });
 });
 

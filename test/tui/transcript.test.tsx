@@ -61,7 +61,7 @@ describe("each item kind has its look", () => {
       ],
       expected: ["── compacted ──", "summary: We fixed the test. (2 lines)"],
     },
-    { name: "rewind marker", events: [{ event: "rewind_applied", data: { entries: [], input: [], summary: "rewound to before input 2" } }], expected: ["── rewound ──", "rewound to before input 2"] },
+    { name: "rewind marker", events: [{ event: "rewind_applied", data: { entries: [], input: [], summary: { truncated_to_entries: 3, discarded_entries: 1, tool_side_effect_warning: false } } }], expected: ["── rewound ──", "rewound 1 entry (kept 3)"] },
     { name: "paused run", events: [{ event: "run_end", data: { result: "paused" } }], expected: ["⏸ paused"] },
     { name: "rolled back run", events: [{ event: "run_end", data: { result: "rolled_back" } }], expected: ["run rolled back"] },
     { name: "turn limit", events: [{ event: "run_end", data: { result: "limit_reached" } }], expected: ["turn limit reached"] },

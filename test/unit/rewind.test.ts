@@ -3,11 +3,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { uuidToULID } from "ulid";
 import { encodeLine, type LogEntry } from "../../protocol/index.js";
 import { listRewindTargets, markAt, planRewind, previewOf } from "../../src/pod/rewind.js";
 import { SessionLog } from "../../src/session/session-log.js";
 
-const SEG = "seg-1";
+const SEG = "0193b9a4-6a00-7000-8000-0000000000aa";
+/** The same segment as a pre-UUID podd named it (src/config/ids.ts). */
+const SEG_ULID = uuidToULID(SEG);
 
 function run(text: string, ts: number, extra: LogEntry[] = []): LogEntry[] {
   return [
@@ -28,11 +31,30 @@ describe("listRewindTargets", () => {
   it("lists every user input of the segment, oldest first, with its entry index and the head count", () => {
     const listing = listRewindTargets(entries, SEG);
     expect(listing.head_entries).toBe(entries.length);
+    const head = entries.length;
     expect(listing.targets).toEqual([
-      { target: { segment_id: SEG, user_input_entry_index: 2 }, preview: "first question", ts: 10 },
-      { target: { segment_id: SEG, user_input_entry_index: 8 }, preview: "second question", ts: 20 },
+      { id: { segment_id: SEG, user_input_entry_index: 2 }, expected_head_entries: head, truncate_entries: 1, turn_index: 0, timestamp_ms: 10, preview: "first question", eligible: true },
+      { id: { segment_id: SEG, user_input_entry_index: 8 }, expected_head_entries: head, truncate_entries: 6, turn_index: 1, timestamp_ms: 20, preview: "second question", eligible: true },
     ]);
     expect(listRewindTargets([START], SEG)).toEqual({ head_entries: 1, targets: [] });
+    // A ULID-named segment is listed under its UUID; a paused pod's targets are not eligible.
+    expect(listRewindTargets(entries, SEG_ULID).targets[0]?.id.segment_id).toBe(SEG);
+    expect(listRewindTargets(entries, SEG, "paused").targets.map((target) => [target.eligible, target.disabled_reason])).toEqual([
+      [false, "paused"],
+      [false, "paused"],
+    ]);
+  });
+
+  it("warns on each target whose rewind would discard write_file, edit_file or bash calls", () => {
+    const call = (id: string, name: string): LogEntry => ({ kind: "assistant_item", ts: 30, item: { kind: "tool_call", id, name, arguments: "{}" } });
+    const withCalls = [...entries, ...run("third", 30, []).slice(0, 2), call("a", "read_file"), call("b", "edit_file"), call("c", "edit_file"), call("d", "bash")];
+    const warnings = listRewindTargets(withCalls, SEG).targets.map((target) => target.warning);
+    const warning = "rewinding here does not undo 3 tool calls with side effects (edit_file ×2, bash): files they wrote and commands they ran stay as they are";
+    expect(warnings).toEqual([warning, warning, warning]);
+    expect(planRewind(withCalls, SEG, { target: { segment_id: SEG, user_input_entry_index: 13 }, expected_head_entries: withCalls.length })).toMatchObject({
+      ok: true,
+      summary: { truncated_to_entries: 12, discarded_entries: withCalls.length - 12, tool_side_effect_warning: true },
+    });
   });
 
   it("previews flatten the segments to one line and cut them to about 80 characters", () => {
@@ -54,9 +76,13 @@ describe("planRewind", () => {
       ok: true,
       keep: 6,
       input: [{ kind: "text", content: "second question" }],
-      summary: "rewound 6 entries (1 run)",
+      summary: { truncated_to_entries: 6, discarded_entries: 6, tool_side_effect_warning: false },
+      description: "rewound 6 entries (1 run)",
     });
-    expect(planRewind(entries, SEG, request(2))).toMatchObject({ ok: true, keep: 1, summary: "rewound 11 entries (2 runs)" });
+    expect(planRewind(entries, SEG, request(2))).toMatchObject({ ok: true, keep: 1, description: "rewound 11 entries (2 runs)" });
+    // The ULID a pre-UUID client listed names the same segment.
+    expect(planRewind(entries, SEG, request(2, entries.length, SEG_ULID))).toMatchObject({ ok: true, keep: 1 });
+    expect(planRewind(entries, SEG_ULID, request(2))).toMatchObject({ ok: true, keep: 1 });
   });
 
   it("refuses a stale head count, another segment, and an index that is not a user input", () => {

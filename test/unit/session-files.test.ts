@@ -23,6 +23,7 @@ import {
 import { renderHistory } from "../../src/cli/history-text.js";
 import { renderMarkdown } from "../../src/cli/markdown-export.js";
 import { transcriptOf } from "../../src/cli/transcript.js";
+import { wireId, withWireIds } from "../../src/config/ids.js";
 import { resolvePaths, type PoddPaths } from "../../src/config/paths.js";
 
 const SESSION_A = "01JAAAAAAAAAAAAAAAAAAAAAAA";
@@ -120,20 +121,21 @@ describe("readSegmentFile", () => {
   it("keeps every valid entry with its exact line, and counts a bad middle line and a torn last line", () => {
     writeFixture();
     const first = readSegmentFile(path.join(home, "sessions", SESSION_A, `${SEGMENT_A1}.jsonl`));
-    expect(first.entries).toEqual(firstSegment);
+    // The ULID ids of this pre-UUID session reach readers as UUIDs (src/config/ids.ts); the lines keep their bytes.
+    expect(first.entries).toEqual(firstSegment.map(withWireIds));
     expect(first.lines).toEqual(firstSegment.map((entry) => JSON.stringify(entry)));
     expect(first.skipped).toEqual([{ line: 3, bytes: "not json at all".length, torn: false }]);
-    expect(first.start).toEqual(firstSegment[0]);
+    expect(first.start).toEqual(firstSegment[0] && withWireIds(firstSegment[0]));
 
     const second = readSegmentFile(path.join(home, "sessions", SESSION_A, `${SEGMENT_A2}.jsonl`));
-    expect(second.entries).toEqual(secondSegment);
+    expect(second.entries).toEqual(secondSegment.map(withWireIds));
     expect(second.skipped).toEqual([{ line: secondSegment.length + 1, bytes: '{"kind":"user_input","ts":'.length, torn: true }]);
   });
 
   it("treats a complete entry without its newline as torn (a write still in progress or cut by a crash)", () => {
     const file = writeSegment(SESSION_A, SEGMENT_A1, `${lines(firstSegment.slice(0, 1))}${JSON.stringify(firstSegment[1])}`);
     const segment = readSegmentFile(file);
-    expect(segment.entries).toEqual(firstSegment.slice(0, 1));
+    expect(segment.entries).toEqual(firstSegment.slice(0, 1).map(withWireIds));
     expect(segment.skipped).toMatchObject([{ line: 2, torn: true }]);
   });
 
@@ -186,7 +188,7 @@ describe("readSession and listSessions", () => {
         lastActivityMs: T0 + 51,
         isLive: false,
         ownerPid: DEAD_PID,
-        forkedFrom: { pod_name: "alpha", session_id: SESSION_A, segment_id: SEGMENT_A1, entry_index: 7 },
+        forkedFrom: { pod_name: "alpha", session_id: wireId(SESSION_A), segment_id: wireId(SEGMENT_A1), entry_index: 7 },
         compactions: 0,
       },
     ]);
@@ -228,7 +230,7 @@ describe("the transcript of a session", () => {
     expect(items.map((item) => item.kind)).toEqual(["user", "reasoning", "tool_call", "tool_result", "assistant", "run_end", "compaction", "system", "user", "run_errored"]);
     expect(items[0]).toMatchObject({ kind: "user", text: "read @a.txt" });
     expect(items[3]).toMatchObject({ kind: "tool_result", name: "read_file", summary: "read a.txt", isError: false });
-    expect(items[6]).toEqual({ kind: "compaction", ts: T0 + 100, compactedFrom: SEGMENT_A1, summary: "The user asked about a.txt; it says hello." });
+    expect(items[6]).toEqual({ kind: "compaction", ts: T0 + 100, compactedFrom: wireId(SEGMENT_A1), summary: "The user asked about a.txt; it says hello." });
     expect(items[7]).toMatchObject({ kind: "system", systemKind: "notification", text: "build done" });
   });
 
@@ -289,7 +291,7 @@ describe("the transcript of a session", () => {
 
   it("shows a fork's provenance, and as Markdown fences a tool output around its own backticks", () => {
     writeFixture();
-    expect(renderHistory(transcriptOf(mustRead(SESSION_B).segments))).toContain(`forked from alpha@7 (session ${SESSION_A}, segment ${SEGMENT_A1})`);
+    expect(renderHistory(transcriptOf(mustRead(SESSION_B).segments))).toContain(`forked from alpha@7 (session ${wireId(SESSION_A)}, segment ${wireId(SEGMENT_A1)})`);
     const markdown = renderMarkdown(transcriptOf(mustRead(SESSION_A).segments), { podName: "alpha", sessionId: SESSION_A, scope: "all 2 segments", exportedAtMs: T0 });
     expect(markdown.startsWith(`# alpha: session ${SESSION_A}\n`)).toBe(true);
     expect(markdown.match(/^## User$/gm)).toHaveLength(2);
