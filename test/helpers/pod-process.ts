@@ -9,7 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeMethod, LineDecoder, type Event, type LogEntry, type Method, type PodEvent } from "../../protocol/index.js";
+import { decodeMethod, LineDecoder, type Event, type EventData, type LogEntry, type Method, type PodEvent } from "../../protocol/index.js";
 import { PodClient } from "../../src/client/pod-client.js";
 import type { ModelProfile } from "../../src/config/model-config.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
@@ -271,4 +271,22 @@ export async function snapshotEntries(pod: Pick<PodProcess, "connect">): Promise
   const { client, entries } = await connectWithSnapshot(pod);
   client.destroy();
   return entries;
+}
+
+/** Send a one-segment run and collect its events until the pod is idle again. */
+export async function runToIdle(client: PodClient, text: string): Promise<Event[]> {
+  client.send(runText(text));
+  return client.collectUntil(isIdleStatus);
+}
+
+/** `list_rewind_targets` by request; its `rewind_targets` data. */
+export async function listRewindTargets(client: PodClient): Promise<EventData<"rewind_targets">> {
+  const reply = await client.request({ method: "list_rewind_targets" });
+  if (reply.event !== "rewind_targets") throw new Error(`unexpected reply ${reply.event}`);
+  return reply.data;
+}
+
+/** The text of every user input in the entries, in order (`?` for a segment that is not text). */
+export function userTexts(entries: readonly LogEntry[]): string[] {
+  return entries.flatMap((entry) => (entry.kind === "user_input" ? entry.segments.map((segment) => (segment.kind === "text" ? segment.content : "?")) : []));
 }

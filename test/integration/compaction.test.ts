@@ -9,20 +9,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Event, LogEntry } from "../../protocol/index.js";
-import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { COMPACTION_REQUEST } from "../../src/pod/compaction.js";
 import { runCli } from "../helpers/cli-run.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { openAIStream } from "../helpers/openai-sse.js";
-import { cleanupAll, connectWithSnapshot, isIdleStatus, names, type PodProcess, runText, snapshotEntries, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
+import { cleanupAll, connectWithSnapshot, isIdleStatus, names, type PodProcess, runText, runToIdle, snapshotEntries, startPod, tempHome, writeProfiles } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
 
-async function runTurn(client: PodClient, text: string): Promise<Event[]> {
-  client.send(runText(text));
-  return client.collectUntil(isIdleStatus);
-}
 
 const isCompactOutcome = (event: Event) => event.event === "compact_done" || event.event === "compact_failed";
 
@@ -68,7 +63,7 @@ describe("compact through the socket", () => {
       );
       let pod = await startPod({ home, name: "compactor", model: "p", env });
       const { client } = await connectWithSnapshot(pod);
-      const first = await runTurn(client, "the first question");
+      const first = await runToIdle(client, "the first question");
       const turnsBefore = first.filter((event) => event.event === "turn_start").length;
       const oldSegment = metadataOf(pod).segment_id;
       const oldBytes = segmentBytes(pod, oldSegment);
@@ -105,7 +100,7 @@ describe("compact through the socket", () => {
       expect(oldEntries.length).toBeGreaterThan(compacted.length);
 
       // The next request carries the summary, not the summarised exchange; turn numbers go on.
-      const second = await runTurn(client, "go on");
+      const second = await runToIdle(client, "go on");
       const nextRequest = JSON.stringify(fake.requests[3]?.body);
       expect(nextRequest).toContain("SUMMARY: the user asked the first question");
       expect(nextRequest).not.toContain("the first answer");
@@ -119,7 +114,7 @@ describe("compact through the socket", () => {
       const restored = await connectWithSnapshot(pod);
       expect(restored.entries).toEqual(await snapshotEntries(pod));
       expect(restored.entries[0]).toMatchObject({ kind: "segment_start", compacted_from: oldSegment });
-      const third = await runTurn(restored.client, "and again");
+      const third = await runToIdle(restored.client, "and again");
       expect(third.find((event) => event.event === "turn_start")).toMatchObject({ data: { turn: turnsBefore + 1 } });
       const restartRequest = JSON.stringify(fake.requests[4]?.body);
       expect(restartRequest).toContain("SUMMARY: the user asked the first question");
@@ -135,7 +130,7 @@ describe("compact through the socket", () => {
     const scenario = script().text("hello").finish().fail("summary service down", { status: 400 }).text("still here").finish().build();
     const pod = await startPod({ home: tempHome(), name: "failsoft", scenario });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "hi");
+    await runToIdle(client, "hi");
     const kept = await sessionNow(pod);
 
     client.drain();
@@ -145,7 +140,7 @@ describe("compact through the socket", () => {
     expect(events[1]).toMatchObject({ event: "compact_failed", data: { error: expect.stringContaining("summary service down") } });
     await expectSessionKept(pod, kept);
 
-    const after = await runTurn(client, "are you there?");
+    const after = await runToIdle(client, "are you there?");
     expect(after.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: "still here" } }]);
     client.destroy();
   });
@@ -165,7 +160,7 @@ describe("compact through the socket", () => {
       .build();
     const pod = await startPod({ home: tempHome(), name: "notasummary", scenario });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "make a plan");
+    await runToIdle(client, "make a plan");
     const kept = await sessionNow(pod);
 
     for (const expected of [/called a tool \(read_file\) after "Let me re-read the plan first\." instead of writing a summary/, /too short to be a summary \(30 characters, at least 1\d\d needed\)/]) {
@@ -177,7 +172,7 @@ describe("compact through the socket", () => {
       expect(failed?.event === "compact_failed" && failed.data.error).toMatch(expected);
       await expectSessionKept(pod, kept);
     }
-    const after = await runTurn(client, "are you there?");
+    const after = await runToIdle(client, "are you there?");
     expect(after.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: "still here" } }]);
     client.destroy();
   });
@@ -186,14 +181,14 @@ describe("compact through the socket", () => {
     const scenario = script().text("hello").finish().hang().text("still here").finish().build();
     const pod = await startPod({ home: tempHome(), name: "slowsum", scenario, extraArgs: ["--compact-timeout", "300"] });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "hi");
+    await runToIdle(client, "hi");
     const segment = metadataOf(pod).segment_id;
     client.drain();
     client.send({ method: "compact" });
     const events = await client.collectUntil(isCompactOutcome);
     expect(events[events.length - 1]).toMatchObject({ event: "compact_failed", data: { error: "the summary took longer than the 300 ms limit" } });
     expect(metadataOf(pod).segment_id).toBe(segment);
-    const after = await runTurn(client, "still?");
+    const after = await runToIdle(client, "still?");
     expect(after.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: "still here" } }]);
     client.destroy();
   });
@@ -204,7 +199,7 @@ describe("compact through the socket", () => {
     const scenario = script().text("hello").finish().text("partial summary", { gate }).finish().text("ran after").finish().build();
     const pod = await startPod({ home, name: "cancelsum", scenario });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "hi");
+    await runToIdle(client, "hi");
     const before = await snapshotEntries(pod);
     client.drain();
     client.send({ method: "compact" });
@@ -255,10 +250,10 @@ describe("compact through the socket", () => {
       .build();
     const pod = await startPod({ home: tempHome(), name: "auto", scenario, extraArgs: ["--compact-at", "0.6"] });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "first");
+    await runToIdle(client, "first");
     const oldSegment = metadataOf(pod).segment_id;
     client.drain();
-    const events = await runTurn(client, "second");
+    const events = await runToIdle(client, "second");
     const order = names(events);
     // The user's message goes out when its run starts: after the compaction that ran ahead of it.
     expect(order.slice(0, order.indexOf("invoke_start") + 1)).toEqual([
@@ -296,7 +291,7 @@ describe("cancel during an automatic compaction", () => {
       .build();
     const pod = await startPod({ home, name: "autocancel", scenario, extraArgs: ["--compact-at", "0.5"] });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "first");
+    await runToIdle(client, "first");
     const before = await snapshotEntries(pod);
     client.drain();
     client.send(runText("second"));
@@ -319,7 +314,7 @@ describe("compaction and crashes", () => {
     const scenario = script().text("hello").finish().text("never finished", { gate }).finish().build();
     const pod = await startPod({ home, name: "crashsum", scenario });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "hi");
+    await runToIdle(client, "hi");
     const before = await snapshotEntries(pod);
     const segment = metadataOf(pod).segment_id;
     client.send({ method: "compact" });
@@ -343,7 +338,7 @@ describe("compaction and crashes", () => {
     expect(snapshot.data.entries).toEqual(before);
     expect(alerts).toEqual([expect.stringContaining(`removed ${orphanName}.jsonl`)]);
     expect(sessionFiles(restarted)).toEqual([`${segment}.jsonl`]);
-    const after = await runTurn(again, "still there?");
+    const after = await runToIdle(again, "still there?");
     expect(after.filter((event) => event.event === "text_done")).toMatchObject([{ data: { text: "back" } }]);
     again.destroy();
   });
@@ -354,7 +349,7 @@ describe("podd compact", () => {
     const scenario = script().text("hello").finish().text("CLI SUMMARY").finish().fail("no summary today", { status: 400 }).build();
     const pod = await startPod({ home: tempHome(), name: "clicompact", scenario });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "hi");
+    await runToIdle(client, "hi");
     client.destroy();
     const ok = await runCli(["compact", "clicompact"], { env: pod.env });
     expect(ok.code).toBe(0);
@@ -369,7 +364,7 @@ describe("podd compact", () => {
     const scenario = script().text("hello").finish().text("Let me re-read the plan first.").toolCall("read_file", { path: "plan.md" }).finish().build();
     const pod = await startPod({ home: tempHome(), name: "toolsummary", scenario });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "hi");
+    await runToIdle(client, "hi");
     client.destroy();
     const segment = metadataOf(pod).segment_id;
     const result = await runCli(["compact", "toolsummary"], { env: pod.env });

@@ -11,7 +11,7 @@ import type { PodClient } from "../../src/client/pod-client.js";
 import type { ScenarioInput } from "../../src/model/scripted/scenario.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { expectExit, killCliProcesses, runCli, trackDaemon, type CliResult } from "../helpers/cli-run.js";
-import { cleanupAll, connectClient, isIdleStatus, type PodProcess, runText, startPod, tempHome, writeScenario } from "../helpers/pod-process.js";
+import { cleanupAll, connectClient, isIdleStatus, type PodProcess, runText, startPod, tempHome, userTexts, writeScenario } from "../helpers/pod-process.js";
 
 afterEach(async () => {
   await killCliProcesses();
@@ -58,8 +58,6 @@ function metadataOf(home: Home, name: string): { session_id: string; segment_id:
   return JSON.parse(fs.readFileSync(path.join(home.home, "pods", name, "metadata.json"), "utf8")) as { session_id: string; segment_id: string };
 }
 
-const userTexts = (entries: readonly LogEntry[]) =>
-  entries.flatMap((entry) => (entry.kind === "user_input" ? entry.segments.map((segment) => (segment.kind === "text" ? segment.content : "?")) : []));
 
 async function sourceWithTwoRuns(home: Home, gate?: string): Promise<PodProcess> {
   const builder = script().text("answer one").finish().toolCall("list_files", {}, { id: "t1" }).finish().text("answer two").finish();

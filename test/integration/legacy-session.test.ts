@@ -9,11 +9,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { ulidToUUID } from "ulid";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Event, LogEntry } from "../../protocol/index.js";
-import type { PodClient } from "../../src/client/pod-client.js";
+import type { LogEntry } from "../../protocol/index.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { expectExit, killCliProcesses, runCli, trackDaemon } from "../helpers/cli-run.js";
-import { cleanupAll, connectClient, connectWithSnapshot, isIdleStatus, runText, startPod, tempHome, writeScenario } from "../helpers/pod-process.js";
+import { cleanupAll, connectClient, connectWithSnapshot, listRewindTargets, runToIdle, startPod, tempHome, userTexts, writeScenario } from "../helpers/pod-process.js";
 
 afterEach(async () => {
   killCliProcesses();
@@ -40,19 +39,8 @@ function legacyHome(): ReturnType<typeof tempHome> & { sessionFile: string; orig
   return { ...home, sessionFile, original: fs.readFileSync(sessionFile) };
 }
 
-async function runTurn(client: PodClient, text: string): Promise<Event[]> {
-  client.send(runText(text));
-  return client.collectUntil(isIdleStatus);
-}
 
-async function listTargets(client: PodClient) {
-  const reply = await client.request({ method: "list_rewind_targets" });
-  if (reply.event !== "rewind_targets") throw new Error(`unexpected reply ${reply.event}`);
-  return reply.data;
-}
 
-const userTexts = (entries: readonly LogEntry[]) =>
-  entries.flatMap((entry) => (entry.kind === "user_input" ? entry.segments.map((segment) => (segment.kind === "text" ? segment.content : "?")) : []));
 
 describe("a podd 0.1 session with ULID ids", () => {
   it("restores with UUIDs on the wire, rewinds by either id, takes new turns in its old file, and compacts into a UUID segment", async () => {
@@ -67,7 +55,7 @@ describe("a podd 0.1 session with ULID ids", () => {
     expect(entries.slice(1)).toEqual(lines.slice(1).map((line) => JSON.parse(line) as LogEntry));
     expect(userTexts(entries)).toEqual(["What is in this directory?", "Read notes.txt"]);
 
-    const listing = await listTargets(client);
+    const listing = await listRewindTargets(client);
     expect(listing.targets.map((target) => target.id.segment_id)).toEqual([uuidOf(SEGMENT_ULID), uuidOf(SEGMENT_ULID)]);
     const second = listing.targets[1];
     if (!second) throw new Error("no second target");
@@ -81,7 +69,7 @@ describe("a podd 0.1 session with ULID ids", () => {
     expect(home.original.subarray(0, cut.length).equals(cut)).toBe(true);
     expect(cut.length).toBeLessThan(home.original.length);
 
-    const turn = await runTurn(client, "and now?");
+    const turn = await runToIdle(client, "and now?");
     expect(turn.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "after the rewind" } });
     const grown = fs.readFileSync(home.sessionFile);
     expect(grown.subarray(0, cut.length).equals(cut)).toBe(true);

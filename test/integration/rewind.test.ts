@@ -5,29 +5,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { LogEntry } from "../../protocol/index.js";
-import type { PodClient } from "../../src/client/pod-client.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { runCli } from "../helpers/cli-run.js";
-import { cleanupAll, connectWithSnapshot, isIdleStatus, runText, snapshotEntries, startPod, tempHome } from "../helpers/pod-process.js";
+import { cleanupAll, connectWithSnapshot, isIdleStatus, listRewindTargets, runText, runToIdle, snapshotEntries, startPod, tempHome, userTexts } from "../helpers/pod-process.js";
 
 afterEach(cleanupAll);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-async function runTurn(client: PodClient, text: string): Promise<void> {
-  client.send(runText(text));
-  await client.collectUntil(isIdleStatus);
-}
 
-async function listTargets(client: PodClient) {
-  const reply = await client.request({ method: "list_rewind_targets" });
-  if (reply.event !== "rewind_targets") throw new Error(`unexpected reply ${reply.event}`);
-  return reply.data;
-}
 
-const userTexts = (entries: readonly LogEntry[]) =>
-  entries.flatMap((entry) => (entry.kind === "user_input" ? entry.segments.map((segment) => (segment.kind === "text" ? segment.content : "?")) : []));
 
 describe("rewind through the socket", () => {
   it("lists the user inputs, rewinds to one (durably), and the next request no longer holds the rewound exchange", async () => {
@@ -35,11 +22,11 @@ describe("rewind through the socket", () => {
     const scenario = script().text("one").finish().text("two").finish().text("saw {{last_user_text}}").finish().build();
     const pod = await startPod({ home, name: "rewinder", scenario });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "first");
-    await runTurn(client, "second");
+    await runToIdle(client, "first");
+    await runToIdle(client, "second");
     const before = await snapshotEntries(pod);
 
-    const listing = await listTargets(client);
+    const listing = await listRewindTargets(client);
     expect(listing.head_entries).toBe(before.length);
     expect(listing.targets.map((target) => target.preview)).toEqual(["first", "second"]);
     const second = listing.targets[1];
@@ -73,7 +60,7 @@ describe("rewind through the socket", () => {
     await client.waitFor("status", { where: (event) => event.data.status === "idle" });
     const after = await snapshotEntries(pod);
     expect(after).toEqual(before.slice(0, keep));
-    expect((await listTargets(client)).targets.map((target) => target.preview)).toEqual(["first"]);
+    expect((await listRewindTargets(client)).targets.map((target) => target.preview)).toEqual(["first"]);
 
     // The next model request sees "first" as the last user message: "second" is gone from the model's view.
     client.send({ method: "notify", params: { message: "go on" } });
@@ -100,7 +87,7 @@ describe("rewind through the socket", () => {
     await expect(client.request({ method: "list_rewind_targets" })).rejects.toMatchObject({ code: "already_running" });
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
-    const listing = await listTargets(client);
+    const listing = await listRewindTargets(client);
     expect(listing.targets.map((target) => target.preview)).toEqual(["go"]);
     const target = listing.targets[0];
     if (!target) throw new Error("no target");
@@ -122,8 +109,8 @@ describe("rewind past a run that followed a pause", () => {
     await client.waitFor("tool_call_done");
     await client.request({ method: "pause" });
     await client.waitFor("status", { where: (event) => event.data.status === "paused" });
-    await runTurn(client, "b");
-    const listing = await listTargets(client);
+    await runToIdle(client, "b");
+    const listing = await listRewindTargets(client);
     const second = listing.targets[1];
     if (!second) throw new Error("no second target");
     await client.request({ method: "rewind_to", params: { target: second.id, expected_head_entries: listing.head_entries } });
@@ -160,9 +147,9 @@ describe("rewind past tool calls with side effects", () => {
       .build();
     const pod = await startPod({ home, name: "effects", scenario });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "first");
-    await runTurn(client, "write it");
-    const listing = await listTargets(client);
+    await runToIdle(client, "first");
+    await runToIdle(client, "write it");
+    const listing = await listRewindTargets(client);
     const [first, second] = listing.targets;
     if (!first || !second) throw new Error("expected two targets");
     // Rewinding to either input discards the write_file and bash calls of the second run.
@@ -177,7 +164,7 @@ describe("rewind past tool calls with side effects", () => {
     // What the warning says: the file the rewound run wrote is still there.
     expect(fs.readFileSync(path.join(home.home, "made.txt"), "utf8")).toBe("kept\n");
     // A run with no side-effect calls left in the segment: no warning.
-    expect((await listTargets(client)).targets.map((target) => target.warning)).toEqual([undefined]);
+    expect((await listRewindTargets(client)).targets.map((target) => target.warning)).toEqual([undefined]);
     client.destroy();
   });
 });
@@ -186,8 +173,8 @@ describe("podd rewind", () => {
   it("lists the targets numbered with their age, applies one and prints its input for editing", async () => {
     const pod = await startPod({ scenario: script().text("one").finish().text("two").finish().build() });
     const { client } = await connectWithSnapshot(pod);
-    await runTurn(client, "first");
-    await runTurn(client, "second\nline two");
+    await runToIdle(client, "first");
+    await runToIdle(client, "second\nline two");
     client.destroy();
     const cli = (args: string[]) => runCli(["rewind", pod.socket, ...args], { env: pod.env });
 
