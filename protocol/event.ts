@@ -49,7 +49,7 @@ export type AlertSource = z.infer<typeof AlertSource>;
  * podd's finer source of an alert. Each maps onto one reference `AlertSource` (ALERT_SOURCE_OF);
  * the subsystem also leads the message (`ipc: …`), so a client that does not know this field loses nothing.
  */
-export const AlertSubsystem = z.enum(["pod", "ipc", "session", "disk", "tool", "compaction"]);
+export const AlertSubsystem = z.enum(["pod", "ipc", "session", "disk", "tool", "mcp", "compaction"]);
 export type AlertSubsystem = z.infer<typeof AlertSubsystem>;
 export const ALERT_SOURCE_OF: Readonly<Record<AlertSubsystem, AlertSource>> = {
   pod: "pod",
@@ -57,6 +57,7 @@ export const ALERT_SOURCE_OF: Readonly<Record<AlertSubsystem, AlertSource>> = {
   session: "pod",
   disk: "pod",
   tool: "worker",
+  mcp: "worker",
   compaction: "compactor",
 };
 

@@ -48,12 +48,14 @@ interface DaemonArgs {
   instructions?: string;
   instructionsSource?: string;
   fork?: { from: string; at?: number; compact?: boolean };
+  mcp?: string[];
+  noMcp: boolean;
 }
 
 const USAGE =
   "usage: daemon-main <name> [--cwd DIR] [--model SPEC] [--base-url URL] [--parent SOCKET] [--max-turns N] " +
   "[--allow-read DIR] [--allow-write DIR] [--deny-read DIR] [--deny-write DIR] [--bash | --no-bash] [--allow-tool RULE] [--deny-tool RULE] [--clear-tool-rules] [--clear-scope] [--new] " +
-  "[--compact-at FRACTION] [--compact-timeout MS] [--fork-from POD [--fork-at N] [--fork-compact]] [--scope-only] [--instructions TEXT [--instructions-source FILE]]";
+  "[--compact-at FRACTION] [--compact-timeout MS] [--fork-from POD [--fork-at N] [--fork-compact]] [--scope-only] [--instructions TEXT [--instructions-source FILE]] [--mcp NAME=CMD|URL] [--no-mcp]";
 
 /** A numeric option: undefined when absent; throws the usage problem when out of range. */
 function numberOption(value: string | undefined, flag: string, check: (number: number) => boolean, expected: string): number | undefined {
@@ -95,6 +97,8 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
       "scope-only": { type: "boolean" },
       instructions: { type: "string" },
       "instructions-source": { type: "string" },
+      mcp: repeated,
+      "no-mcp": { type: "boolean" },
     },
   });
   const name = positionals[0];
@@ -135,6 +139,8 @@ function parseDaemonArgs(argv: string[]): DaemonArgs {
     instructions: values.instructions,
     instructionsSource: values["instructions-source"],
     fork: forkFrom ? { from: forkFrom, at: forkAt, compact: values["fork-compact"] ?? false } : undefined,
+    mcp: values.mcp,
+    noMcp: values["no-mcp"] ?? false,
   };
 }
 
@@ -184,6 +190,8 @@ try {
     instructions: options.instructions,
     instructionsSource: options.instructionsSource,
     fork: options.fork,
+    mcp: options.mcp,
+    noMcp: options.noMcp,
     onReady: (info) => {
       ready = true;
       const { socket } = info;

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { pino, type Logger } from "pino";
 import { compareIds, newId } from "./config/ids.js";
+import { mergeMcpServers, readProjectMcpServers } from "./config/mcp-config.js";
 import { podPaths, segmentFile, sessionDir, type PoddPaths } from "./config/paths.js";
 import { refuseLiveSocket, refuseNonSocket, SocketServer } from "./ipc/socket-server.js";
 import { describeIoError, PoddError } from "./errors.js";
@@ -26,6 +27,7 @@ import { lockSession, readPodMetadata, writePodMetadata, type PodMetadata } from
 import { SessionLog, type SkippedLine } from "./session/session-log.js";
 import type { InboxItem } from "./pod/notification-inbox.js";
 import writeFileAtomic from "write-file-atomic";
+import { McpServerSet } from "./mcp/mcp-servers.js";
 import { builtinTools } from "./tools/builtin-tools.js";
 import { encodeLine, type AlertLevel, type PodStatus, type ScopeRule } from "../protocol/index.js";
 import { configFilePath, isCredentialVariable, loadConfigFile } from "./config/model-config.js";
@@ -79,6 +81,10 @@ export interface DaemonOptions {
   instructions?: string;
   /** Where `instructions` came from: a file's absolute path, or `"text"` (the default). */
   instructionsSource?: string;
+  /** `--mcp NAME=CMD|URL` servers, added to (and overriding by name) those of config.json and `<cwd>/.podd/mcp.json` (src/config/mcp-config.ts). */
+  mcp?: string[];
+  /** `--no-mcp`: no MCP server, whatever the config files say. */
+  noMcp?: boolean;
   /** Start as a fork of another pod's session (at its head or at rewind target `at`), compacted first if asked. */
   fork?: { from: string; at?: number; compact?: boolean };
   /** Called once the socket accepts connections, with what `podd start` reports (src/client/readiness.ts). */
@@ -289,7 +295,9 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   const compactAt = options.compactAt ?? inherited?.compact_at ?? DEFAULT_COMPACT_THRESHOLD;
   const compactTimeoutMs = options.compactTimeoutMs ?? inherited?.compact_timeout_ms ?? DEFAULT_COMPACT_TIMEOUT_MS;
   // Everything that can be refused is checked before anything is created.
-  const configRules = ((await loadConfigFile(options.paths.home)).permissions ?? []).map(parsePermissionRuleText);
+  const configFile = await loadConfigFile(options.paths.home);
+  const configRules = (configFile.permissions ?? []).map(parsePermissionRuleText);
+  const mcpConfigs = mergeMcpServers({ global: configFile.mcpServers, project: options.noMcp ? {} : readProjectMcpServers(cwd), flags: options.mcp, noMcp: options.noMcp });
   const modelConfig = await resolveModelConfig(modelSpec, { baseUrl, home: options.paths.home, env });
 
   ensurePrivateDir(paths.dataDir, POD_DATA_DIR);
@@ -322,6 +330,11 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   runtime.prepare();
   const now = (): number => Date.now();
   const tools = builtinTools({ bash });
+  // MCP servers start together, each within its limit; their tools join the registry before the model first sees it.
+  const mcpAlerts: { raise?: (message: string) => void } = {};
+  const mcp = new McpServerSet(mcpConfigs, { logger, cwd, env, alert: (message) => mcpAlerts.raise?.(message) });
+  await mcp.start();
+  for (const tool of mcp.tools()) tools.register(tool);
   const spillDir = path.join(paths.runtimeDir, "tool-output");
   fs.mkdirSync(spillDir, { recursive: true, mode: 0o700 });
   const scope = new Scope({
@@ -468,6 +481,8 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
     },
   );
   alerts.raise = (level, message) => controller.alert(level, "disk", message);
+  mcpAlerts.raise = (message) => controller.alert("warn", "mcp", message);
+  for (const failure of mcp.failures()) controller.alert("warn", "mcp", `mcp: server ${failure.name} did not start (${failure.error}); the pod goes on without its tools`);
   if (saved.problem) controller.alert("warn", "session", `session: ${saved.problem}; started a new session`);
   if (restored && session.created) controller.alert("warn", "session", `session: the segment file of session ${restored.session_id} is missing; started a new session`);
   for (const orphan of session.orphans) {
@@ -553,6 +568,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
     };
     await step("removing the memory report", () => removeMemoryReport());
     await step("recording the children", () => supervisor.close());
+    await step("closing the MCP servers", () => mcp.close());
     await step("closing the socket", () => server.close());
     await step("closing the session log", () => controller.segmentLog.close());
     await step("releasing the session", () => session.release());

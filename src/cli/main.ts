@@ -98,6 +98,8 @@ Exit codes: 0 ok, 1 failed or pod unreachable, 2 usage or validation error; podd
     .option("--max-turns <n>", "most model calls per run before run_end{limit_reached} (default 50)", positiveInt)
     .option("--compact-at <fraction>", "compact the session before a run once the context passes this share of the model's window (default 0.8; 0: never)", fraction)
     .option("--compact-timeout <ms>", "time limit of a compaction's summary call (default 120000)", positiveInt)
+    .option("--mcp <name=cmd|url>", "also take tools from this MCP server: a command line (stdio) or an http(s) URL (Streamable HTTP); repeatable; see also config.json and .podd/mcp.json", collect, [])
+    .option("--no-mcp", "start no MCP server, whatever config.json and .podd/mcp.json say")
     .option("--foreground", "stay attached to this terminal until the pod stops")
     .option("--json", "print {name, pid, socket, session: {id, restored, entries, last_active_ms}, cwd, model: {spec, provider, model}, agents_md?, instructions?} as JSON")
     .addHelpText(
@@ -121,7 +123,10 @@ Without a name, the pod is named after the cwd; if that pod belongs to another d
 (exit 2). With a name, the pod reopens in its saved cwd; --cwd moves it to another one.
 AGENTS.md in the pod's cwd is added to the system prompt at every start (at most 64 KiB).`,
     )
-    .action(async (name: string | undefined, options) => (await start()).startCommand(name, { ...options, toolRules }));
+    // commander folds --no-mcp into `mcp: false` (the --mcp list otherwise).
+    .action(async (name: string | undefined, options) =>
+      (await start()).startCommand(name, { ...options, toolRules, mcp: Array.isArray(options.mcp) ? (options.mcp as string[]) : [], noMcp: options.mcp === false }),
+    );
 
   program
     .command("fork")

@@ -18,16 +18,21 @@ import { readPodMetadata, type PodMetadata } from "../client/pod-metadata-file.j
 import { missingDirs, removeDirs } from "../config/created-dirs.js";
 import { checkPrivateDir, ensurePrivateDir, POD_DATA_DIR, POD_RUNTIME_DIR, RUNTIME_DIR } from "../config/private-dir.js";
 import { formatBytes, readInstructionsArgument } from "../config/instructions.js";
+import { parseMcpFlag } from "../config/mcp-config.js";
 import { REAL_MODEL_HINT } from "../config/model-config.js";
 import { newPodNameProblem } from "../../protocol/pod-name.js";
 import { CliError } from "./cli-error.js";
 import { formatAge } from "./format-age.js";
 
-/** Longest wait for a daemonised pod to report readiness. */
-const START_TIMEOUT_MS = 15_000;
+/** Longest wait for a daemonised pod to report readiness (its MCP servers may take up to 15 s of it: src/mcp/mcp-servers.ts). */
+const START_TIMEOUT_MS = 30_000;
 
 export interface StartOptions {
   model?: string;
+  /** `--mcp NAME=CMD|URL` (repeatable): MCP servers for this start, besides the config files' (src/config/mcp-config.ts). */
+  mcp?: string[];
+  /** `--no-mcp`: no MCP servers at all. */
+  noMcp?: boolean;
   /** `--new`: a fresh session even if the pod has one. */
   new?: boolean;
   baseUrl?: string;
@@ -105,6 +110,13 @@ export async function startCommand(nameArgument: string | undefined, options: St
   // podd's own dirs must be this user's and private (src/config/private-dir.ts): the data dir
   // before its metadata is read, the runtime dirs before the pod is started (after the usage checks).
   refusePrivateDirProblem(name, () => checkPrivateDir(paths.dataDir, POD_DATA_DIR));
+  for (const spec of options.mcp ?? []) {
+    try {
+      parseMcpFlag(spec);
+    } catch (error) {
+      throw new CliError((error as Error).message, 2);
+    }
+  }
   const saved = options.new || options.fork ? undefined : readPodMetadata(paths.dataDir).metadata;
   // A pod that exists keeps its name even if podd would no longer create it; a new one must have a usable name.
   const nameProblem = saved ? undefined : newPodNameProblem(name);
@@ -143,6 +155,8 @@ export async function startCommand(nameArgument: string | undefined, options: St
   }
   if (options.parent) args.push("--parent", path.resolve(options.parent));
   if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
+  for (const spec of options.mcp ?? []) args.push("--mcp", spec);
+  if (options.noMcp) args.push("--no-mcp");
   if (options.compactAt !== undefined) args.push("--compact-at", String(options.compactAt));
   if (options.compactTimeout !== undefined) args.push("--compact-timeout", String(options.compactTimeout));
   if (options.fork) {

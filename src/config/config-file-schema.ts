@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { describeIssues } from "../../protocol/index.js";
 import { PoddError } from "../errors.js";
+import { McpServers } from "./mcp-config.js";
 
 const positive = z.number().int().positive();
 
@@ -33,6 +34,7 @@ export const PoddConfigFile = z.object({
     .array(z.string().regex(/^\s*(allow|deny)\s+[A-Za-z0-9_*-]+(:.+)?$/, 'expected "allow <tool>[:<glob>]" or "deny <tool>[:<glob>]"'))
     .optional()
     .describe("Per-tool rules, first match wins (after the command line's), e.g. \"deny bash:rm *\"."),
+  mcpServers: McpServers.optional().describe("MCP servers every pod takes tools from (src/config/mcp-config.ts)."),
 });
 export type PoddConfigFile = z.output<typeof PoddConfigFile>;
 
