@@ -9,7 +9,7 @@ import { pino, type Logger } from "pino";
 import { compareIds, newId } from "./config/ids.js";
 import { mergeMcpServers, readProjectMcpServers } from "./config/mcp-config.js";
 import { podPaths, segmentFile, sessionDir, type PoddPaths } from "./config/paths.js";
-import { refuseLiveSocket, refuseNonSocket, SocketServer } from "./ipc/socket-server.js";
+import { clientStallMsFromEnv, refuseLiveSocket, refuseNonSocket, SocketServer } from "./ipc/socket-server.js";
 import { describeIoError, PoddError } from "./errors.js";
 import { resolveModelConfig } from "./config/model-config.js";
 import { resolveModel } from "./model/resolve-model.js";
@@ -500,7 +500,8 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   await supervisor.adopt({ fresh: options.fresh || Boolean(options.fork) });
   let server: SocketServer;
   try {
-    server = await SocketServer.listen({ socketPath: paths.socket, controller, logger });
+    const stallMs = clientStallMsFromEnv(env);
+    server = await SocketServer.listen({ socketPath: paths.socket, controller, logger, ...(stallMs === undefined ? {} : { stallMs }) });
   } catch (error) {
     log.close();
     if (session.created) fs.rmSync(log.file, { force: true });

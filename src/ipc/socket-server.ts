@@ -29,7 +29,7 @@ import { socketAnswers } from "../client/pod-directory.js";
 import { PoddError } from "../errors.js";
 import type { PodController } from "../pod/controller.js";
 import type { Requester } from "../pod/controller-deps.js";
-import { DEFAULT_MAX_QUEUE_BYTES, OutboundQueue } from "./outbound-queue.js";
+import { DEFAULT_MAX_QUEUE_BYTES, OutboundQueue, STALL_MS } from "./outbound-queue.js";
 import { loadPeerCredentials, peerRefusal, type PeerCredentialReader, type PeerCredentials } from "./peer-credentials.js";
 import { SnapshotEncoder } from "./snapshot-encoder.js";
 
@@ -46,12 +46,20 @@ export const INPUT_PAUSE_BYTES = 1024 * 1024;
 /** Unsent bytes at or below which a paused client's input is read again. */
 export const INPUT_RESUME_BYTES = 256 * 1024;
 
+/** `PODD_CLIENT_STALL_MS` (a positive whole number of ms) sets `stallMs`; anything else is ignored and STALL_MS used. */
+export function clientStallMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const value = Number(env.PODD_CLIENT_STALL_MS);
+  return env.PODD_CLIENT_STALL_MS !== undefined && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
 export interface SocketServerOptions {
   socketPath: string;
   controller: PodController;
   logger: Logger;
   maxLineBytes?: number;
   maxQueueBytes?: number;
+  /** How long a client over `maxQueueBytes` may go without taking a write before it is dropped, ms (default STALL_MS). */
+  stallMs?: number;
   /** Reads a connection's peer credentials (default: src/ipc/peer-credentials.ts for this platform); `false`: do not check. */
   peerCredentials?: PeerCredentialReader | false;
 }
@@ -69,7 +77,7 @@ export class SocketServer {
   private readonly snapshots = new SnapshotEncoder();
 
   private constructor(options: SocketServerOptions & { peerCredentials: PeerCredentialReader | false }) {
-    this.options = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES, ...options };
+    this.options = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES, stallMs: STALL_MS, ...options };
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -201,6 +209,7 @@ class Connection {
     this.decoder = new LineDecoder({ maxLineBytes: options.maxLineBytes, checkUtf8: true });
     this.outbound = new OutboundQueue(socket, {
       maxQueueBytes: options.maxQueueBytes,
+      stallMs: options.stallMs,
       onDropped: (queuedBytes) => {
         this.closed = true;
         hooks.onDropped(queuedBytes);

@@ -234,7 +234,8 @@ describe("bad input on the socket", () => {
     // never reach the cap.)
     const chunks = Array.from({ length: 100_000 }, (_, index) => `${String(index).padStart(6, "0")}${"x".repeat(93)} `);
     const full = chunks.join("");
-    const pod = await startPod({ scenario: script().text(full, { chunks }).finish().build() });
+    // A 1 s stall window (the default is 5 s) keeps the test short; the reader never gets near the cap.
+    const pod = await startPod({ scenario: script().text(full, { chunks }).finish().build(), env: { PODD_CLIENT_STALL_MS: "1000" } });
     // The slow client connects first; the pod accepts in order, so once the reader has its
     // snapshot the slow client is a live connection too.
     const slow = await RawConnection.connect(pod.socket, { paused: true });

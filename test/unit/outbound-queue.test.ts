@@ -9,7 +9,10 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { HARD_CAP_FACTOR, OutboundQueue, STALL_MS, WRITE_CHUNK_BYTES } from "../../src/ipc/outbound-queue.js";
+import { HARD_CAP_FACTOR, OutboundQueue, WRITE_CHUNK_BYTES } from "../../src/ipc/outbound-queue.js";
+
+/** The stall these tests give their queues (the pod's default, STALL_MS, is longer). */
+const STALL_MS = 1_000;
 
 const MiB = 1024 * 1024;
 const cleanups: (() => void)[] = [];
@@ -79,7 +82,7 @@ describe("OutboundQueue", () => {
       corked = undefined;
       uncork();
     };
-    const queue = new OutboundQueue(server, { maxQueueBytes: 64 * MiB, onDropped: () => expect.fail("dropped") });
+    const queue = new OutboundQueue(server, { stallMs: STALL_MS, maxQueueBytes: 64 * MiB, onDropped: () => expect.fail("dropped") });
     queue.startLiveAllowance();
     const lines = Array.from({ length: 300 }, (_, index) => line(index, 1 + ((index * 7919) % 9000)));
     lines.push(`big:${"€".repeat(400_000)}\n`); // one line over several chunks, multi-byte characters cut between them
@@ -97,7 +100,7 @@ describe("OutboundQueue", () => {
   it("shares the pushed bytes between clients' queues and never changes them", async () => {
     const first = await socketPair();
     const second = await socketPair();
-    const queues = [first, second].map(({ server }) => new OutboundQueue(server, { maxQueueBytes: 64 * MiB, onDropped: () => expect.fail("dropped") }));
+    const queues = [first, second].map(({ server }) => new OutboundQueue(server, { stallMs: STALL_MS, maxQueueBytes: 64 * MiB, onDropped: () => expect.fail("dropped") }));
     const lines = Array.from({ length: 100 }, (_, index) => Buffer.from(line(index, 1 + ((index * 104_729) % 40_000))));
     const copies = lines.map((bytes) => Buffer.from(bytes));
     for (const bytes of lines) for (const queue of queues) queue.push(bytes);
@@ -111,7 +114,7 @@ describe("OutboundQueue", () => {
     const { server } = await socketPair();
     let dropped: number | undefined;
     const gone = new Promise<void>((resolve) => server.once("close", () => resolve()));
-    const queue = new OutboundQueue(server, { maxQueueBytes: 1 * MiB, onDropped: (bytes) => (dropped = bytes) });
+    const queue = new OutboundQueue(server, { stallMs: STALL_MS, maxQueueBytes: 1 * MiB, onDropped: (bytes) => (dropped = bytes) });
     queue.startLiveAllowance();
     const started = Date.now();
     for (let index = 0; index < 400; index++) queue.push(Buffer.from(line(index, 8192)));
@@ -123,7 +126,7 @@ describe("OutboundQueue", () => {
   it("drops at once past the hard cap, reading or not", async () => {
     const { server } = await socketPair();
     let dropped: number | undefined;
-    const queue = new OutboundQueue(server, { maxQueueBytes: 1 * MiB, onDropped: (bytes) => (dropped = bytes) });
+    const queue = new OutboundQueue(server, { stallMs: STALL_MS, maxQueueBytes: 1 * MiB, onDropped: (bytes) => (dropped = bytes) });
     queue.startLiveAllowance();
     const chunk = `${"x".repeat(MiB - 1)}\n`;
     for (let index = 0; index <= HARD_CAP_FACTOR && dropped === undefined; index++) queue.push(Buffer.from(chunk));
@@ -152,7 +155,7 @@ describe("OutboundQueue", () => {
     const exited = new Promise<void>((resolve) => reader.once("exit", () => resolve()));
     const pod = await accepted;
     let dropped = false;
-    const queue = new OutboundQueue(pod, { maxQueueBytes: 1 * MiB, onDropped: () => (dropped = true) });
+    const queue = new OutboundQueue(pod, { stallMs: STALL_MS, maxQueueBytes: 1 * MiB, onDropped: () => (dropped = true) });
     queue.startLiveAllowance();
     // 2.4 MB before (over the allowance, so the write in flight is watched), 0.8 MB after: under the hard cap.
     const lines = Array.from({ length: 400 }, (_, index) => line(index, 8192));
@@ -175,7 +178,7 @@ describe("OutboundQueue", () => {
 
   it("whenDrainedTo calls back once, when a write brings the unsent bytes down to the mark (at once if they are)", async () => {
     const { server, client } = await socketPair();
-    const queue = new OutboundQueue(server, { maxQueueBytes: 64 * MiB, onDropped: () => expect.fail("dropped") });
+    const queue = new OutboundQueue(server, { stallMs: STALL_MS, maxQueueBytes: 64 * MiB, onDropped: () => expect.fail("dropped") });
     queue.startLiveAllowance();
     let calls = 0;
     queue.whenDrainedTo(0, () => (calls += 1));
