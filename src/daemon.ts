@@ -28,8 +28,9 @@ import { SessionLog, type SkippedLine } from "./session/session-log.js";
 import type { InboxItem } from "./pod/notification-inbox.js";
 import writeFileAtomic from "write-file-atomic";
 import { McpServerSet } from "./mcp/mcp-servers.js";
+import type { PodStatusFile } from "./config/pod-status-file.js";
 import { builtinTools } from "./tools/builtin-tools.js";
-import { encodeLine, type AlertLevel, type PodStatus, type ScopeRule } from "../protocol/index.js";
+import { encodeLine, type AlertLevel, type ScopeRule } from "../protocol/index.js";
 import { configFilePath, isCredentialVariable, loadConfigFile } from "./config/model-config.js";
 import { describeRule, parsePermissionRuleText, PermissionRules, type PermissionRule } from "./tools/permissions.js";
 import { Scope } from "./tools/scope.js";
@@ -331,8 +332,8 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   const now = (): number => Date.now();
   const tools = builtinTools({ bash });
   // MCP servers start together, each within its limit; their tools join the registry before the model first sees it.
-  const mcpAlerts: { raise?: (message: string) => void } = {};
-  const mcp = new McpServerSet(mcpConfigs, { logger, cwd, env, alert: (message) => mcpAlerts.raise?.(message) });
+  const mcpAlerts: { raise?: (message: string) => void; changed?: () => void } = {};
+  const mcp = new McpServerSet(mcpConfigs, { logger, cwd, env, alert: (message) => mcpAlerts.raise?.(message), onChange: () => mcpAlerts.changed?.() });
   await mcp.start();
   for (const tool of mcp.tools()) tools.register(tool);
   const spillDir = path.join(paths.runtimeDir, "tool-output");
@@ -358,7 +359,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   /** The environment of tool processes and child pods: the pod's, without credentials. */
   const toolEnv = withoutCredentials(env, modelConfig.apiKeyEnv);
   /** Record a status or active-segment change in status.json; a failed write is alerted and retried (RuntimeDir), never fatal. */
-  const updateRuntime = (patch: { status?: PodStatus; segment_id?: string }): void => {
+  const updateRuntime = (patch: Partial<Pick<PodStatusFile, "status" | "segment_id" | "mcp">>): void => {
     void runtime.update(patch, now());
   };
   // The name is taken by a live pod: say so before touching its session.
@@ -482,6 +483,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
   );
   alerts.raise = (level, message) => controller.alert(level, "disk", message);
   mcpAlerts.raise = (message) => controller.alert("warn", "mcp", message);
+  mcpAlerts.changed = () => updateRuntime({ mcp: mcp.status() });
   for (const failure of mcp.failures()) controller.alert("warn", "mcp", `mcp: server ${failure.name} did not start (${failure.error}); the pod goes on without its tools`);
   if (saved.problem) controller.alert("warn", "session", `session: ${saved.problem}; started a new session`);
   if (restored && session.created) controller.alert("warn", "session", `session: the segment file of session ${restored.session_id} is missing; started a new session`);
@@ -520,6 +522,7 @@ async function runPod(options: DaemonOptions, startup: Startup): Promise<void> {
     session_id: sessionId,
     segment_id: segmentId,
     parent_socket: options.parentSocket,
+    ...(mcp.size === 0 ? {} : { mcp: mcp.status() }),
     started_at_ms: now(),
     updated_at_ms: now(),
   });

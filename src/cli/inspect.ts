@@ -5,6 +5,7 @@ import { buildPodTree, flattenPodTree, type PodTreeNode, type PodTreeRow } from 
 import { readPodMetadata, type PodMetadata } from "../client/pod-metadata-file.js";
 import { podPaths } from "../config/paths.js";
 import { formatBytes } from "../config/instructions.js";
+import type { PodStatusFile } from "../config/pod-status-file.js";
 import { modelText } from "./start.js";
 import { CliError, formatAge, notRunningMessage, poddPaths, table } from "./targets.js";
 
@@ -198,6 +199,14 @@ function settingsLines(settings: SavedSettings, provider: string, model: string)
   ];
 }
 
+/** `fs connected (14 tools), gh failed: it did not start within 15000 ms`, or `none`. */
+function mcpText(servers: NonNullable<PodStatusFile["mcp"]>): string {
+  if (servers.length === 0) return "none";
+  return servers
+    .map((server) => `${server.name} ${server.state}${server.state === "connected" ? ` (${server.tools} tool${server.tools === 1 ? "" : "s"})` : ""}${server.error && server.state !== "connected" ? `: ${server.error}` : ""}`)
+    .join(", ");
+}
+
 const statusText = (rows: string[][], width: number, indent = ""): string => rows.map(([key, value]) => `${indent}${(key ?? "").padEnd(width)} ${value}`).join("\n") + "\n";
 
 /**
@@ -249,6 +258,7 @@ export async function statusCommand(name: string | undefined, options: { json?: 
     ["up", formatAge(pod.status.started_at_ms)],
   ];
   if (pod.status.parent_socket) lines.push(["parent", pod.status.parent_socket]);
+  if (pod.status.mcp) lines.push(["mcp", mcpText(pod.status.mcp)]);
   process.stdout.write(statusText(lines, 8));
   if (settings) {
     process.stdout.write(`saved settings (podd start ${name} restores them):\n`);

@@ -15,6 +15,8 @@ export interface PodStatusFile {
   session_id: string;
   segment_id: string;
   parent_socket?: string;
+  /** The pod's MCP servers (src/mcp/mcp-servers.ts McpServerStatus): no commands, URLs, env or headers. Absent: none configured. */
+  mcp?: { name: string; transport: "stdio" | "http"; state: "connected" | "failed" | "restarting" | "closed"; tools: number; error?: string }[];
   started_at_ms: number;
   updated_at_ms: number;
 }

@@ -42,6 +42,8 @@ export interface McpOptions {
   maxResultBytes?: number;
   /** Tell the pod's clients (an alert): a server died, came back, or could not be restarted. */
   alert?(message: string): void;
+  /** A server's state changed after the start (it stopped, is restarting, is connected again): for status.json. */
+  onChange?(): void;
 }
 
 export const DEFAULT_MCP_START_TIMEOUT_MS = 15_000;
@@ -151,10 +153,12 @@ class McpServer {
     this.restarts += 1;
     this.state = "restarting";
     this.error = why;
+    this.options.onChange?.();
     this.options.alert?.(`mcp: server ${this.name} stopped (${why}); starting it again in ${delay} ms`);
     this.restartTimer = setTimeout(() => {
       void this.start().then(() => {
         if (this.closing) return;
+        this.options.onChange?.();
         if (this.state === "connected") {
           this.options.alert?.(`mcp: server ${this.name} is connected again`);
         } else {
@@ -266,6 +270,11 @@ export class McpServerSet {
 
   constructor(configs: McpServers, options: McpOptions) {
     this.servers = Object.entries(configs).map(([name, config]) => new McpServer(name, config, options));
+  }
+
+  /** How many servers are configured. */
+  get size(): number {
+    return this.servers.length;
   }
 
   /** Start every server in parallel (each bounded by the start-up limit). Resolves when all have connected or failed. */

@@ -14,7 +14,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
-import type { PodStatus } from "../../protocol/index.js";
 import type { PodStatusFile } from "../config/pod-status-file.js";
 import type { PodPaths } from "../config/paths.js";
 import { ensurePrivateDir, POD_RUNTIME_DIR, RUNTIME_DIR } from "../config/private-dir.js";
@@ -81,7 +80,7 @@ export class RuntimeDir {
    * the latest state. Resolves once that state is written, or once an attempt failed (it is
    * then retried in the background); never rejects.
    */
-  update(patch: { status?: PodStatus; segment_id?: string }, now: number): Promise<void> {
+  update(patch: Partial<Pick<PodStatusFile, "status" | "segment_id" | "mcp">>, now: number): Promise<void> {
     if (!this.current) return Promise.resolve();
     this.current = { ...this.current, ...patch, updated_at_ms: now };
     return this.flush();

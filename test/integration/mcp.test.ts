@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Event } from "../../protocol/index.js";
 import { script } from "../../src/model/scripted/script-builder.js";
 import { cleanupAll, connectWithSnapshot, isIdleStatus, REPO_ROOT, runText, startPod, tempHome } from "../helpers/pod-process.js";
+import { expectExit, runCli } from "../helpers/cli-run.js";
 import { processState, waitForProcessState } from "../helpers/process-state.js";
 
 afterEach(cleanupAll);
@@ -141,6 +142,18 @@ describe("MCP servers", () => {
     client.send(runText("hi"));
     const events = await client.collectUntil(isIdleStatus);
     expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "still here" } });
+
+    // podd status: each server with its state; --json has them from status.json, with no command or env.
+    const [text, json] = await Promise.all([runCli(["status", "half"], { env: home.env }), runCli(["status", "half", "--json"], { env: home.env })]);
+    expectExit(text, 0, ["status"]);
+    expect(text.stdout).toMatch(/^mcp {6}everything connected \(\d+ tools\), broken failed: .+$/m);
+    expectExit(json, 0, ["status", "--json"]);
+    const status = JSON.parse(json.stdout) as { mcp: unknown[] };
+    expect(status.mcp).toEqual([
+      { name: "everything", transport: "stdio", state: "connected", tools: expect.any(Number) },
+      { name: "broken", transport: "stdio", state: "failed", tools: 0, error: expect.any(String) },
+    ]);
+    expect(json.stdout).not.toContain(EVERYTHING);
   });
 
   it("servers from .podd/mcp.json (the filesystem server) and --mcp together", async () => {
