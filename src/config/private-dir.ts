@@ -75,17 +75,27 @@ export function checkPrivateDir(dir: string, kind: PrivateDirKind): boolean {
   return true;
 }
 
+/** How often ensurePrivateDir makes a parent again that another process removed meanwhile. */
+const MKDIR_ATTEMPTS = 5;
+
 /**
  * Make `dir` (0700; missing parents too, 0700) unless it exists, then check it (checkPrivateDir).
- * A dir that another process creates at the same moment is checked like one found.
+ * A dir that another process creates at the same moment is checked like one found. A parent that
+ * another process removes at the same moment (a failed `podd start` undoing the `<home>/pods` it
+ * created, while this one starts another pod: the stress run caught it) is made again.
  */
 export function ensurePrivateDir(dir: string, kind: PrivateDirKind): void {
   if (checkPrivateDir(dir, kind)) return;
-  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
-  try {
-    fs.mkdirSync(dir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  for (let attempt = 1; ; attempt += 1) {
+    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+      break;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") break;
+      if (code !== "ENOENT" || attempt >= MKDIR_ATTEMPTS) throw error;
+    }
   }
   checkPrivateDir(dir, kind);
 }

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { missingDirs, removeDirs } from "../../src/config/created-dirs.js";
 import { checkPrivateDir, ensurePrivateDir, SESSION_DIR } from "../../src/config/private-dir.js";
 import { formatUmask, parseUmask } from "../../src/config/umask.js";
@@ -37,6 +37,29 @@ describe("private dirs", () => {
     expect(fs.statSync(path.dirname(dir)).mode & 0o777).toBe(0o700);
     expect(checkPrivateDir(dir, SESSION_DIR)).toBe(true);
     expect(checkPrivateDir(path.join(dir, "missing"), SESSION_DIR)).toBe(false);
+  });
+
+  it("makes the parent again when another process removes it between the two mkdirs (a failed start undoing its <home>/pods)", () => {
+    const parent = path.join(tempDir(), "pods");
+    const dir = path.join(parent, "second");
+    const realMkdir = fs.mkdirSync;
+    let removed = false;
+    // The other process's cleanup, at the worst moment: right after this one made the parent.
+    const spy = vi.spyOn(fs, "mkdirSync").mockImplementation(((target: fs.PathLike, options?: fs.MakeDirectoryOptions) => {
+      const made = realMkdir(target, options);
+      if (!removed && target === parent) {
+        removed = true;
+        fs.rmdirSync(parent);
+      }
+      return made;
+    }) as typeof fs.mkdirSync);
+    try {
+      ensurePrivateDir(dir, SESSION_DIR);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(removed).toBe(true);
+    expect(checkPrivateDir(dir, SESSION_DIR)).toBe(true);
   });
 
   it("refuses a symlink (dangling or not), a file, and a dir open to group or others, and changes none of them", () => {
