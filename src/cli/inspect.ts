@@ -5,7 +5,7 @@ import { buildPodTree, flattenPodTree, type PodTreeNode, type PodTreeRow } from 
 import { readPodMetadata, type PodMetadata } from "../client/pod-metadata-file.js";
 import { podPaths } from "../config/paths.js";
 import { formatBytes } from "../config/instructions.js";
-import type { PodStatusFile } from "../config/pod-status-file.js";
+import type { McpServerStatus } from "../config/pod-status-file.js";
 import { modelText } from "./start.js";
 import { CliError, formatAge, notRunningMessage, poddPaths, table } from "./targets.js";
 
@@ -200,7 +200,7 @@ function settingsLines(settings: SavedSettings, provider: string, model: string)
 }
 
 /** `fs connected (14 tools), gh failed: it did not start within 15000 ms`, or `none`. */
-function mcpText(servers: NonNullable<PodStatusFile["mcp"]>): string {
+function mcpText(servers: readonly McpServerStatus[]): string {
   if (servers.length === 0) return "none";
   return servers
     .map((server) => `${server.name} ${server.state}${server.state === "connected" ? ` (${server.tools} tool${server.tools === 1 ? "" : "s"})` : ""}${server.error && server.state !== "connected" ? `: ${server.error}` : ""}`)

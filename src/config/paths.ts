@@ -84,13 +84,10 @@ export function segmentFile(dir: string, segmentId: string): string {
   return existingName(dir, segmentId, ".jsonl");
 }
 
+/** The first of the id's names (src/config/ids.ts idNames) that exists in `dir`, else the id as given. */
 function existingName(dir: string, id: string, suffix: string): string {
-  const [given, ...others] = idNames(id);
-  for (const name of others) {
-    const candidate = path.join(dir, `${name}${suffix}`);
-    if (!fs.existsSync(path.join(dir, `${given}${suffix}`)) && fs.existsSync(candidate)) return candidate;
-  }
-  return path.join(dir, `${given}${suffix}`);
+  const candidates = idNames(id).map((name) => path.join(dir, `${name}${suffix}`));
+  return candidates.find((candidate) => fs.existsSync(candidate)) ?? (candidates[0] as string);
 }
 
 export function assertPodName(name: string): void {

@@ -4,6 +4,17 @@
  */
 import type { PodStatus } from "../../protocol/index.js";
 
+export type McpServerState = "connected" | "failed" | "restarting" | "closed";
+
+/** What status.json, `podd status` and the log show of an MCP server: no commands, URLs, env or headers. */
+export interface McpServerStatus {
+  name: string;
+  transport: "stdio" | "http";
+  state: McpServerState;
+  tools: number;
+  error?: string;
+}
+
 export interface PodStatusFile {
   pod_name: string;
   pid: number;
@@ -15,8 +26,8 @@ export interface PodStatusFile {
   session_id: string;
   segment_id: string;
   parent_socket?: string;
-  /** The pod's MCP servers (src/mcp/mcp-servers.ts McpServerStatus): no commands, URLs, env or headers. Absent: none configured. */
-  mcp?: { name: string; transport: "stdio" | "http"; state: "connected" | "failed" | "restarting" | "closed"; tools: number; error?: string }[];
+  /** The pod's MCP servers (src/mcp/mcp-servers.ts). Absent: none configured. */
+  mcp?: McpServerStatus[];
   started_at_ms: number;
   updated_at_ms: number;
 }

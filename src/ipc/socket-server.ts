@@ -26,6 +26,7 @@ import net from "node:net";
 import type { Logger } from "pino";
 import { decodeMethod, encodeLine, LineDecoder, DEFAULT_MAX_LINE_BYTES, referenceForm, type Event, type RequestId } from "../../protocol/index.js";
 import { socketAnswers } from "../client/pod-directory.js";
+import { positiveIntegerFromEnv } from "../config/env-number.js";
 import { PoddError } from "../errors.js";
 import type { PodController } from "../pod/controller.js";
 import type { Requester } from "../pod/controller-deps.js";
@@ -48,8 +49,7 @@ export const INPUT_RESUME_BYTES = 256 * 1024;
 
 /** `PODD_CLIENT_STALL_MS` (a positive whole number of ms) sets `stallMs`; anything else is ignored and STALL_MS used. */
 export function clientStallMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
-  const value = Number(env.PODD_CLIENT_STALL_MS);
-  return env.PODD_CLIENT_STALL_MS !== undefined && Number.isInteger(value) && value > 0 ? value : undefined;
+  return positiveIntegerFromEnv(env, "PODD_CLIENT_STALL_MS");
 }
 
 export interface SocketServerOptions {

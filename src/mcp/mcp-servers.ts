@@ -25,6 +25,7 @@ import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/cl
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import path from "node:path";
 import { expandEnvReferences, type McpServerConfig, type McpServers } from "../config/mcp-config.js";
+import type { McpServerState, McpServerStatus } from "../config/pod-status-file.js";
 import type { Tool, ToolOutput } from "../tools/define-tool.js";
 import { ToolFailure } from "../tools/define-tool.js";
 
@@ -74,16 +75,6 @@ function loadSdk(): Promise<Sdk> {
 }
 const RESTART_MAX_MS = 30_000;
 
-export type McpServerState = "connected" | "failed" | "restarting" | "closed";
-
-/** What `podd status` and the log show of a server: no commands, URLs' query strings, env or headers. */
-export interface McpServerStatus {
-  name: string;
-  transport: "stdio" | "http";
-  state: McpServerState;
-  tools: number;
-  error?: string;
-}
 
 interface ServerTool {
   name: string;

@@ -8,7 +8,6 @@
  * The new segment's `segment_start` carries `forked_from{pod_name, session_id, segment_id,
  * entry_index}`: the source segment and how many of its entries were taken.
  */
-
 import type { LogEntry } from "../../protocol/index.js";
 import { segmentFile } from "../config/paths.js";
 import { PoddError } from "../errors.js";

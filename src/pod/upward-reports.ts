@@ -31,6 +31,7 @@ import net from "node:net";
 import type { Logger } from "pino";
 import { ulid } from "ulid";
 import { encodeLine, LineDecoder, type PodEvent } from "../../protocol/index.js";
+import { positiveIntegerFromEnv } from "../config/env-number.js";
 
 /** One attempt's bound: connect, write, and wait for the reply or the close, ms (the reference's 5 s). */
 export const ATTEMPT_TIMEOUT_MS = 5_000;
@@ -71,8 +72,8 @@ export const REPORT_TIMING_ENV = {
 export function reportTimingsFromEnv(env: NodeJS.ProcessEnv): Partial<Pick<UpwardReporterOptions, keyof typeof REPORT_TIMING_ENV>> {
   const timings: Partial<Pick<UpwardReporterOptions, keyof typeof REPORT_TIMING_ENV>> = {};
   for (const [option, variable] of Object.entries(REPORT_TIMING_ENV) as [keyof typeof REPORT_TIMING_ENV, string][]) {
-    const value = Number(env[variable]);
-    if (env[variable] !== undefined && Number.isInteger(value) && value > 0) timings[option] = value;
+    const value = positiveIntegerFromEnv(env, variable);
+    if (value !== undefined) timings[option] = value;
   }
   return timings;
 }

@@ -13,7 +13,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Event } from "../../protocol/index.js";
 import { script } from "../../src/model/scripted/script-builder.js";
-import { cleanupAll, connectWithSnapshot, isIdleStatus, REPO_ROOT, runText, startPod, tempHome } from "../helpers/pod-process.js";
+import { cleanupAll, connectWithSnapshot, isIdleStatus, REPO_ROOT, runText, runToIdle, startPod, tempHome } from "../helpers/pod-process.js";
 import { expectExit, runCli } from "../helpers/cli-run.js";
 import { processState, waitForProcessState } from "../helpers/process-state.js";
 
@@ -42,6 +42,11 @@ function childPids(pid: number): number[] {
   });
 }
 
+/** The pod's server processes whose command line names `server` (e.g. `server-everything`). */
+function serverPids(podPid: number, server: string): number[] {
+  return childPids(podPid).filter((pid) => commandLine(pid).includes(server));
+}
+
 function commandLine(pid: number): string {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
@@ -67,17 +72,16 @@ function toolResults(events: readonly Event[]): Extract<Event, { event: "tool_re
 }
 
 describe("MCP servers", () => {
-  it("a tool of a stdio server from config.json: listed in the greeting, called, its result in the next model request; no server process after the pod stops", async () => {
+  it("a tool of a stdio server from config.json: called, its result in the next model request; no server process after the pod stops", async () => {
     const home = tempHome();
     writeConfig(home, { everything: { command: process.execPath, args: [EVERYTHING] } });
     const scenario = script().toolCall("mcp__everything__echo", { message: "hello over MCP" }, { id: "m1" }).finish().text("model saw: {{last_tool_output}}").finish().build();
     const pod = await startPod({ home, name: "mcp-user", scenario });
     const { client } = await connectWithSnapshot(pod);
-    const servers = childPids(pod.pid).filter((pid) => commandLine(pid).includes("server-everything"));
+    const servers = serverPids(pod.pid, "server-everything");
     expect(servers).toHaveLength(1);
 
-    client.send(runText("echo something"));
-    const events = await client.collectUntil(isIdleStatus);
+    const events = await runToIdle(client, "echo something");
     expect(toolResults(events)).toEqual([expect.objectContaining({ id: "m1", is_error: false, output: "Echo: hello over MCP" })]);
     expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "model saw: Echo: hello over MCP" } });
     client.destroy();
@@ -103,8 +107,7 @@ describe("MCP servers", () => {
       const scenario = script().toolCall("mcp__web__echo", { message: "over HTTP" }, { id: "h1" }).finish().text("{{last_tool_output}}").finish().build();
       const pod = await startPod({ home, name: "http-user", scenario, env: { PODD_TEST_MCP_HEADER: "header-value" } });
       const { client } = await connectWithSnapshot(pod);
-      client.send(runText("echo over http"));
-      const events = await client.collectUntil(isIdleStatus);
+      const events = await runToIdle(client, "echo over http");
       expect(toolResults(events)).toEqual([expect.objectContaining({ id: "h1", is_error: false, output: "Echo: over HTTP" })]);
       // The header's value is in neither the pod's log nor its metadata.
       expect(fs.readFileSync(path.join(home.home, "pods", "http-user", "pod.log"), "utf8")).not.toContain("header-value");
@@ -118,7 +121,7 @@ describe("MCP servers", () => {
     const home = tempHome();
     writeConfig(home, { fs: { command: process.execPath, args: [FILESYSTEM, home.home] } });
     const pod = await startPod({ home, name: "killed" });
-    const servers = childPids(pod.pid).filter((pid) => commandLine(pid).includes("server-filesystem"));
+    const servers = serverPids(pod.pid, "server-filesystem");
     expect(servers).toHaveLength(1);
     process.kill(pod.pid, "SIGKILL");
     // Gone, or a zombie waiting for a reaper that is not the pod (it is dead): not running either way.
@@ -139,8 +142,7 @@ describe("MCP servers", () => {
     expect(alerts).toEqual([
       { event: "alert", data: { level: "warn", source: "worker", message: expect.stringMatching(/^mcp: server broken did not start \(.+\); the pod goes on without its tools$/), timestamp_ms: expect.any(Number) } },
     ]);
-    client.send(runText("hi"));
-    const events = await client.collectUntil(isIdleStatus);
+    const events = await runToIdle(client, "hi");
     expect(events.find((event) => event.event === "text_done")).toEqual({ event: "text_done", data: { text: "still here" } });
 
     // podd status: each server with its state; --json has them from status.json, with no command or env.
@@ -174,11 +176,9 @@ describe("MCP servers", () => {
       .build();
     const pod = await startPod({ home, name: "fs-user", cwd: work, scenario, extraArgs: ["--mcp", `echo=${process.execPath} ${EVERYTHING}`] });
     const { client } = await connectWithSnapshot(pod);
-    client.send(runText("read it"));
-    const first = await client.collectUntil(isIdleStatus);
+    const first = await runToIdle(client, "read it");
     expect(toolResults(first)).toEqual([expect.objectContaining({ id: "r1", is_error: false, output: "from the filesystem server\n" })]);
-    client.send(runText("echo it"));
-    const second = await client.collectUntil(isIdleStatus);
+    const second = await runToIdle(client, "echo it");
     expect(toolResults(second)).toEqual([expect.objectContaining({ id: "e1", output: "Echo: flagged" })]);
   });
 
@@ -193,13 +193,12 @@ describe("MCP servers", () => {
       extraArgs: ["--mcp", `fs=${process.execPath} ${FILESYSTEM} ${work}`, "--deny-tool", "mcp__fs__write*"],
     });
     const deniedClient = (await connectWithSnapshot(denied)).client;
-    deniedClient.send(runText("write"));
-    const refused = await deniedClient.collectUntil(isIdleStatus);
+    const refused = await runToIdle(deniedClient, "write");
     expect(toolResults(refused)).toEqual([expect.objectContaining({ id: "w1", is_error: true, output: "permission denied: mcp__fs__write_file is denied by the rule deny mcp__fs__write*" })]);
     expect(fs.existsSync(path.join(work, "new.txt"))).toBe(false);
   });
 
-  it("a call past its time limit is an error result; a cancel during a call ends the run at once", async () => {
+  it("a call past its time limit is an error result; a cancel during a call ends the run as cancelled", async () => {
     const home = tempHome();
     writeConfig(home, { slow: { command: process.execPath, args: [EVERYTHING], tool_timeout_ms: 500 }, patient: { command: process.execPath, args: [EVERYTHING] } });
     const scenario = script()
@@ -214,8 +213,7 @@ describe("MCP servers", () => {
       .build();
     const pod = await startPod({ home, name: "limits", scenario });
     const { client } = await connectWithSnapshot(pod);
-    client.send(runText("slow"));
-    const limited = await client.collectUntil(isIdleStatus);
+    const limited = await runToIdle(client, "slow");
     expect(toolResults(limited)).toEqual([expect.objectContaining({ id: "t1", is_error: true, output: expect.stringMatching(/^mcp server slow: .*timed out/i) })]);
     client.send(runText("patient"));
     await client.waitFor("tool_call_done");
@@ -239,7 +237,7 @@ describe("MCP servers", () => {
       .build();
     const pod = await startPod({ home, name: "crashy", scenario });
     const { client } = await connectWithSnapshot(pod);
-    const [server] = childPids(pod.pid).filter((pid) => commandLine(pid).includes("server-everything"));
+    const [server] = serverPids(pod.pid, "server-everything");
     if (server === undefined) throw new Error("no server process");
     client.send(runText("long"));
     await client.waitFor("tool_call_done");
@@ -247,8 +245,7 @@ describe("MCP servers", () => {
     const crashed = await client.collectUntil(isIdleStatus);
     expect(toolResults(crashed)).toEqual([expect.objectContaining({ id: "k1", is_error: true })]);
     await client.waitFor("alert", { where: (event) => event.data.message === "mcp: server everything is connected again", timeoutMs: 15_000 });
-    client.send(runText("again"));
-    const after = await client.collectUntil(isIdleStatus);
+    const after = await runToIdle(client, "again");
     expect(toolResults(after)).toEqual([expect.objectContaining({ id: "k2", is_error: false, output: "Echo: back" })]);
   });
 });

@@ -42,6 +42,8 @@ describe("ids", () => {
     // … compareIds keeps the 48-bit ms timestamp order both forms start with.
     const sortedTimes = times(byTime);
     expect(sortedTimes).toEqual([...sortedTimes].sort((a, b) => a - b));
+    const rawTimes = times([...made].sort());
+    expect(rawTimes).not.toEqual([...rawTimes].sort((a, b) => a - b));
   });
 
   it("withWireIds: a segment_start's ids in their wire form; other entries untouched", () => {
